@@ -28,7 +28,7 @@ module.exports = {
     ],
   },
   moduleNameMapper,
-  globalSetup: '<rootDir>/tools/testing/global-setup.ts',
+  globalSetup: '<rootDir>/tools/testing/global-setup.js',
   maxWorkers: 2,
   testTimeout: 30000,
 };

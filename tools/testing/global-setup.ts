@@ -1,2 +1,6 @@
-// Placeholder replaced when the data layer lands: prepares the test database.
-export default function globalSetup(): void {}
+import { prepareTemplateDatabase } from './database';
+
+/** Runs once per jest run: a migrated template database for every spec. */
+export default async function globalSetup(): Promise<void> {
+  await prepareTemplateDatabase();
+}

@@ -1,0 +1,9 @@
+export { ConfigError, loadConfig } from './load-config';
+export {
+  PLATFORM_DEFAULTS,
+  baseServiceSchema,
+  booleanFlag,
+  encryptionKeySchema,
+  postgresUrl,
+  type ServiceName,
+} from './schemas';

@@ -1,0 +1,34 @@
+import { z } from 'zod';
+import { ConfigError, baseServiceSchema, loadConfig } from './index';
+
+describe('loadConfig', () => {
+  it('applies the platform defaults and freezes the result', () => {
+    const config = loadConfig(baseServiceSchema('webhook-ingress'), {});
+    expect(config.PORT).toBe(8080);
+    expect(config.NATS_URL).toBe('nats://127.0.0.1:4222');
+    expect(config.DATABASE_URL).toBe('postgres://tep_app:tep_app@127.0.0.1:5432/ai_agents');
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('names every bad variable and never echoes its value', () => {
+    const schema = baseServiceSchema('tenant-registry').extend({ ADMIN_TOKEN: z.string().min(32) });
+    let error: unknown;
+    try {
+      loadConfig(schema, { PORT: 'eighty', ADMIN_TOKEN: 'short-secret-value' });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const message = (error as ConfigError).message;
+    expect(message).toContain('PORT');
+    expect(message).toContain('ADMIN_TOKEN');
+    expect(message).not.toContain('short-secret-value');
+    expect((error as ConfigError).problems).toHaveLength(2);
+  });
+
+  it('rejects a DATABASE_URL that is not postgres', () => {
+    expect(() =>
+      loadConfig(baseServiceSchema('context-gatherer'), { DATABASE_URL: 'mysql://x@y/z' }),
+    ).toThrow(/DATABASE_URL/);
+  });
+});

@@ -1,0 +1,52 @@
+import { z } from 'zod';
+
+/** Defaults the whole platform relies on (README "Configuration"). */
+export const PLATFORM_DEFAULTS = {
+  databaseUrl: 'postgres://tep_app:tep_app@127.0.0.1:5432/ai_agents',
+  databaseRegistryUrl: 'postgres://tep_registry:tep_registry@127.0.0.1:5432/ai_agents',
+  databaseOwnerUrl: 'postgres://tep_owner:tep_owner@127.0.0.1:5432/ai_agents',
+  databaseAdminUrl: 'postgres://postgres@127.0.0.1:5432/postgres',
+  natsUrl: 'nats://127.0.0.1:4222',
+  ports: {
+    'webhook-ingress': 8080,
+    'tenant-registry': 8081,
+    'context-gatherer': 8082,
+    'llm-synthesizer': 8083,
+    'servicedesk-poster': 8084,
+  },
+} as const;
+
+export type ServiceName = keyof typeof PLATFORM_DEFAULTS.ports;
+
+export const postgresUrl = z
+  .string()
+  .url()
+  .refine((v) => /^postgres(ql)?:\/\//.test(v), 'must be a postgres:// URL');
+
+const natsUrl = z
+  .string()
+  .refine(
+    (v) => v.split(',').every((u) => /^(nats|tls|ws|wss):\/\/[^\s]+$/.test(u.trim())),
+    'must be one or more comma-separated nats:// URLs',
+  );
+
+/** `true`/`false`/`1`/`0` as environment variables spell them. */
+export const booleanFlag = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+/** The variables every service reads. Extend it with `.extend({...})`. */
+export function baseServiceSchema(service: ServiceName) {
+  return z.object({
+    NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
+    PORT: z.coerce.number().int().min(0).max(65535).default(PLATFORM_DEFAULTS.ports[service]),
+    HOST: z.string().min(1).default('127.0.0.1'),
+    DATABASE_URL: postgresUrl.default(PLATFORM_DEFAULTS.databaseUrl),
+    DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(10),
+    NATS_URL: natsUrl.default(PLATFORM_DEFAULTS.natsUrl),
+  });
+}
+
+/** TENANT_ENCRYPTION_KEY: comma-separated Fernet keys, first one encrypts. */
+export const encryptionKeySchema = z.string().min(1, 'is required (comma-separated Fernet keys)');

@@ -1,0 +1,52 @@
+export { createTopology, type StageConsumer, type StageName, type Topology } from './topology';
+export {
+  TicketSchema,
+  TicketReceivedSchema,
+  TicketContextSchema,
+  TicketContextualizedSchema,
+  EnhancementSchema,
+  TicketEnhancedSchema,
+  TicketPostedSchema,
+  DeadLetterSchema,
+  ContextSourceSchema,
+  SimilarTicketSchema,
+  KbArticleRefSchema,
+  SystemRefSchema,
+  type Ticket,
+  type TicketReceived,
+  type TicketContext,
+  type TicketContextualized,
+  type Enhancement,
+  type TicketEnhanced,
+  type TicketPosted,
+  type DeadLetter,
+  type ContextSource,
+} from './messages';
+export {
+  ServiceDeskWebhookPayloadSchema,
+  MAX_DESCRIPTION_CHARS,
+  htmlToPlainText,
+  type ServiceDeskWebhookPayload,
+} from './webhook-payload';
+export { TenantDirectoryEntrySchema, type TenantDirectoryEntry } from './tenant-directory';
+export {
+  StageError,
+  backoffDelay,
+  dispositionFor,
+  type Disposition,
+  type StageErrorCode,
+} from './stage-error';
+export {
+  HEADER,
+  ensureTopology,
+  publishMessage,
+  runStageConsumer,
+  extractTraceContext,
+  activeTraceId,
+  type PublishInput,
+  type RunningConsumer,
+  type StageConsumerOptions,
+  type StageContext,
+  type StageLogger,
+  type TopologyOptions,
+} from './jetstream';

@@ -1,0 +1,68 @@
+/**
+ * Errors a pipeline stage raises. The consumer runner maps each code to
+ * ack/nak/term in one exhaustive switch (see `dispositionFor`).
+ */
+export type StageErrorCode =
+  | 'invalid_message' // poison: the bytes can never be processed
+  | 'tenant_not_found' // tenant deleted or never existed
+  | 'ticket_not_found' // SDP says the request does not exist
+  | 'auth_rejected' // SDP refused the tenant's credentials
+  | 'validation_rejected' // SDP refused the note's content
+  | 'rate_limited' // slow down, then retry
+  | 'upstream_unavailable' // SDP/LLM down, timing out or 5xx
+  | 'database_unavailable'
+  | 'internal'; // an unexpected bug: retried, then dead-lettered
+
+export class StageError extends Error {
+  constructor(
+    readonly code: StageErrorCode,
+    message: string,
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+    this.name = 'StageError';
+  }
+}
+
+export type Disposition = { kind: 'retry'; delayMs: number } | { kind: 'dead_letter' };
+
+const BASE_DELAY_MS = 1_000;
+const MAX_DELAY_MS = 60_000;
+
+/** Exponential backoff with full jitter, as AWS recommends for retries. */
+export function backoffDelay(deliveryCount: number, random: () => number = Math.random): number {
+  const ceiling = Math.min(MAX_DELAY_MS, BASE_DELAY_MS * 2 ** Math.max(0, deliveryCount - 1));
+  return Math.round(ceiling / 2 + (random() * ceiling) / 2);
+}
+
+export function dispositionFor(
+  error: unknown,
+  deliveryCount: number,
+  maxDeliver: number,
+  random?: () => number,
+): Disposition {
+  const code: StageErrorCode = error instanceof StageError ? error.code : 'internal';
+  const retry = (): Disposition =>
+    deliveryCount >= maxDeliver
+      ? { kind: 'dead_letter' }
+      : {
+          kind: 'retry',
+          delayMs:
+            error instanceof StageError && error.retryAfterMs !== undefined
+              ? error.retryAfterMs
+              : backoffDelay(deliveryCount, random),
+        };
+  switch (code) {
+    case 'invalid_message':
+    case 'tenant_not_found':
+    case 'ticket_not_found':
+    case 'auth_rejected':
+    case 'validation_rejected':
+      return { kind: 'dead_letter' };
+    case 'rate_limited':
+    case 'upstream_unavailable':
+    case 'database_unavailable':
+    case 'internal':
+      return retry();
+  }
+}

@@ -1,0 +1,74 @@
+/**
+ * Names of every stream, subject, consumer and bucket the services share.
+ * A namespace prefix lets tests (and side-by-side deployments) run on one
+ * NATS server without seeing each other's messages.
+ */
+export type StageName = 'context-gatherer' | 'llm-synthesizer' | 'servicedesk-poster';
+
+export interface StageConsumer {
+  readonly durable: string;
+  readonly filterSubject: string;
+  /** How long a delivery may run before JetStream redelivers it (reset by `working()`). */
+  readonly ackWaitMs: number;
+  readonly maxDeliver: number;
+}
+
+export interface Topology {
+  readonly namespace: string;
+  readonly ticketsStream: string;
+  readonly deadLetterStream: string;
+  readonly tenantDirectoryBucket: string;
+  readonly subjects: {
+    received(tenantId: string): string;
+    contextualized(tenantId: string): string;
+    enhanced(tenantId: string): string;
+    posted(tenantId: string): string;
+    deadLetter(stage: StageName | 'ingress', tenantId: string): string;
+  };
+  readonly ticketSubjects: readonly string[];
+  readonly deadLetterSubjects: readonly string[];
+  readonly consumers: Readonly<Record<StageName, StageConsumer>>;
+}
+
+export function createTopology(namespace = ''): Topology {
+  if (namespace && !/^[a-z0-9_-]+$/i.test(namespace)) {
+    throw new Error('NATS namespace may only contain letters, digits, _ and -');
+  }
+  const prefix = namespace ? `${namespace}.` : '';
+  const name = (base: string) => (namespace ? `${namespace}_${base}` : base);
+  const subject = (kind: string) => (tenantId: string) => `${prefix}tickets.${kind}.${tenantId}`;
+  const consumer = (
+    durable: string,
+    kind: string,
+    ackWaitMs: number,
+    maxDeliver: number,
+  ): StageConsumer => ({
+    durable: name(durable),
+    filterSubject: `${prefix}tickets.${kind}.>`,
+    ackWaitMs,
+    maxDeliver,
+  });
+  return {
+    namespace,
+    ticketsStream: name('TICKETS'),
+    deadLetterStream: name('TICKETS_DLQ'),
+    tenantDirectoryBucket: name('tenant_directory'),
+    subjects: {
+      received: subject('received'),
+      contextualized: subject('contextualized'),
+      enhanced: subject('enhanced'),
+      posted: subject('posted'),
+      deadLetter: (stage, tenantId) => `${prefix}tickets.dead.${stage}.${tenantId}`,
+    },
+    ticketSubjects: ['received', 'contextualized', 'enhanced', 'posted'].map(
+      (kind) => `${prefix}tickets.${kind}.>`,
+    ),
+    deadLetterSubjects: [`${prefix}tickets.dead.>`],
+    consumers: {
+      'context-gatherer': consumer('context-gatherer', 'received', 30_000, 8),
+      // LLM calls are slow: the synthesizer calls working() while it waits.
+      'llm-synthesizer': consumer('llm-synthesizer', 'contextualized', 60_000, 8),
+      'servicedesk-poster': consumer('servicedesk-poster', 'enhanced', 30_000, 8),
+    },
+  };
+}

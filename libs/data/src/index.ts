@@ -1,0 +1,21 @@
+export {
+  TenantDatabase,
+  TenantTransaction,
+  InvalidTenantIdError,
+  createDataSource,
+  isUuid,
+  type DatabaseOptions,
+} from './tenant-database';
+export {
+  RegistryAdminStore,
+  type TenantConfigRow,
+  type NewTenantConfig,
+} from './registry-admin-store';
+export {
+  provisionDatabase,
+  withDatabase,
+  APPLICATION_GROUP_ROLE,
+  REGISTRY_ADMIN_GROUP_ROLE,
+  type ProvisionOptions,
+} from './provision';
+export { TENANT_TABLES, CURRENT_TENANT } from './migrations';

@@ -1,0 +1,204 @@
+/**
+ * Row-level security, proven as the application role (tep_app) against a
+ * real PostgreSQL. A test that passed as a superuser would prove nothing.
+ */
+import { randomUUID } from 'node:crypto';
+import { Client } from 'pg';
+import type { DataSource } from 'typeorm';
+import { createTestDatabase, type TestDatabase } from '../../../tools/testing/database';
+import {
+  InvalidTenantIdError,
+  RegistryAdminStore,
+  TENANT_TABLES,
+  TenantDatabase,
+  createDataSource,
+} from './index';
+
+const TENANT_A = randomUUID();
+const TENANT_B = randomUUID();
+
+/** One representative row per tenant table; `$1` is the tenant id. */
+const FIXTURES: Record<(typeof TENANT_TABLES)[number], string> = {
+  tenant_configs: `INSERT INTO tenant_configs (tenant_id, name, servicedesk_url, servicedesk_api_key_encrypted, webhook_signing_secret_encrypted)
+                   VALUES ($1, 'Tenant', 'https://sdp.example.com', 'gAAAA-key', 'gAAAA-secret')`,
+  enhancement_history: `INSERT INTO enhancement_history (tenant_id, job_id, ticket_id) VALUES ($1, gen_random_uuid(), 'TKT-1')`,
+  ticket_history: `INSERT INTO ticket_history (tenant_id, ticket_id, subject) VALUES ($1, 'TKT-1', 'Printer jam')`,
+  system_inventory: `INSERT INTO system_inventory (tenant_id, hostname, ip_address) VALUES ($1, 'db01', '10.0.0.5')`,
+  kb_articles: `INSERT INTO kb_articles (tenant_id, article_id, title) VALUES ($1, 'KB-1', 'Reset a password')`,
+};
+
+describe('row-level security as the application role', () => {
+  let db: TestDatabase;
+  let admin: Client;
+  let dataSource: DataSource;
+  let tenants: TenantDatabase;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    admin = new Client({ connectionString: db.adminUrl });
+    await admin.connect();
+    for (const tenant of [TENANT_A, TENANT_B]) {
+      for (const sql of Object.values(FIXTURES)) await admin.query(sql, [tenant]);
+    }
+    // Pool of one: every transaction below reuses the same connection.
+    dataSource = createDataSource({ url: db.appUrl, poolSize: 1 });
+    await dataSource.initialize();
+    tenants = new TenantDatabase(dataSource);
+  });
+
+  afterAll(async () => {
+    await dataSource?.destroy();
+    await admin?.end();
+    await db?.drop();
+  });
+
+  it('runs as a role that is not superuser, cannot bypass RLS and owns nothing', async () => {
+    const [role] = (await dataSource.query(
+      `SELECT rolname, rolsuper, rolbypassrls,
+              (SELECT count(*)::int FROM pg_class WHERE relowner = r.oid) AS owned
+         FROM pg_roles r WHERE rolname = current_user`,
+    )) as { rolname: string; rolsuper: boolean; rolbypassrls: boolean; owned: number }[];
+    expect(role).toEqual({ rolname: 'tep_app', rolsuper: false, rolbypassrls: false, owned: 0 });
+  });
+
+  it('has RLS enabled and forced on every table with a tenant_id, with USING and WITH CHECK', async () => {
+    const { rows } = await admin.query<{
+      relname: string;
+      relrowsecurity: boolean;
+      relforcerowsecurity: boolean;
+    }>(
+      `SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity
+         FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
+        WHERE a.attname = 'tenant_id' AND c.relkind = 'r' AND c.relnamespace = 'public'::regnamespace
+        ORDER BY c.relname`,
+    );
+    expect(rows.map((r) => r.relname)).toEqual([...TENANT_TABLES].sort());
+    for (const row of rows) {
+      expect(row).toMatchObject({ relrowsecurity: true, relforcerowsecurity: true });
+    }
+    const policies = await admin.query<{ tablename: string; qual: string; with_check: string }>(
+      `SELECT tablename, qual, with_check FROM pg_policies WHERE policyname LIKE '%_tenant_isolation'`,
+    );
+    expect(policies.rows).toHaveLength(TENANT_TABLES.length);
+    for (const p of policies.rows) {
+      expect(p.qual).toContain("current_setting('app.current_tenant_id'");
+      expect(p.with_check).toContain("current_setting('app.current_tenant_id'");
+    }
+    const indexes = await admin.query<{ tablename: string }>(
+      `SELECT DISTINCT tablename FROM pg_indexes
+        WHERE schemaname = 'public' AND indexdef ~ '\\(tenant_id[,)]'`,
+    );
+    expect(indexes.rows.map((r) => r.tablename).sort()).toEqual([...TENANT_TABLES].sort());
+  });
+
+  it.each(TENANT_TABLES)('%s: no tenant set means no rows', async (table) => {
+    const rows = (await dataSource.query(`SELECT * FROM ${table}`)) as unknown[];
+    expect(rows).toHaveLength(0);
+  });
+
+  it.each(TENANT_TABLES)('%s: a tenant reads only its own rows', async (table) => {
+    const seen = await tenants.withTenant(TENANT_A, (tx) =>
+      tx.query<{ tenant_id: string }>(`SELECT tenant_id FROM ${table}`),
+    );
+    expect(seen).toHaveLength(1);
+    expect(seen[0]!.tenant_id).toBe(TENANT_A);
+    const direct = await tenants.withTenant(TENANT_A, (tx) =>
+      tx.query(`SELECT * FROM ${table} WHERE tenant_id = $1`, [TENANT_B]),
+    );
+    expect(direct).toHaveLength(0);
+  });
+
+  it.each(TENANT_TABLES)(
+    "%s: a tenant cannot update or delete another tenant's rows",
+    async (table) => {
+      await tenants.withTenant(TENANT_A, async (tx) => {
+        const updated = await tx.query(
+          `UPDATE ${table} SET updated_at = now() WHERE tenant_id = $1 RETURNING id`,
+          [TENANT_B],
+        );
+        const deleted = await tx.query(`DELETE FROM ${table} WHERE tenant_id = $1 RETURNING id`, [
+          TENANT_B,
+        ]);
+        expect(updated).toHaveLength(0);
+        expect(deleted).toHaveLength(0);
+      });
+      const { rows } = await admin.query(
+        `SELECT count(*)::int AS n FROM ${table} WHERE tenant_id = $1`,
+        [TENANT_B],
+      );
+      expect(rows[0].n).toBe(1);
+    },
+  );
+
+  it.each(TENANT_TABLES)(
+    '%s: inserting a row for another tenant is refused by Postgres',
+    async (table) => {
+      const otherTenant = randomUUID();
+      await expect(
+        tenants.withTenant(TENANT_A, (tx) => tx.query(FIXTURES[table], [otherTenant])),
+      ).rejects.toThrow(/new row violates row-level security policy/);
+    },
+  );
+
+  it.each(TENANT_TABLES)('%s: moving a row to another tenant is refused', async (table) => {
+    await expect(
+      tenants.withTenant(TENANT_A, (tx) =>
+        tx.query(`UPDATE ${table} SET tenant_id = $1`, [TENANT_B]),
+      ),
+    ).rejects.toThrow(/new row violates row-level security policy/);
+  });
+
+  it('alternating tenants on one pooled connection never leaks', async () => {
+    for (let i = 0; i < 40; i++) {
+      const tenant = i % 2 === 0 ? TENANT_A : TENANT_B;
+      const rows = await tenants.withTenant(tenant, (tx) =>
+        tx.query<{ tenant_id: string; backend: number }>(
+          `SELECT tenant_id, pg_backend_pid() AS backend FROM ticket_history`,
+        ),
+      );
+      expect(rows.map((r) => r.tenant_id)).toEqual([tenant]);
+      // Between transactions the same connection has no tenant at all.
+      const after = (await dataSource.query(
+        `SELECT current_setting('app.current_tenant_id', true) AS t, count(*)::int AS n FROM ticket_history`,
+      )) as { t: string | null; n: number }[];
+      expect(after[0]!.n).toBe(0);
+      expect(after[0]!.t ?? '').toBe('');
+    }
+    const pids = (await dataSource.query(`SELECT pg_backend_pid() AS pid`)) as { pid: number }[];
+    expect(pids).toHaveLength(1);
+  });
+
+  it('refuses a tenant id that is not a UUID before touching the database', async () => {
+    await expect(
+      tenants.withTenant("' OR 1=1 --", () => Promise.resolve(1)),
+    ).rejects.toBeInstanceOf(InvalidTenantIdError);
+  });
+
+  it('lets only the registry role list every tenant', async () => {
+    const registrySource = createDataSource({ url: db.registryUrl, poolSize: 1 });
+    await registrySource.initialize();
+    try {
+      const store = new RegistryAdminStore(registrySource);
+      await store.assertRegistryRole();
+      const all = await store.list({ limit: 100 });
+      expect(all.map((t) => t.tenant_id).sort()).toEqual([TENANT_A, TENANT_B].sort());
+      // Without the per-transaction opt-in even the registry role sees nothing.
+      const plain = (await registrySource.query(`SELECT * FROM tenant_configs`)) as unknown[];
+      expect(plain).toHaveLength(0);
+      // The registry policy covers tenant_configs only.
+      const history = (await registrySource.query(`SELECT * FROM ticket_history`)) as unknown[];
+      expect(history).toHaveLength(0);
+    } finally {
+      await registrySource.destroy();
+    }
+    await expect(new RegistryAdminStore(dataSource).assertRegistryRole()).rejects.toThrow(
+      /not a member of tep_registry_admin/,
+    );
+    // The application role cannot use the admin path even if it opts in.
+    const optedIn = await dataSource.transaction(async (m) => {
+      await m.query(`SELECT set_config('app.registry_admin', 'on', true)`);
+      return (await m.query(`SELECT * FROM tenant_configs`)) as unknown[];
+    });
+    expect(optedIn).toHaveLength(0);
+  });
+});
