@@ -5,5 +5,6 @@ export {
   booleanFlag,
   encryptionKeySchema,
   postgresUrl,
+  workerConcurrency,
   type ServiceName,
 } from './schemas';

@@ -45,8 +45,18 @@ export function baseServiceSchema(service: ServiceName) {
     DATABASE_URL: postgresUrl.default(PLATFORM_DEFAULTS.databaseUrl),
     DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(10),
     NATS_URL: natsUrl.default(PLATFORM_DEFAULTS.natsUrl),
+    /** Prefix for streams, subjects and buckets; empty in production. */
+    NATS_NAMESPACE: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]*$/, 'may only contain letters, digits, _ and -')
+      .default(''),
+    /** JetStream replicas for the platform's streams (3 in a cluster). */
+    NATS_STREAM_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
   });
 }
+
+/** Messages one worker replica processes at once. */
+export const workerConcurrency = z.coerce.number().int().min(1).max(64).default(4);
 
 /** TENANT_ENCRYPTION_KEY: comma-separated Fernet keys, first one encrypts. */
 export const encryptionKeySchema = z.string().min(1, 'is required (comma-separated Fernet keys)');

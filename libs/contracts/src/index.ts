@@ -50,3 +50,16 @@ export {
   type StageLogger,
   type TopologyOptions,
 } from './jetstream';
+export {
+  EnhancementPreferencesSchema,
+  RateLimitsSchema,
+  readEnhancementPreferences,
+  type EnhancementPreferences,
+  type RateLimits,
+} from './tenant-preferences';
+export {
+  ServiceDeskSettingsSchema,
+  ServiceDeskOAuthSecretSchema,
+  type ServiceDeskSettings,
+  type ServiceDeskOAuthSecret,
+} from './servicedesk-settings';

@@ -6,6 +6,7 @@ export const TicketSchema = z.object({
   subject: z.string().max(500),
   description_html: z.string(),
   description_text: z.string(),
+  resolution_text: z.string().nullable(),
   priority: z.string().nullable(),
   status: z.string().nullable(),
   requester_email: z.string().nullable(),

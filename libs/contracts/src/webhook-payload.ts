@@ -81,6 +81,8 @@ export const ServiceDeskWebhookPayloadSchema = z
     ticket_id: ticketId,
     subject: z.string().trim().min(1, 'must not be empty').max(500),
     description: z.preprocess(emptyToUndefined, z.string().max(MAX_DESCRIPTION_CHARS).optional()),
+    /** Sent on updates of resolved tickets; makes the ticket usable as history. */
+    resolution: z.preprocess(emptyToUndefined, z.string().max(MAX_DESCRIPTION_CHARS).optional()),
     priority: lookupName,
     status: lookupName,
     requester_email: email,
@@ -93,6 +95,7 @@ export const ServiceDeskWebhookPayloadSchema = z
     subject: p.subject,
     description_html: p.description ?? '',
     description_text: htmlToPlainText(p.description ?? ''),
+    resolution_text: p.resolution ? htmlToPlainText(p.resolution) : null,
     priority: p.priority ?? null,
     status: p.status ?? null,
     requester_email: p.requester_email ?? null,

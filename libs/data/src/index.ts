@@ -19,3 +19,11 @@ export {
   type ProvisionOptions,
 } from './provision';
 export { TENANT_TABLES, CURRENT_TENANT } from './migrations';
+export {
+  recordJobPending,
+  recordJobFailed,
+  recordJobPosted,
+  findJob,
+  type PostedJob,
+  type JobRecord,
+} from './enhancement-history';

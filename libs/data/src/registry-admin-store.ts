@@ -7,6 +7,7 @@ export interface TenantConfigRow {
   name: string;
   servicedesk_url: string;
   servicedesk_api_key_encrypted: string;
+  servicedesk_settings: Record<string, unknown>;
   webhook_signing_secret_encrypted: string;
   enhancement_preferences: Record<string, unknown>;
   rate_limits: Record<string, unknown>;
@@ -57,13 +58,20 @@ export class RegistryAdminStore {
     }
   }
 
-  async insert(tenant: NewTenantConfig): Promise<TenantConfigRow> {
-    const rows = (await this.asAdmin((m) =>
-      m.query(
+  /**
+   * Inserts the tenant; `beforeCommit` runs inside the transaction so a
+   * failure there (e.g. publishing to the ingress directory) undoes it.
+   */
+  async insert(
+    tenant: NewTenantConfig,
+    beforeCommit?: (row: TenantConfigRow) => Promise<void>,
+  ): Promise<TenantConfigRow> {
+    return this.asAdmin(async (m) => {
+      const rows = (await m.query(
         `INSERT INTO tenant_configs (tenant_id, name, servicedesk_url, servicedesk_api_key_encrypted,
-         webhook_signing_secret_encrypted, enhancement_preferences, rate_limits, tier, admin_email)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-       RETURNING *`,
+           webhook_signing_secret_encrypted, enhancement_preferences, rate_limits, tier, admin_email)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+         RETURNING *`,
         [
           tenant.tenant_id,
           tenant.name,
@@ -75,9 +83,11 @@ export class RegistryAdminStore {
           tenant.tier,
           tenant.admin_email,
         ],
-      ),
-    )) as TenantConfigRow[];
-    return rows[0]!;
+      )) as TenantConfigRow[];
+      const row = rows[0]!;
+      await beforeCommit?.(row);
+      return row;
+    });
   }
 
   async get(tenantId: string): Promise<TenantConfigRow | undefined> {

@@ -31,6 +31,8 @@ export class TenantSchema1732780800000 implements MigrationInterface {
         name text NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
         servicedesk_url text NOT NULL,
         servicedesk_api_key_encrypted text NOT NULL,
+        -- Non-secret connection settings: auth kind, portal, note wrapper key.
+        servicedesk_settings jsonb NOT NULL DEFAULT '{}'::jsonb,
         webhook_signing_secret_encrypted text NOT NULL,
         enhancement_preferences jsonb NOT NULL DEFAULT '{}'::jsonb,
         rate_limits jsonb NOT NULL DEFAULT '{}'::jsonb,

@@ -1,0 +1,14 @@
+import { baseServiceSchema, loadConfig, workerConcurrency } from '@tep/config';
+import { z } from 'zod';
+
+export const gathererConfigSchema = baseServiceSchema('context-gatherer').extend({
+  WORKER_CONCURRENCY: workerConcurrency,
+  /** Per context source; a slower source degrades to "no context from X". */
+  CONTEXT_SOURCE_TIMEOUT_MS: z.coerce.number().int().min(100).max(30_000).default(3_000),
+});
+
+export type GathererConfig = ReturnType<typeof loadGathererConfig>;
+
+export function loadGathererConfig(env: NodeJS.ProcessEnv = process.env) {
+  return loadConfig(gathererConfigSchema, env);
+}

@@ -1,0 +1,21 @@
+import { baseServiceSchema, loadConfig, workerConcurrency } from '@tep/config';
+import { z } from 'zod';
+
+export const synthesizerConfigSchema = baseServiceSchema('llm-synthesizer').extend({
+  WORKER_CONCURRENCY: workerConcurrency,
+  /**
+   * OpenAI-compatible endpoint (OpenAI, OpenRouter, Ollama, vLLM, LM Studio).
+   * Unset: the offline synthesizer builds enhancements from context alone.
+   */
+  LLM_BASE_URL: z.string().url().optional(),
+  LLM_API_KEY: z.string().min(1).optional(),
+  /** Used when a tenant has no llm_model preference. */
+  LLM_DEFAULT_MODEL: z.string().min(1).default('openai/gpt-4o-mini'),
+  LLM_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(300_000).default(30_000),
+});
+
+export type SynthesizerConfig = ReturnType<typeof loadSynthesizerConfig>;
+
+export function loadSynthesizerConfig(env: NodeJS.ProcessEnv = process.env) {
+  return loadConfig(synthesizerConfigSchema, env);
+}

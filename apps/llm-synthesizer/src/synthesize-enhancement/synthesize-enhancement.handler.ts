@@ -1,0 +1,85 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { JetStreamClient } from '@nats-io/jetstream';
+import { trace } from '@opentelemetry/api';
+import { PinoLogger } from 'nestjs-pino';
+import {
+  StageError,
+  TicketEnhancedSchema,
+  publishMessage,
+  readEnhancementPreferences,
+  type StageContext,
+  type TicketContextualized,
+  type Topology,
+} from '@tep/contracts';
+import { TenantDatabase } from '@tep/data';
+import type { EnhancementProvider } from '@tep/enhancement-synthesis';
+import { JETSTREAM, TOPOLOGY } from '@tep/service-runtime';
+
+export const SYNTHESIZER = Symbol('SYNTHESIZER');
+
+const tracer = trace.getTracer('llm-synthesizer');
+
+/** Asks the tenant's model (or the offline synthesizer) for the enhancement. */
+@Injectable()
+export class SynthesizeEnhancement {
+  constructor(
+    private readonly database: TenantDatabase,
+    @Inject(JETSTREAM) private readonly js: JetStreamClient,
+    @Inject(TOPOLOGY) private readonly topology: Topology,
+    @Inject(SYNTHESIZER) private readonly synthesizer: EnhancementProvider,
+    private readonly logger: PinoLogger,
+  ) {
+    this.logger.setContext(SynthesizeEnhancement.name);
+  }
+
+  async execute(message: TicketContextualized, ctx: StageContext): Promise<void> {
+    const { tenant_id: tenantId, job_id: jobId, ticket, context } = message;
+    const stored = await this.database.withTenant(tenantId, async (tx) => {
+      const rows = await tx.query<{ enhancement_preferences: unknown }>(
+        `SELECT enhancement_preferences FROM tenant_configs WHERE tenant_id = $1`,
+        [tenantId],
+      );
+      return rows[0];
+    });
+    if (!stored) throw new StageError('tenant_not_found', `No tenant ${tenantId}`);
+    const preferences = readEnhancementPreferences(stored.enhancement_preferences);
+    const log = { tenant_id: tenantId, job_id: jobId, ticket_id: ticket.ticket_id };
+    this.logger.info(
+      { ...log, model: preferences.llm_model },
+      `Synthesizing enhancement with LLM (model: ${preferences.llm_model})`,
+    );
+
+    // The offline fallback means synthesis itself never fails the job.
+    const enhancement = await tracer.startActiveSpan('ticket_enhanced', async (span) => {
+      span.setAttributes({ tenant_id: tenantId, job_id: jobId });
+      try {
+        return await this.synthesizer.synthesize({
+          ticket,
+          context,
+          preferences,
+          onProgress: () => ctx.working(),
+        });
+      } finally {
+        span.end();
+      }
+    });
+    this.logger.info(
+      {
+        ...log,
+        synthesizer: enhancement.synthesizer,
+        fallback_reason: enhancement.fallback_reason,
+        completion_tokens: enhancement.usage?.completion_tokens,
+      },
+      `Enhancement generated: ${enhancement.usage?.completion_tokens ?? 0} tokens`,
+    );
+
+    await publishMessage(this.js, {
+      subject: this.topology.subjects.enhanced(tenantId),
+      schema: TicketEnhancedSchema,
+      message: { ...message, enhancement },
+      msgId: `enhanced:${jobId}`,
+      tenantId,
+      jobId,
+    });
+  }
+}

@@ -1,0 +1,36 @@
+import {
+  baseServiceSchema,
+  booleanFlag,
+  encryptionKeySchema,
+  loadConfig,
+  workerConcurrency,
+} from '@tep/config';
+import { z } from 'zod';
+
+export const posterConfigSchema = baseServiceSchema('servicedesk-poster')
+  .extend({
+    WORKER_CONCURRENCY: workerConcurrency,
+    TENANT_ENCRYPTION_KEY: encryptionKeySchema,
+    /** Per attempt to ServiceDesk Plus (≤ 30 s, REFERENCES "SSRF"). */
+    SDP_TIMEOUT_MS: z.coerce.number().int().min(500).max(30_000).default(10_000),
+    /** Development only: allow http:// and loopback ServiceDesk URLs (the simulator). */
+    ALLOW_INSECURE_SERVICEDESK_URLS: booleanFlag.optional(),
+  })
+  .transform((env, ctx) => {
+    const production = env.NODE_ENV === 'production';
+    const allowInsecure = env.ALLOW_INSECURE_SERVICEDESK_URLS ?? !production;
+    if (production && allowInsecure) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['ALLOW_INSECURE_SERVICEDESK_URLS'],
+        message: 'must not be enabled in production',
+      });
+    }
+    return { ...env, ALLOW_INSECURE_SERVICEDESK_URLS: allowInsecure };
+  });
+
+export type PosterConfig = ReturnType<typeof loadPosterConfig>;
+
+export function loadPosterConfig(env: NodeJS.ProcessEnv = process.env) {
+  return loadConfig(posterConfigSchema, env);
+}

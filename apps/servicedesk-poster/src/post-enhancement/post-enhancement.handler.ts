@@ -1,0 +1,130 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { JetStreamClient } from '@nats-io/jetstream';
+import { trace } from '@opentelemetry/api';
+import { PinoLogger } from 'nestjs-pino';
+import {
+  StageError,
+  TicketPostedSchema,
+  publishMessage,
+  readEnhancementPreferences,
+  type TicketEnhanced,
+  type Topology,
+} from '@tep/contracts';
+import { TenantDatabase, findJob, recordJobPosted } from '@tep/data';
+import type { SecretCipher } from '@tep/encryption';
+import { JETSTREAM, TOPOLOGY } from '@tep/service-runtime';
+import { jobMarker, renderNote } from './render-note';
+import { clientForTenant, loadTenantServiceDesk, toStageError } from './tenant-servicedesk';
+
+export const POSTER_CIPHER = Symbol('POSTER_CIPHER');
+export interface PostEnhancementSettings {
+  sdpTimeoutMs: number;
+  beforeConnect?: (url: URL) => Promise<void>;
+}
+export const POST_ENHANCEMENT_SETTINGS = Symbol('POST_ENHANCEMENT_SETTINGS');
+
+const tracer = trace.getTracer('servicedesk-poster');
+
+/**
+ * Posts the enhancement as a technicians-only note, at most once per job:
+ * a redelivered job (e.g. killed between posting and acking) first checks
+ * enhancement_history and then the ticket's notes for the job's marker.
+ */
+@Injectable()
+export class PostEnhancement {
+  constructor(
+    private readonly database: TenantDatabase,
+    @Inject(JETSTREAM) private readonly js: JetStreamClient,
+    @Inject(TOPOLOGY) private readonly topology: Topology,
+    @Inject(POSTER_CIPHER) private readonly cipher: SecretCipher,
+    @Inject(POST_ENHANCEMENT_SETTINGS) private readonly settings: PostEnhancementSettings,
+    private readonly logger: PinoLogger,
+  ) {
+    this.logger.setContext(PostEnhancement.name);
+  }
+
+  async execute(message: TicketEnhanced, isRedelivery: boolean): Promise<void> {
+    const { tenant_id: tenantId, job_id: jobId, ticket, enhancement } = message;
+    const log = { tenant_id: tenantId, job_id: jobId, ticket_id: ticket.ticket_id };
+
+    const { tenant, job } = await this.database.withTenant(tenantId, async (tx) => ({
+      tenant: await loadTenantServiceDesk(tx),
+      job: await findJob(tx, jobId),
+    }));
+    if (!tenant) throw new StageError('tenant_not_found', `No tenant ${tenantId}`);
+    if (job?.status === 'posted' && job.note_id) {
+      this.logger.info({ ...log, note_id: job.note_id }, 'Already posted; nothing to do');
+      return this.announce(message, job.note_id);
+    }
+    const preferences = readEnhancementPreferences(tenant.enhancement_preferences);
+    const client = clientForTenant(tenant, this.cipher, {
+      timeoutMs: this.settings.sdpTimeoutMs,
+      beforeConnect: this.settings.beforeConnect,
+    });
+
+    const noteId = await tracer.startActiveSpan('enhancement_posted', async (span) => {
+      span.setAttributes({ tenant_id: tenantId, job_id: jobId });
+      try {
+        if (isRedelivery) {
+          const existing = (await client.listNotes(ticket.ticket_id)).find((n) =>
+            n.descriptionHtml.includes(jobMarker(jobId)),
+          );
+          if (existing) {
+            this.logger.info(
+              { ...log, note_id: existing.id },
+              'Note for this job already on the ticket',
+            );
+            return existing.id;
+          }
+        }
+        this.logger.info(log, 'Posting enhancement to ServiceDesk Plus');
+        const note = await client.addNote(ticket.ticket_id, {
+          descriptionHtml: renderNote(enhancement, preferences.output_format, jobId, new Date()),
+          showToRequester: preferences.note_visibility === 'requester',
+        });
+        return note.id;
+      } catch (error) {
+        throw toStageError(error);
+      } finally {
+        span.end();
+      }
+    });
+
+    await this.database.withTenant(tenantId, (tx) =>
+      recordJobPosted(tx, {
+        jobId,
+        ticketId: ticket.ticket_id,
+        noteId,
+        enhancement,
+        synthesizer: enhancement.synthesizer,
+        model: enhancement.model,
+        promptTokens: enhancement.usage?.prompt_tokens ?? null,
+        completionTokens: enhancement.usage?.completion_tokens ?? null,
+      }),
+    );
+    this.logger.info(
+      { ...log, note_id: noteId },
+      `Enhancement posted: ticket_id=${ticket.ticket_id}`,
+    );
+    await this.announce(message, noteId);
+  }
+
+  private async announce(message: TicketEnhanced, noteId: string): Promise<void> {
+    await publishMessage(this.js, {
+      subject: this.topology.subjects.posted(message.tenant_id),
+      schema: TicketPostedSchema,
+      message: {
+        version: 1,
+        job_id: message.job_id,
+        tenant_id: message.tenant_id,
+        received_at: message.received_at,
+        ticket_id: message.ticket.ticket_id,
+        note_id: noteId,
+        posted_at: new Date().toISOString(),
+      },
+      msgId: `posted:${message.job_id}`,
+      tenantId: message.tenant_id,
+      jobId: message.job_id,
+    });
+  }
+}

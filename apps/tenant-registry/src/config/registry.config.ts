@@ -1,0 +1,61 @@
+import {
+  PLATFORM_DEFAULTS,
+  baseServiceSchema,
+  booleanFlag,
+  encryptionKeySchema,
+  loadConfig,
+  postgresUrl,
+} from '@tep/config';
+import { z } from 'zod';
+
+/** Printed by `npm start`; refused when NODE_ENV=production. */
+export const DEVELOPMENT_ADMIN_TOKEN = 'dev-admin-token-not-for-production';
+
+export const registryConfigSchema = baseServiceSchema('tenant-registry')
+  .extend({
+    // The registry connects as its own role: it alone may list all tenants.
+    DATABASE_URL: postgresUrl.default(PLATFORM_DEFAULTS.databaseRegistryUrl),
+    TENANT_ENCRYPTION_KEY: encryptionKeySchema,
+    /** Comma-separated bearer tokens for the admin API. */
+    ADMIN_TOKENS: z.string().optional(),
+    /** Base URL SDP will call, used to build each tenant's webhook URL. */
+    PUBLIC_WEBHOOK_BASE_URL: z.string().url().default('http://127.0.0.1:8080'),
+    /** Development only: allow http:// and loopback ServiceDesk URLs. */
+    ALLOW_INSECURE_SERVICEDESK_URLS: booleanFlag.optional(),
+  })
+  .transform((env, ctx) => {
+    const production = env.NODE_ENV === 'production';
+    const tokens = (env.ADMIN_TOKENS ?? (production ? '' : DEVELOPMENT_ADMIN_TOKEN))
+      .split(',')
+      .map((t) => t.trim())
+      .filter(Boolean);
+    if (tokens.length === 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['ADMIN_TOKENS'],
+        message: 'is required in production',
+      });
+    }
+    if (production && tokens.some((t) => t.length < 32 || t === DEVELOPMENT_ADMIN_TOKEN)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['ADMIN_TOKENS'],
+        message: 'each token must be 32+ characters and not the development token',
+      });
+    }
+    const allowInsecure = env.ALLOW_INSECURE_SERVICEDESK_URLS ?? !production;
+    if (production && allowInsecure) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['ALLOW_INSECURE_SERVICEDESK_URLS'],
+        message: 'must not be enabled in production',
+      });
+    }
+    return { ...env, ADMIN_TOKENS: tokens, ALLOW_INSECURE_SERVICEDESK_URLS: allowInsecure };
+  });
+
+export type RegistryConfig = ReturnType<typeof loadRegistryConfig>;
+
+export function loadRegistryConfig(env: NodeJS.ProcessEnv = process.env) {
+  return loadConfig(registryConfigSchema, env);
+}

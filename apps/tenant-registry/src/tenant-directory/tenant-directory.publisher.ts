@@ -1,0 +1,76 @@
+import { Inject, Injectable, type OnApplicationBootstrap } from '@nestjs/common';
+import { Kvm, type KV } from '@nats-io/kv';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { PinoLogger } from 'nestjs-pino';
+import {
+  RateLimitsSchema,
+  TenantDirectoryEntrySchema,
+  type TenantDirectoryEntry,
+  type Topology,
+} from '@tep/contracts';
+import { RegistryAdminStore, type TenantConfigRow } from '@tep/data';
+import { NATS_CONNECTION, TOPOLOGY } from '@tep/service-runtime';
+
+/** The KV entry the ingress reads for a tenant (secrets stay encrypted). */
+export function directoryEntryFor(row: TenantConfigRow): TenantDirectoryEntry {
+  const limits = RateLimitsSchema.safeParse(row.rate_limits);
+  return TenantDirectoryEntrySchema.parse({
+    tenant_id: row.tenant_id,
+    status: row.status,
+    webhook_secrets: [{ encrypted: row.webhook_signing_secret_encrypted, expires_at: null }],
+    rate_limits: { requests_per_minute: limits.success ? limits.data.requests_per_minute : null },
+    updated_at: new Date(row.updated_at).toISOString(),
+  });
+}
+
+/**
+ * Keeps the ingress's tenant directory (a NATS KV bucket) in step with
+ * tenant_configs: every change is published, and at start every tenant is
+ * republished so a fresh NATS is filled again.
+ */
+@Injectable()
+export class TenantDirectoryPublisher implements OnApplicationBootstrap {
+  private kv?: Promise<KV>;
+
+  constructor(
+    @Inject(NATS_CONNECTION) private readonly nats: NatsConnection,
+    @Inject(TOPOLOGY) private readonly topology: Topology,
+    private readonly store: RegistryAdminStore,
+    private readonly logger: PinoLogger,
+  ) {
+    this.logger.setContext(TenantDirectoryPublisher.name);
+  }
+
+  private bucket(): Promise<KV> {
+    this.kv ??= new Kvm(this.nats).create(this.topology.tenantDirectoryBucket, { history: 1 });
+    return this.kv;
+  }
+
+  async publish(row: TenantConfigRow): Promise<void> {
+    const kv = await this.bucket();
+    await kv.put(row.tenant_id, JSON.stringify(directoryEntryFor(row)));
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.store.assertRegistryRole();
+    let after: string | undefined;
+    let count = 0;
+    for (;;) {
+      const page = await this.store.list({ limit: 200, after });
+      for (const row of page) {
+        try {
+          await this.publish(row);
+          count++;
+        } catch (error) {
+          this.logger.error(
+            { tenant_id: row.tenant_id, err: String(error) },
+            'Could not publish tenant',
+          );
+        }
+      }
+      if (page.length < 200) break;
+      after = page[page.length - 1]!.tenant_id;
+    }
+    this.logger.info({ tenants: count }, 'Tenant directory synchronised');
+  }
+}

@@ -1,0 +1,35 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { SecretCipher } from '@tep/encryption';
+import { PlatformModule } from '@tep/service-runtime';
+import type { IngressConfig } from './config/ingress.config';
+import { SECRET_CIPHER, TenantDirectory } from './tenant-directory/tenant-directory';
+import {
+  IngressMetrics,
+  RECEIVE_WEBHOOK_SETTINGS,
+  ReceiveWebhook,
+  WebhookController,
+} from './receive-webhook';
+
+@Module({})
+export class AppModule {
+  static register(config: IngressConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [PlatformModule.forService('webhook-ingress', config)],
+      controllers: [WebhookController],
+      providers: [
+        { provide: SECRET_CIPHER, useValue: SecretCipher.fromEnv(config.TENANT_ENCRYPTION_KEY) },
+        {
+          provide: RECEIVE_WEBHOOK_SETTINGS,
+          useValue: {
+            maxBodyBytes: config.WEBHOOK_MAX_BODY_BYTES,
+            publishTimeoutMs: config.PUBLISH_TIMEOUT_MS,
+          },
+        },
+        TenantDirectory,
+        IngressMetrics,
+        ReceiveWebhook,
+      ],
+    };
+  }
+}

@@ -1,0 +1,11 @@
+import 'reflect-metadata';
+import { runService } from '@tep/service-runtime';
+import { AppModule } from './app.module';
+import { loadIngressConfig } from './config/ingress.config';
+
+runService({
+  name: 'webhook-ingress',
+  loadConfig: () => loadIngressConfig(),
+  module: (config) => AppModule.register(config),
+  bodyParser: false,
+});

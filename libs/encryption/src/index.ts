@@ -1,0 +1,8 @@
+export {
+  Fernet,
+  MultiFernet,
+  InvalidTokenError,
+  InvalidKeyError,
+  type DecryptOptions,
+} from './fernet';
+export { SecretCipher } from './secret-cipher';

@@ -1,0 +1,99 @@
+import { z } from 'zod';
+import type { TicketContext } from '@tep/contracts';
+import { similarTicketId, truncate } from './prompt';
+
+const MAX_CAUSE_CHARS = 2000;
+const MAX_ACTION_CHARS = 1000;
+const MAX_ACTIONS = 10;
+const MAX_RELATED = 10;
+
+/**
+ * What the model must return. Lenient where models commonly differ but the
+ * meaning is clear (numeric ids, "85%" confidence); strict where a missing
+ * part would leave the technician without an answer.
+ */
+export const ModelAnswerSchema = z.object({
+  likely_cause: z.string().trim().min(1),
+  suggested_actions: z.array(z.string().trim().min(1)).min(1),
+  related_tickets: z.array(z.union([z.string(), z.number()])).nullish(),
+  confidence: z.union([z.number(), z.string(), z.null()]).optional(),
+});
+export type ModelAnswer = z.infer<typeof ModelAnswerSchema>;
+
+export type ParsedAnswer = { ok: true; answer: ModelAnswer } | { ok: false; problem: string };
+
+/** Models sometimes wrap JSON in a markdown fence even in JSON mode. */
+function stripCodeFence(content: string): string {
+  const fenced = /^```(?:json)?\s*([\s\S]*?)\s*```$/i.exec(content.trim());
+  return fenced?.[1] ?? content.trim();
+}
+
+export function parseModelAnswer(content: string | null | undefined): ParsedAnswer {
+  if (!content?.trim()) return { ok: false, problem: 'the reply was empty' };
+  let json: unknown;
+  try {
+    json = JSON.parse(stripCodeFence(content));
+  } catch {
+    return { ok: false, problem: 'the reply was not valid JSON' };
+  }
+  const result = ModelAnswerSchema.safeParse(json);
+  if (result.success) return { ok: true, answer: result.data };
+  const issues = result.error.issues
+    .slice(0, 3)
+    .map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`)
+    .join('; ');
+  return { ok: false, problem: `the JSON did not match the required shape (${issues})` };
+}
+
+/** 0..1; percentages (e.g. 85 or "85%") are divided by 100; unreadable values become null. */
+export function normaliseConfidence(value: ModelAnswer['confidence']): number | null {
+  if (value === null || value === undefined) return null;
+  let number = typeof value === 'number' ? value : Number.parseFloat(value);
+  if (!Number.isFinite(number)) return null;
+  if (typeof value === 'string' && value.trim().endsWith('%')) number /= 100;
+  else if (number > 1) number /= 100;
+  return Math.min(1, Math.max(0, number));
+}
+
+/**
+ * Keeps only ids that were in the context (a model may invent plausible
+ * ones), matched on ticket_id or display_id, reported as the display id.
+ */
+export function keepKnownTickets(
+  ids: readonly (string | number)[],
+  similarTickets: TicketContext['similar_tickets'],
+): string[] {
+  const known = new Map<string, string>();
+  for (const similar of similarTickets) {
+    known.set(similar.ticket_id, similarTicketId(similar));
+    if (similar.display_id !== null) known.set(similar.display_id, similar.display_id);
+  }
+  const kept = new Set<string>();
+  for (const id of ids) {
+    const match = known.get(String(id).trim().replace(/^#/, ''));
+    if (match !== undefined) kept.add(match);
+  }
+  return [...kept].slice(0, MAX_RELATED);
+}
+
+export interface NormalisedAnswer {
+  likely_cause: string;
+  suggested_actions: string[];
+  related_tickets: string[];
+  confidence: number | null;
+}
+
+export function normaliseAnswer(
+  answer: ModelAnswer,
+  similarTickets: TicketContext['similar_tickets'],
+  includeConfidence: boolean,
+): NormalisedAnswer {
+  return {
+    likely_cause: truncate(answer.likely_cause, MAX_CAUSE_CHARS),
+    suggested_actions: answer.suggested_actions
+      .slice(0, MAX_ACTIONS)
+      .map((action) => truncate(action, MAX_ACTION_CHARS)),
+    related_tickets: keepKnownTickets(answer.related_tickets ?? [], similarTickets),
+    confidence: includeConfidence ? normaliseConfidence(answer.confidence) : null,
+  };
+}

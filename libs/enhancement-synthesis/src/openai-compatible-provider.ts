@@ -1,0 +1,235 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import OpenAI, {
+  APIConnectionError,
+  APIConnectionTimeoutError,
+  APIError,
+  APIUserAbortError,
+} from 'openai';
+import { backoffDelay, type Enhancement } from '@tep/contracts';
+import { normaliseAnswer, parseModelAnswer } from './model-answer';
+import { buildCorrectionMessage, buildUserMessage, SYSTEM_PROMPT, truncate } from './prompt';
+import type { EnhancementProvider, SynthesisInput } from './provider';
+import { SynthesisError } from './synthesis-error';
+
+export interface OpenAiCompatibleProviderOptions {
+  /** e.g. https://api.openai.com/v1, https://openrouter.ai/api/v1, http://localhost:11434/v1 */
+  baseUrl: string;
+  /** Local servers (Ollama, vLLM, LM Studio) usually need none. */
+  apiKey?: string;
+  /** Used when the tenant's llm_model is empty. */
+  defaultModel?: string;
+  /** Per request. Default 30000. */
+  timeoutMs?: number;
+  /** Requests per call when failures are transient (5xx, 429, timeouts). Default 3. */
+  maxAttempts?: number;
+  /** A longer `retry-after` fails fast as rate_limited instead of holding the job. Default 20000. */
+  maxRetryAfterMs?: number;
+  /** How often `onProgress` fires while waiting. Default 5000. */
+  progressIntervalMs?: number;
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  random?: () => number;
+}
+
+type ChatMessage = OpenAI.ChatCompletionMessageParam;
+type Usage = NonNullable<Enhancement['usage']>;
+
+const DEFAULTS = {
+  timeoutMs: 30_000,
+  maxAttempts: 3,
+  maxRetryAfterMs: 20_000,
+  progressIntervalMs: 5_000,
+};
+// The SDK refuses to start without a key; keyless local servers ignore this one.
+const PLACEHOLDER_API_KEY = 'no-key';
+const MAX_ECHOED_REPLY_CHARS = 4000;
+
+const defaultSleep = (ms: number, signal?: AbortSignal) => delay(ms, undefined, { signal });
+
+/**
+ * Chat completions in JSON mode through the official SDK, so any
+ * OpenAI-compatible endpoint works. Retries transient failures itself; the
+ * SDK's own retries are off so attempts, backoff and errors are ours.
+ */
+export class OpenAiCompatibleProvider implements EnhancementProvider {
+  readonly name = 'openai-compatible';
+  private readonly client: OpenAI;
+  private readonly apiKey: string | undefined;
+  private readonly defaultModel: string | undefined;
+  private readonly timeoutMs: number;
+  private readonly maxAttempts: number;
+  private readonly maxRetryAfterMs: number;
+  private readonly progressIntervalMs: number;
+  private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+  private readonly random: () => number;
+
+  constructor(options: OpenAiCompatibleProviderOptions) {
+    this.apiKey = options.apiKey || undefined;
+    this.defaultModel = options.defaultModel?.trim() || undefined;
+    this.timeoutMs = options.timeoutMs ?? DEFAULTS.timeoutMs;
+    this.maxAttempts = Math.max(1, options.maxAttempts ?? DEFAULTS.maxAttempts);
+    this.maxRetryAfterMs = options.maxRetryAfterMs ?? DEFAULTS.maxRetryAfterMs;
+    this.progressIntervalMs = options.progressIntervalMs ?? DEFAULTS.progressIntervalMs;
+    this.sleep = options.sleep ?? defaultSleep;
+    this.random = options.random ?? Math.random;
+    this.client = new OpenAI({
+      baseURL: options.baseUrl,
+      apiKey: this.apiKey ?? PLACEHOLDER_API_KEY,
+      timeout: this.timeoutMs,
+      maxRetries: 0,
+    });
+  }
+
+  async synthesize(input: SynthesisInput, signal?: AbortSignal): Promise<Enhancement> {
+    const model = input.preferences.llm_model.trim() || this.defaultModel;
+    if (!model) {
+      throw new SynthesisError(
+        'bad_request',
+        'no model: the tenant has no llm_model and no default',
+      );
+    }
+    const progress = () => {
+      try {
+        input.onProgress?.();
+      } catch {
+        // A failed heartbeat must not fail the synthesis; the caller sees its own error.
+      }
+    };
+    const heartbeat = setInterval(progress, this.progressIntervalMs);
+    heartbeat.unref();
+    try {
+      const messages: ChatMessage[] = [
+        { role: 'system', content: SYSTEM_PROMPT },
+        { role: 'user', content: buildUserMessage(input.ticket, input.context) },
+      ];
+      const usage: Usage = { prompt_tokens: 0, completion_tokens: 0 };
+      let sawUsage = false;
+      // One corrective round: a second invalid reply rarely improves with a third.
+      for (let round = 1; ; round += 1) {
+        const completion = await this.complete(
+          model,
+          input.preferences.max_tokens,
+          messages,
+          progress,
+          signal,
+        );
+        if (completion.usage) {
+          sawUsage = true;
+          usage.prompt_tokens += completion.usage.prompt_tokens;
+          usage.completion_tokens += completion.usage.completion_tokens;
+        }
+        const content = completion.choices[0]?.message.content ?? null;
+        const parsed = parseModelAnswer(content);
+        if (parsed.ok) {
+          return {
+            ...normaliseAnswer(
+              parsed.answer,
+              input.context.similar_tickets,
+              input.preferences.include_confidence_score,
+            ),
+            synthesizer: 'llm',
+            model: completion.model || model,
+            fallback_reason: null,
+            usage: sawUsage ? usage : null,
+          };
+        }
+        if (round >= 2) {
+          throw new SynthesisError('invalid_output', `invalid output twice: ${parsed.problem}`, {
+            attempts: round,
+          });
+        }
+        messages.push(
+          { role: 'assistant', content: truncate(content ?? '', MAX_ECHOED_REPLY_CHARS) },
+          { role: 'user', content: buildCorrectionMessage(parsed.problem) },
+        );
+      }
+    } finally {
+      clearInterval(heartbeat);
+    }
+  }
+
+  private async complete(
+    model: string,
+    maxTokens: number,
+    messages: ChatMessage[],
+    progress: () => void,
+    signal: AbortSignal | undefined,
+  ): Promise<OpenAI.ChatCompletion> {
+    for (let attempt = 1; ; attempt += 1) {
+      progress();
+      try {
+        return await this.client.chat.completions.create(
+          { model, max_tokens: maxTokens, response_format: { type: 'json_object' }, messages },
+          { signal },
+        );
+      } catch (error) {
+        if (signal?.aborted) throw signal.reason ?? error;
+        const failure = this.classify(error, attempt);
+        const waitMs = failure.retryAfterMs ?? backoffDelay(attempt, this.random);
+        const giveUp =
+          !failure.retryable ||
+          attempt >= this.maxAttempts ||
+          (failure.retryAfterMs ?? 0) > this.maxRetryAfterMs;
+        if (giveUp) throw failure;
+        await this.sleep(waitMs, signal);
+      }
+    }
+  }
+
+  /** Unknown errors (bugs, not the endpoint) are rethrown unchanged. */
+  private classify(error: unknown, attempt: number): SynthesisError {
+    const tries = attempt > 1 ? ` (${attempt} attempts)` : '';
+    const details = { attempts: attempt, cause: error };
+    if (error instanceof APIConnectionTimeoutError) {
+      return new SynthesisError('timeout', `timeout after ${this.timeoutMs} ms${tries}`, details);
+    }
+    if (error instanceof APIUserAbortError || error instanceof APIConnectionError) {
+      return new SynthesisError('unavailable', `could not connect${tries}`, details);
+    }
+    if (!(error instanceof APIError) || error.status === undefined) throw error;
+    const status = error.status;
+    const withStatus = { ...details, httpStatus: status };
+    if (status === 401 || status === 403) {
+      return new SynthesisError(
+        'auth',
+        `the endpoint rejected the API key (HTTP ${status})`,
+        withStatus,
+      );
+    }
+    if (status === 429) {
+      return new SynthesisError('rate_limited', `rate limited (HTTP 429)${tries}`, {
+        ...withStatus,
+        retryAfterMs: retryAfterMs(error.headers),
+      });
+    }
+    if (status === 408 || status === 409 || status >= 500) {
+      return new SynthesisError('unavailable', `HTTP ${status}${tries}`, withStatus);
+    }
+    const upstream = this.upstreamMessage(error);
+    return new SynthesisError(
+      'bad_request',
+      `the endpoint rejected the request (HTTP ${status})${upstream ? `: ${upstream}` : ''}`,
+      withStatus,
+    );
+  }
+
+  /** The provider's own explanation (e.g. "model not found"), without anything key-like. */
+  private upstreamMessage(error: APIError): string | undefined {
+    const body = error.error as { message?: unknown } | undefined;
+    if (typeof body?.message !== 'string') return undefined;
+    let message = body.message;
+    if (this.apiKey) message = message.split(this.apiKey).join('[redacted]');
+    return truncate(message.replace(/\b(sk|key)-[\w*-]{6,}/gi, '[redacted]'), 200);
+  }
+}
+
+/** `retry-after-ms` (OpenAI) or `retry-after` in seconds or as an HTTP date. */
+function retryAfterMs(headers: Headers | undefined): number | undefined {
+  const millis = Number.parseFloat(headers?.get('retry-after-ms') ?? '');
+  if (Number.isFinite(millis) && millis >= 0) return Math.round(millis);
+  const value = headers?.get('retry-after');
+  if (!value) return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds) && seconds >= 0) return Math.round(seconds * 1000);
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
+}

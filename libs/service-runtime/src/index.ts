@@ -1,0 +1,8 @@
+export { PlatformModule, type PlatformOptions, type BaseServiceConfig } from './platform.module';
+export { HealthService, HealthController, type HealthReport } from './health';
+export { MetricsRegistry } from './metrics';
+export { REDACTED_PATHS, loggerParams } from './logging';
+export { runService, startService, type ServiceDefinition } from './bootstrap';
+export { JETSTREAM, NATS_CONNECTION, SERVICE_OPTIONS, TOPOLOGY } from './tokens';
+export { parseBody, fieldProblems } from './zod-body';
+export { StageWorker } from './stage-worker';

@@ -1,0 +1,29 @@
+export {
+  ServiceDeskClient,
+  createServiceDeskClient,
+  type AddNoteInput,
+  type NoteWrapperKey,
+  type Page,
+  type RequestPage,
+  type ServiceDeskClientOptions,
+  type SolutionPage,
+} from './client';
+export type { AuthTokenAuth, OAuthAuth, ServiceDeskAuth } from './auth';
+export { ServiceDeskError, type ServiceDeskErrorKind } from './errors';
+export type {
+  ServiceDeskLookup,
+  ServiceDeskNote,
+  ServiceDeskRequest,
+  ServiceDeskResolution,
+  ServiceDeskSolution,
+  ServiceDeskUser,
+} from './schemas';
+export {
+  backfillResolvedRequestsQuery,
+  type BackfillQueryOptions,
+  type ListRequestsParams,
+  type ListSolutionsParams,
+  type SearchCondition,
+  type SearchCriterion,
+  type SearchValue,
+} from './search';

@@ -1,0 +1,1 @@
+export { assertPublicUrl, publicRangeOf, UnsafeUrlError, type UrlGuardOptions } from './url-guard';

@@ -1,0 +1,77 @@
+import { lookup as dnsLookup } from 'node:dns/promises';
+import ipaddr from 'ipaddr.js';
+
+export class UnsafeUrlError extends Error {
+  constructor(reason: string) {
+    super(`Refused ServiceDesk URL: ${reason}`);
+    this.name = 'UnsafeUrlError';
+  }
+}
+
+export interface UrlGuardOptions {
+  /**
+   * Development only (the named setting ALLOW_INSECURE_SERVICEDESK_URLS):
+   * allow http:// and loopback/private addresses, e.g. the SDP simulator.
+   */
+  allowInsecure: boolean;
+  /** Injectable for tests: resolves every A and AAAA address of a host. */
+  lookup?: (host: string) => Promise<string[]>;
+}
+
+const defaultLookup = async (host: string) =>
+  (await dnsLookup(host, { all: true, verbatim: true })).map((a) => a.address);
+
+/**
+ * Tenant-supplied URLs must reach the public internet only: https, and no
+ * loopback, private, link-local, metadata or otherwise special address
+ * after resolving every A and AAAA record. The WHATWG URL parser already
+ * turns decimal and hex IPv4 forms (http://2130706433, 0x7f.1) into dotted
+ * quads, so those are checked like any literal.
+ */
+export async function assertPublicUrl(value: string | URL, options: UrlGuardOptions): Promise<URL> {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new UnsafeUrlError('not a URL');
+  }
+  if (url.protocol !== 'https:' && !(options.allowInsecure && url.protocol === 'http:')) {
+    throw new UnsafeUrlError('https is required');
+  }
+  if (url.username || url.password) throw new UnsafeUrlError('credentials in the URL');
+  if (options.allowInsecure) return url;
+
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  const addresses = ipaddr.isValid(host)
+    ? [host]
+    : await resolve(host, options.lookup ?? defaultLookup);
+  if (addresses.length === 0) throw new UnsafeUrlError(`${host} does not resolve`);
+  for (const address of addresses) {
+    const range = publicRangeOf(address);
+    if (range !== 'unicast') throw new UnsafeUrlError(`${host} resolves to a ${range} address`);
+  }
+  return url;
+}
+
+async function resolve(
+  host: string,
+  lookup: (host: string) => Promise<string[]>,
+): Promise<string[]> {
+  if (host === 'localhost' || host.endsWith('.localhost')) throw new UnsafeUrlError('localhost');
+  try {
+    return await lookup(host);
+  } catch {
+    throw new UnsafeUrlError(`${host} does not resolve`);
+  }
+}
+
+/** 'unicast' for a public address, otherwise the special range's name. */
+export function publicRangeOf(address: string): string {
+  let parsed = ipaddr.parse(address);
+  if (parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).isIPv4MappedAddress()) {
+    parsed = (parsed as ipaddr.IPv6).toIPv4Address();
+  }
+  const range = parsed.range();
+  // 169.254.169.254 and fd00:ec2::254 (cloud metadata) fall in linkLocal/uniqueLocal.
+  return range;
+}

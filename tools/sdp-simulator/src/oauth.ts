@@ -1,0 +1,83 @@
+import { randomBytes } from 'node:crypto';
+
+export interface OAuthSettings {
+  clientId: string;
+  clientSecret: string;
+  refreshToken: string;
+  /** Zoho's access tokens last an hour. */
+  accessTokenTtlSeconds: number;
+  /** Zoho allows about ten access tokens per refresh token every ten minutes. */
+  maxTokensPerTenMinutes: number;
+}
+
+const TEN_MINUTES_MS = 600_000;
+
+/**
+ * Zoho's accounts server, reduced to the refresh-token grant SDP Cloud
+ * clients use. Like Zoho, it reports most failures as `{"error": ...}`
+ * with HTTP 200.
+ */
+export class OAuthServer {
+  private readonly tokens = new Map<string, number>();
+  private issuedAt: number[] = [];
+
+  constructor(
+    readonly settings: OAuthSettings,
+    private readonly now: () => number,
+  ) {}
+
+  issue(form: URLSearchParams, apiDomain: string): { status: number; body: object } {
+    if (form.get('grant_type') !== 'refresh_token') {
+      return { status: 200, body: { error: 'unsupported_grant_type' } };
+    }
+    if (form.get('client_id') !== this.settings.clientId) {
+      return { status: 200, body: { error: 'invalid_client' } };
+    }
+    if (form.get('client_secret') !== this.settings.clientSecret) {
+      return { status: 200, body: { error: 'invalid_client_secret' } };
+    }
+    if (form.get('refresh_token') !== this.settings.refreshToken) {
+      return { status: 200, body: { error: 'invalid_code' } };
+    }
+    const now = this.now();
+    this.issuedAt = this.issuedAt.filter((t) => now - t < TEN_MINUTES_MS);
+    if (this.issuedAt.length >= this.settings.maxTokensPerTenMinutes) {
+      return {
+        status: 400,
+        body: {
+          error: 'Access Denied',
+          error_description:
+            'You have made too many requests continuously. Please try again after some time.',
+        },
+      };
+    }
+    this.issuedAt.push(now);
+    const token = `1000.${randomBytes(16).toString('hex')}.${randomBytes(16).toString('hex')}`;
+    this.tokens.set(token, now + this.settings.accessTokenTtlSeconds * 1000);
+    return {
+      status: 200,
+      body: {
+        access_token: token,
+        api_domain: apiDomain,
+        token_type: 'Bearer',
+        expires_in: this.settings.accessTokenTtlSeconds,
+      },
+    };
+  }
+
+  /** `Authorization: Zoho-oauthtoken <token>` (some clients send `Bearer`, which SDP accepts too). */
+  isValid(authorization: string | undefined): boolean {
+    const match = /^(?:Zoho-oauthtoken|Bearer)\s+(\S+)$/i.exec(authorization?.trim() ?? '');
+    const expiresAt = match?.[1] ? this.tokens.get(match[1]) : undefined;
+    return expiresAt !== undefined && this.now() < expiresAt;
+  }
+
+  /** Every issued access token stops working, as if an hour had passed. */
+  expireAll(): void {
+    for (const token of this.tokens.keys()) this.tokens.set(token, 0);
+  }
+
+  get issuedCount(): number {
+    return this.tokens.size;
+  }
+}

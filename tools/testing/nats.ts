@@ -1,0 +1,52 @@
+/** NATS for integration specs: the real server, a fresh namespace per spec. */
+import { randomBytes } from 'node:crypto';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { PLATFORM_DEFAULTS } from '@tep/config';
+import { createTopology, type Topology } from '@tep/contracts';
+
+export const TEST_NATS_URL = process.env.TEST_NATS_URL ?? PLATFORM_DEFAULTS.natsUrl;
+
+export interface TestNats {
+  nc: NatsConnection;
+  namespace: string;
+  topology: Topology;
+  /** Removes this spec's streams and buckets. */
+  cleanup(): Promise<void>;
+}
+
+export async function createTestNats(): Promise<TestNats> {
+  const namespace = `t${randomBytes(5).toString('hex')}`;
+  const topology = createTopology(namespace);
+  const nc = await connect({ servers: TEST_NATS_URL });
+  return {
+    nc,
+    namespace,
+    topology,
+    async cleanup() {
+      const jsm = await jetstreamManager(nc);
+      for (const name of [
+        topology.ticketsStream,
+        topology.deadLetterStream,
+        `KV_${topology.tenantDirectoryBucket}`,
+      ]) {
+        await jsm.streams.delete(name).catch(() => undefined);
+      }
+      await nc.drain();
+    },
+  };
+}
+
+/** Polls until `check` returns a value (not undefined) or the time is up. */
+export async function eventually<T>(
+  check: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 10_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
