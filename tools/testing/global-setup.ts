@@ -1,4 +1,4 @@
-import { prepareTemplateDatabase } from './database';
+import { prepareTemplateDatabase } from '@tep/testing';
 
 /** Runs once per jest run: a migrated template database for every spec. */
 export default async function globalSetup(): Promise<void> {

@@ -3,6 +3,7 @@
  * real NATS KV: authentication, validation, encryption at rest, and the
  * directory entry the ingress reads.
  */
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -11,9 +12,9 @@ import { Client } from 'pg';
 import { DataSource } from 'typeorm';
 import { TenantDirectoryEntrySchema } from '@tep/contracts';
 import { SecretCipher } from '@tep/encryption';
-import { createTestDatabase, type TestDatabase } from '../../../tools/testing/database';
-import { testEncryptionKey } from '../../../tools/testing/keys';
-import { createTestNats, type TestNats } from '../../../tools/testing/nats';
+import { createTestDatabase, type TestDatabase } from '@tep/testing';
+import { testEncryptionKey } from '@tep/testing';
+import { createTestNats, type TestNats } from '@tep/testing';
 import { AppModule } from './app.module';
 import { loadRegistryConfig } from './config/registry.config';
 
@@ -33,7 +34,10 @@ describe('tenant registry', () => {
   const createTenant = (body: unknown, token = TOKEN) =>
     fetch(`${baseUrl}/tenants`, {
       method: 'POST',
-      headers: { 'Content-Type': 'application/json', ...(token ? { Authorization: `Bearer ${token}` } : {}) },
+      headers: {
+        'Content-Type': 'application/json',
+        ...(token ? { Authorization: `Bearer ${token}` } : {}),
+      },
       body: JSON.stringify(body),
     });
 
@@ -67,7 +71,7 @@ describe('tenant registry', () => {
     });
     app = await NestFactory.create(AppModule.register(config), { logger: false });
     await app.listen(0, '127.0.0.1');
-    baseUrl = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
+    baseUrl = `http://127.0.0.1:${((app.getHttpServer() as Server).address() as AddressInfo).port}`;
     kv = await new Kvm(nats.nc).open(nats.topology.tenantDirectoryBucket);
   });
 
@@ -80,7 +84,10 @@ describe('tenant registry', () => {
 
   it('publishes tenants that existed before it started', async () => {
     const entry = await kv.get(PRESEEDED_TENANT);
-    expect(TenantDirectoryEntrySchema.parse(entry!.json())).toMatchObject({ tenant_id: PRESEEDED_TENANT, status: 'active' });
+    expect(TenantDirectoryEntrySchema.parse(entry!.json())).toMatchObject({
+      tenant_id: PRESEEDED_TENANT,
+      status: 'active',
+    });
   });
 
   it('refuses requests without a valid bearer token', async () => {
@@ -101,29 +108,58 @@ describe('tenant registry', () => {
     });
     expect(created['webhook_secret']).toMatch(/^[0-9a-f]{64}$/);
 
-    const { rows } = await admin.query(`SELECT * FROM tenant_configs WHERE tenant_id = $1`, [created['tenant_id']]);
+    const { rows } = await admin.query(`SELECT * FROM tenant_configs WHERE tenant_id = $1`, [
+      created['tenant_id'],
+    ]);
     expect(rows).toHaveLength(1);
     const row = rows[0];
     expect(row.servicedesk_api_key_encrypted).toMatch(/^gAAAAA/);
     expect(row.servicedesk_api_key_encrypted).not.toContain('SDPAPI');
     expect(cipher.decrypt(row.servicedesk_api_key_encrypted)).toBe('SDPAPI_ABC123XYZ456');
     expect(cipher.decrypt(row.webhook_signing_secret_encrypted)).toBe(created['webhook_secret']);
-    expect(row.enhancement_preferences).toMatchObject({ output_format: 'markdown', note_visibility: 'technicians' });
+    expect(row.enhancement_preferences).toMatchObject({
+      output_format: 'markdown',
+      note_visibility: 'technicians',
+    });
 
-    const entry = TenantDirectoryEntrySchema.parse((await kv.get(created['tenant_id']!))!.json());
+    const entry = TenantDirectoryEntrySchema.parse((await kv.get(created['tenant_id']))!.json());
     expect(entry.status).toBe('active');
-    expect(cipher.decrypt(entry.webhook_secrets[0]!.encrypted)).toBe(created['webhook_secret']);
+    expect(cipher.decrypt(entry.webhook_secrets[0].encrypted)).toBe(created['webhook_secret']);
   });
 
   it.each([
     ['a privileged field', { ...validBody, tenant_id: PRESEEDED_TENANT }, 'tenant_id'],
-    ['an encrypted column', { ...validBody, servicedesk_api_key_encrypted: 'x' }, 'servicedesk_api_key_encrypted'],
-    ['invalid preferences', { ...validBody, enhancement_preferences: { output_format: 'pdf' } }, 'enhancement_preferences.output_format'],
-    ['unknown preference', { ...validBody, enhancement_preferences: { colour: 'blue' } }, 'enhancement_preferences.colour'],
+    [
+      'an encrypted column',
+      { ...validBody, servicedesk_api_key_encrypted: 'x' },
+      'servicedesk_api_key_encrypted',
+    ],
+    [
+      'invalid preferences',
+      { ...validBody, enhancement_preferences: { output_format: 'pdf' } },
+      'enhancement_preferences.output_format',
+    ],
+    [
+      'unknown preference',
+      { ...validBody, enhancement_preferences: { colour: 'blue' } },
+      'enhancement_preferences.colour',
+    ],
     ['a missing name', { ...validBody, name: undefined }, 'name'],
-    ['http without the development setting', { ...validBody, servicedesk_url: 'http://sdp.example.com' }, 'servicedesk_url'],
-    ['a loopback URL', { ...validBody, servicedesk_url: 'https://127.0.0.1:8080' }, 'servicedesk_url'],
-    ['a metadata URL', { ...validBody, servicedesk_url: 'https://169.254.169.254' }, 'servicedesk_url'],
+    [
+      'http without the development setting',
+      { ...validBody, servicedesk_url: 'http://sdp.example.com' },
+      'servicedesk_url',
+    ],
+    [
+      'a loopback URL',
+      { ...validBody, servicedesk_url: 'https://127.0.0.1:8080' },
+      'servicedesk_url',
+    ],
+    [
+      'a metadata URL',
+      { ...validBody, servicedesk_url: 'https://169.254.169.254' },
+      'servicedesk_url',
+    ],
   ])('refuses %s with 422 naming the field', async (_name, body, field) => {
     const res = await createTenant(body);
     expect(res.status).toBe(422);
@@ -137,7 +173,10 @@ describe('tenant registry', () => {
     await dataSource.destroy();
     const res = await fetch(`${baseUrl}/health`);
     expect(res.status).toBe(503);
-    expect(await res.json()).toEqual({ status: 'unhealthy', failing: { postgres: expect.any(String) } });
+    expect(await res.json()).toEqual({
+      status: 'unhealthy',
+      failing: { postgres: expect.any(String) },
+    });
     await dataSource.initialize();
   });
 });

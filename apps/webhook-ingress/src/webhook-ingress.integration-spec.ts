@@ -5,6 +5,7 @@
  */
 import { createHmac, randomUUID } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -12,9 +13,9 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import { TicketReceivedSchema, type TenantDirectoryEntry } from '@tep/contracts';
 import { SecretCipher } from '@tep/encryption';
-import { createTestDatabase, type TestDatabase } from '../../../tools/testing/database';
-import { testEncryptionKey } from '../../../tools/testing/keys';
-import { createTestNats, eventually, type TestNats } from '../../../tools/testing/nats';
+import { createTestDatabase, type TestDatabase } from '@tep/testing';
+import { testEncryptionKey } from '@tep/testing';
+import { createTestNats, eventually, type TestNats } from '@tep/testing';
 import { AppModule } from './app.module';
 import { loadIngressConfig } from './config/ingress.config';
 import { TenantDirectory } from './tenant-directory/tenant-directory';
@@ -113,7 +114,7 @@ describe('webhook ingress', () => {
       logger: false,
     });
     await app.listen(0, '127.0.0.1');
-    baseUrl = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
+    baseUrl = `http://127.0.0.1:${((app.getHttpServer() as Server).address() as AddressInfo).port}`;
     const directory = app.get(TenantDirectory);
     await eventually(() => (directory.get(disabled.id) ? true : undefined));
   });

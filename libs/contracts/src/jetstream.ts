@@ -265,7 +265,7 @@ function parseMessage<S extends z.ZodType>(schema: S, msg: JsMsg): z.infer<S> {
     const fields = parsed.error.issues.map((i) => i.path.join('.') || '(root)').join(', ');
     throw new StageError('invalid_message', `Message failed its schema: ${fields}`);
   }
-  return parsed.data as z.infer<S>;
+  return parsed.data;
 }
 
 async function deadLetter<S extends z.ZodType>(

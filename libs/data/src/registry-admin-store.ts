@@ -49,10 +49,10 @@ export class RegistryAdminStore {
   }
 
   async assertRegistryRole(): Promise<void> {
-    const [row] = (await this.dataSource.query(
+    const [row] = await this.dataSource.query<{ allowed: boolean; role: string }[]>(
       `SELECT pg_has_role(current_user, $1, 'USAGE') AS allowed, current_user AS role`,
       [REGISTRY_ADMIN_GROUP_ROLE],
-    )) as { allowed: boolean; role: string }[];
+    );
     if (!row?.allowed) {
       throw new Error(`Database role ${row?.role} is not a member of ${REGISTRY_ADMIN_GROUP_ROLE}`);
     }
@@ -67,7 +67,7 @@ export class RegistryAdminStore {
     beforeCommit?: (row: TenantConfigRow) => Promise<void>,
   ): Promise<TenantConfigRow> {
     return this.asAdmin(async (m) => {
-      const rows = (await m.query(
+      const rows = await m.query<TenantConfigRow[]>(
         `INSERT INTO tenant_configs (tenant_id, name, servicedesk_url, servicedesk_api_key_encrypted,
            webhook_signing_secret_encrypted, enhancement_preferences, rate_limits, tier, admin_email)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
@@ -83,30 +83,30 @@ export class RegistryAdminStore {
           tenant.tier,
           tenant.admin_email,
         ],
-      )) as TenantConfigRow[];
-      const row = rows[0]!;
+      );
+      const row = rows[0];
       await beforeCommit?.(row);
       return row;
     });
   }
 
   async get(tenantId: string): Promise<TenantConfigRow | undefined> {
-    const rows = (await this.asAdmin((m) =>
-      m.query(`SELECT * FROM tenant_configs WHERE tenant_id = $1`, [tenantId]),
-    )) as TenantConfigRow[];
+    const rows = await this.asAdmin((m) =>
+      m.query<TenantConfigRow[]>(`SELECT * FROM tenant_configs WHERE tenant_id = $1`, [tenantId]),
+    );
     return rows[0];
   }
 
   /** Keyset-paged, oldest first. */
   async list(options: { limit: number; after?: string }): Promise<TenantConfigRow[]> {
-    return (await this.asAdmin((m) =>
-      m.query(
+    return this.asAdmin((m) =>
+      m.query<TenantConfigRow[]>(
         `SELECT * FROM tenant_configs
           WHERE ($1::uuid IS NULL OR tenant_id > $1::uuid)
           ORDER BY tenant_id
           LIMIT $2`,
         [options.after ?? null, options.limit],
       ),
-    )) as TenantConfigRow[];
+    );
   }
 }

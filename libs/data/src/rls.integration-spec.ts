@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import type { DataSource } from 'typeorm';
-import { createTestDatabase, type TestDatabase } from '../../../tools/testing/database';
+import { createTestDatabase, type TestDatabase } from '@tep/testing';
 import {
   InvalidTenantIdError,
   RegistryAdminStore,
@@ -53,11 +53,13 @@ describe('row-level security as the application role', () => {
   });
 
   it('runs as a role that is not superuser, cannot bypass RLS and owns nothing', async () => {
-    const [role] = (await dataSource.query(
+    const [role] = await dataSource.query<
+      { rolname: string; rolsuper: boolean; rolbypassrls: boolean; owned: number }[]
+    >(
       `SELECT rolname, rolsuper, rolbypassrls,
               (SELECT count(*)::int FROM pg_class WHERE relowner = r.oid) AS owned
          FROM pg_roles r WHERE rolname = current_user`,
-    )) as { rolname: string; rolsuper: boolean; rolbypassrls: boolean; owned: number }[];
+    );
     expect(role).toEqual({ rolname: 'tep_app', rolsuper: false, rolbypassrls: false, owned: 0 });
   });
 
@@ -92,7 +94,7 @@ describe('row-level security as the application role', () => {
   });
 
   it.each(TENANT_TABLES)('%s: no tenant set means no rows', async (table) => {
-    const rows = (await dataSource.query(`SELECT * FROM ${table}`)) as unknown[];
+    const rows = await dataSource.query<unknown[]>(`SELECT * FROM ${table}`);
     expect(rows).toHaveLength(0);
   });
 
@@ -101,7 +103,7 @@ describe('row-level security as the application role', () => {
       tx.query<{ tenant_id: string }>(`SELECT tenant_id FROM ${table}`),
     );
     expect(seen).toHaveLength(1);
-    expect(seen[0]!.tenant_id).toBe(TENANT_A);
+    expect(seen[0].tenant_id).toBe(TENANT_A);
     const direct = await tenants.withTenant(TENANT_A, (tx) =>
       tx.query(`SELECT * FROM ${table} WHERE tenant_id = $1`, [TENANT_B]),
     );
@@ -158,13 +160,13 @@ describe('row-level security as the application role', () => {
       );
       expect(rows.map((r) => r.tenant_id)).toEqual([tenant]);
       // Between transactions the same connection has no tenant at all.
-      const after = (await dataSource.query(
+      const after = await dataSource.query<{ t: string | null; n: number }[]>(
         `SELECT current_setting('app.current_tenant_id', true) AS t, count(*)::int AS n FROM ticket_history`,
-      )) as { t: string | null; n: number }[];
-      expect(after[0]!.n).toBe(0);
-      expect(after[0]!.t ?? '').toBe('');
+      );
+      expect(after[0].n).toBe(0);
+      expect(after[0].t ?? '').toBe('');
     }
-    const pids = (await dataSource.query(`SELECT pg_backend_pid() AS pid`)) as { pid: number }[];
+    const pids = await dataSource.query<{ pid: number }[]>(`SELECT pg_backend_pid() AS pid`);
     expect(pids).toHaveLength(1);
   });
 
@@ -183,10 +185,10 @@ describe('row-level security as the application role', () => {
       const all = await store.list({ limit: 100 });
       expect(all.map((t) => t.tenant_id).sort()).toEqual([TENANT_A, TENANT_B].sort());
       // Without the per-transaction opt-in even the registry role sees nothing.
-      const plain = (await registrySource.query(`SELECT * FROM tenant_configs`)) as unknown[];
+      const plain = await registrySource.query<unknown[]>(`SELECT * FROM tenant_configs`);
       expect(plain).toHaveLength(0);
       // The registry policy covers tenant_configs only.
-      const history = (await registrySource.query(`SELECT * FROM ticket_history`)) as unknown[];
+      const history = await registrySource.query<unknown[]>(`SELECT * FROM ticket_history`);
       expect(history).toHaveLength(0);
     } finally {
       await registrySource.destroy();
@@ -197,7 +199,7 @@ describe('row-level security as the application role', () => {
     // The application role cannot use the admin path even if it opts in.
     const optedIn = await dataSource.transaction(async (m) => {
       await m.query(`SELECT set_config('app.registry_admin', 'on', true)`);
-      return (await m.query(`SELECT * FROM tenant_configs`)) as unknown[];
+      return await m.query<unknown[]>(`SELECT * FROM tenant_configs`);
     });
     expect(optedIn).toHaveLength(0);
   });

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { createTestDatabase, type TestDatabase } from '../../../tools/testing/database';
+import { createTestDatabase, type TestDatabase } from '@tep/testing';
 
 const RUNBOOK_TENANT = '550e8400-e29b-41d4-a716-446655440000';
 const sql = (name: string) => readFileSync(join(__dirname, 'runbook-sql', name), 'utf8');
@@ -79,7 +79,7 @@ describe('runbook SQL', () => {
       const results = (await app.query(sql('troubleshooting-3-manual.sql'))) as unknown as {
         rows: unknown[];
       }[];
-      expect(results[1]!.rows).toHaveLength(0);
+      expect(results[1].rows).toHaveLength(0);
     } finally {
       await app.end();
     }

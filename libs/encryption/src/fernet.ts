@@ -151,7 +151,7 @@ export class MultiFernet {
   }
 
   encrypt(plaintext: string | Buffer): string {
-    return this.#keys[0]!.encrypt(plaintext);
+    return this.#keys[0].encrypt(plaintext);
   }
 
   decrypt(token: string, options: DecryptOptions = {}): Buffer {
@@ -180,7 +180,7 @@ export class MultiFernet {
   /** Re-encrypts under the first key, keeping the token's original timestamp. */
   rotate(token: string): string {
     const { plaintext, timestamp } = this.decryptWithTimestamp(token);
-    return this.#keys[0]!.encryptAt(plaintext, timestamp);
+    return this.#keys[0].encryptAt(plaintext, timestamp);
   }
 
   toJSON(): string {

@@ -42,6 +42,7 @@ const DEFAULTS = {
 // The SDK refuses to start without a key; keyless local servers ignore this one.
 const PLACEHOLDER_API_KEY = 'no-key';
 const MAX_ECHOED_REPLY_CHARS = 4000;
+const SDK_TIMEOUT_GRACE_MS = 1_000;
 
 const defaultSleep = (ms: number, signal?: AbortSignal) => delay(ms, undefined, { signal });
 
@@ -74,7 +75,8 @@ export class OpenAiCompatibleProvider implements EnhancementProvider {
     this.client = new OpenAI({
       baseURL: options.baseUrl,
       apiKey: this.apiKey ?? PLACEHOLDER_API_KEY,
-      timeout: this.timeoutMs,
+      // Our own deadline (per attempt) decides; the SDK's is only a backstop.
+      timeout: this.timeoutMs + SDK_TIMEOUT_GRACE_MS,
       maxRetries: 0,
     });
   }
@@ -156,14 +158,15 @@ export class OpenAiCompatibleProvider implements EnhancementProvider {
   ): Promise<OpenAI.ChatCompletion> {
     for (let attempt = 1; ; attempt += 1) {
       progress();
+      const deadline = AbortSignal.timeout(this.timeoutMs);
       try {
         return await this.client.chat.completions.create(
           { model, max_tokens: maxTokens, response_format: { type: 'json_object' }, messages },
-          { signal },
+          { signal: signal ? AbortSignal.any([signal, deadline]) : deadline },
         );
       } catch (error) {
         if (signal?.aborted) throw signal.reason ?? error;
-        const failure = this.classify(error, attempt);
+        const failure = this.classify(error, attempt, deadline.aborted);
         const waitMs = failure.retryAfterMs ?? backoffDelay(attempt, this.random);
         const giveUp =
           !failure.retryable ||
@@ -176,10 +179,10 @@ export class OpenAiCompatibleProvider implements EnhancementProvider {
   }
 
   /** Unknown errors (bugs, not the endpoint) are rethrown unchanged. */
-  private classify(error: unknown, attempt: number): SynthesisError {
+  private classify(error: unknown, attempt: number, timedOut: boolean): SynthesisError {
     const tries = attempt > 1 ? ` (${attempt} attempts)` : '';
     const details = { attempts: attempt, cause: error };
-    if (error instanceof APIConnectionTimeoutError) {
+    if (timedOut || error instanceof APIConnectionTimeoutError) {
       return new SynthesisError('timeout', `timeout after ${this.timeoutMs} ms${tries}`, details);
     }
     if (error instanceof APIUserAbortError || error instanceof APIConnectionError) {

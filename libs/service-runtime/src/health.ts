@@ -52,7 +52,7 @@ export class HealthService {
     const failing: Record<string, string> = {};
     results.forEach((result, i) => {
       if (result.status === 'rejected') {
-        failing[checks[i]![0]] =
+        failing[checks[i][0]] =
           result.reason instanceof Error ? result.reason.message : String(result.reason);
       }
     });

@@ -23,5 +23,5 @@ export function parseBody<S extends z.ZodType>(schema: S, body: unknown): z.infe
       fields: fieldProblems(result.error),
     });
   }
-  return result.data as z.infer<S>;
+  return result.data;
 }

@@ -1,6 +1,6 @@
 import { UnsafeUrlError, assertPublicUrl } from './index';
 
-const publicDns = async () => ['93.184.215.14'];
+const publicDns = () => Promise.resolve(['93.184.215.14']);
 const strict = { allowInsecure: false, lookup: publicDns };
 
 describe('assertPublicUrl', () => {
@@ -34,13 +34,13 @@ describe('assertPublicUrl', () => {
     await expect(
       assertPublicUrl('https://sdp.internal.example', {
         allowInsecure: false,
-        lookup: async () => ['93.184.215.14', '10.0.0.7'],
+        lookup: () => Promise.resolve(['93.184.215.14', '10.0.0.7']),
       }),
     ).rejects.toThrow(/private/);
     await expect(
       assertPublicUrl('https://sdp6.internal.example', {
         allowInsecure: false,
-        lookup: async () => ['::1'],
+        lookup: () => Promise.resolve(['::1']),
       }),
     ).rejects.toThrow(/loopback/);
   });

@@ -304,8 +304,9 @@ export async function startSdpSimulator(options: SdpSimulatorOptions = {}): Prom
 
   function authenticated(req: IncomingMessage): boolean {
     if (oauth) return oauth.isValid(req.headers.authorization);
-    const key = req.headers['authtoken'] ?? req.headers['technician_key'];
-    return typeof key === 'string' && apiKeys.has(key);
+    return [req.headers['authtoken'], req.headers['technician_key']].some(
+      (key) => typeof key === 'string' && apiKeys.has(key),
+    );
   }
 
   async function handleApi(

@@ -69,7 +69,7 @@ export class TenantDirectoryPublisher implements OnApplicationBootstrap {
         }
       }
       if (page.length < 200) break;
-      after = page[page.length - 1]!.tenant_id;
+      after = page[page.length - 1].tenant_id;
     }
     this.logger.info({ tenants: count }, 'Tenant directory synchronised');
   }

@@ -1,0 +1,9 @@
+/** Test harness for integration specs: real Postgres and NATS, isolated per spec. Specs only. */
+export {
+  createTestDatabase,
+  prepareTemplateDatabase,
+  TEST_ADMIN_URL,
+  type TestDatabase,
+} from './database';
+export { createTestNats, eventually, TEST_NATS_URL, type TestNats } from './nats';
+export { testEncryptionKey } from './keys';

@@ -1,0 +1,131 @@
+import { startSdpSimulator, type SdpSimulator } from './server';
+
+let sim: SdpSimulator;
+let clock: number;
+
+beforeEach(async () => {
+  clock = Date.parse('2025-11-03T10:00:00Z');
+  sim = await startSdpSimulator({
+    mode: 'cloud',
+    now: () => clock,
+    seed: { requests: [{ display_id: '1', subject: 'Cloud ticket' }] },
+  });
+});
+
+afterEach(async () => {
+  await sim.close();
+});
+
+async function token(fields: Record<string, string>): Promise<{ status: number; body: any }> {
+  const response = await fetch(`${sim.url}/oauth/v2/token`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams(fields).toString(),
+  });
+  return { status: response.status, body: await response.json() };
+}
+
+function grant(overrides: Record<string, string> = {}) {
+  const oauth = sim.credentials.oauth!;
+  return {
+    grant_type: 'refresh_token',
+    client_id: oauth.clientId,
+    client_secret: oauth.clientSecret,
+    refresh_token: oauth.refreshToken,
+    ...overrides,
+  };
+}
+
+async function getRequest(authorization: string) {
+  const response = await fetch(`${sim.url}/api/v3/requests/1`, { headers: { Authorization: authorization } });
+  return { status: response.status, body: await response.json() };
+}
+
+describe('OAuth token endpoint (cloud mode)', () => {
+  it('issues an access token for the refresh-token grant that the API accepts', async () => {
+    const issued = await token(grant());
+    const withToken = await getRequest(`Zoho-oauthtoken ${issued.body.access_token}`);
+
+    expect(issued.status).toBe(200);
+    expect(issued.body).toEqual({
+      access_token: expect.stringMatching(/^1000\.[0-9a-f]{32}\.[0-9a-f]{32}$/),
+      api_domain: sim.url,
+      token_type: 'Bearer',
+      expires_in: 3600,
+    });
+    expect(withToken.status).toBe(200);
+    expect(withToken.body.request.subject).toBe('Cloud ticket');
+    expect(withToken.body.request.id).toMatch(/^\d{18}$/);
+  });
+
+  it('answers a bad refresh token or client like Zoho: HTTP 200 with an error', async () => {
+    const badCode = await token(grant({ refresh_token: 'nope' }));
+    const badClient = await token(grant({ client_id: 'nope' }));
+    const badGrant = await token(grant({ grant_type: 'authorization_code' }));
+
+    expect([badCode, badClient, badGrant].map((r) => [r.status, r.body])).toEqual([
+      [200, { error: 'invalid_code' }],
+      [200, { error: 'invalid_client' }],
+      [200, { error: 'unsupported_grant_type' }],
+    ]);
+  });
+
+  it('rejects unknown and expired tokens with 401 / 4022, and API keys in cloud mode', async () => {
+    const issued = await token(grant());
+    const unknown = await getRequest('Zoho-oauthtoken 1000.unknown');
+    clock += 3600 * 1000;
+    const expired = await getRequest(`Zoho-oauthtoken ${issued.body.access_token}`);
+    const apiKey = await fetch(`${sim.url}/api/v3/requests/1`, {
+      headers: { authtoken: 'sdp-simulator-dev-key' },
+    });
+
+    for (const reply of [unknown, expired]) {
+      expect(reply.status).toBe(401);
+      expect(reply.body.response_status.messages[0].status_code).toBe(4022);
+    }
+    expect(apiKey.status).toBe(401);
+  });
+
+  it('expires every issued token on demand', async () => {
+    const issued = await token(grant());
+    const before = await getRequest(`Zoho-oauthtoken ${issued.body.access_token}`);
+    await fetch(`${sim.url}/_sim/expire-tokens`, { method: 'POST' });
+    const after = await getRequest(`Zoho-oauthtoken ${issued.body.access_token}`);
+
+    expect([before.status, after.status]).toEqual([200, 401]);
+  });
+
+  it('allows ten tokens per refresh token in ten minutes, like Zoho', async () => {
+    const statuses = [];
+    for (let i = 0; i < 11; i++) statuses.push((await token(grant())).status);
+    clock += 600_000;
+    const later = await token(grant());
+
+    expect(statuses).toEqual([...Array<number>(10).fill(200), 400]);
+    expect(later.status).toBe(200);
+  });
+
+  it('uses the request_note wrapper and created_time/created_by for notes', async () => {
+    const issued = await token(grant());
+    const response = await fetch(`${sim.url}/api/v3/requests/1/notes`, {
+      method: 'POST',
+      headers: {
+        Authorization: `Zoho-oauthtoken ${issued.body.access_token}`,
+        'Content-Type': 'application/x-www-form-urlencoded',
+      },
+      body: new URLSearchParams({
+        input_data: JSON.stringify({ request_note: { description: '<p>cloud note</p>' } }),
+      }).toString(),
+    });
+    const body = await response.json();
+
+    expect(response.status).toBe(200);
+    expect(body.request_note).toMatchObject({
+      description: '<p>cloud note</p>',
+      created_time: { value: String(clock) },
+      created_by: { name: 'API Technician' },
+    });
+    expect(body.request_note.id).toMatch(/^\d{18}$/);
+    expect(body.note).toBeUndefined();
+  });
+});
