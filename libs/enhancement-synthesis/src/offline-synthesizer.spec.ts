@@ -77,9 +77,9 @@ describe('OfflineSynthesizer', () => {
       synthesisInput({
         context: {
           ...context,
-          similar_tickets: [context.similar_tickets[2]!],
+          similar_tickets: [context.similar_tickets[2]],
           kb_articles: [
-            { ...context.kb_articles[0]!, score: 0.3 },
+            { ...context.kb_articles[0], score: 0.3 },
             {
               article_id: 'kb-2',
               title: 'Renewing Exchange certificates',
@@ -162,7 +162,7 @@ describe('OfflineSynthesizer', () => {
   it('grows with the top score and with agreeing sources, capped at 0.9', () => {
     const single = (score: number): TicketContext => ({
       ...emptyContext,
-      similar_tickets: [{ ...context.similar_tickets[1]!, score }],
+      similar_tickets: [{ ...context.similar_tickets[1], score }],
     });
     const scores = [0.1, 0.4, 0.7, 1].map((s) => offlineConfidence(single(s)));
     expect(scores).toEqual([0.17, 0.36, 0.55, 0.75]);
@@ -174,7 +174,7 @@ describe('OfflineSynthesizer', () => {
     const many = {
       ...context,
       similar_tickets: context.similar_tickets.map((t) => ({ ...t, score: 1 })),
-      kb_articles: [context.kb_articles[0]!, { ...context.kb_articles[0]!, article_id: 'kb-9' }],
+      kb_articles: [context.kb_articles[0], { ...context.kb_articles[0], article_id: 'kb-9' }],
     };
     expect(offlineConfidence(many)).toBe(0.9);
   });

@@ -11,6 +11,7 @@ const HEALTHY_STATUSES = new Set(['up', 'healthy', 'ok', 'online', 'running', 'o
 const UNKNOWN_STATUSES = new Set(['unknown', '']);
 
 const MAX_CAUSE_CHARS = 2000;
+const MAX_ACTION_CHARS = 1000;
 const MAX_ACTION_DETAIL_CHARS = 300;
 const PER_SOURCE_ACTIONS = 3;
 const MAX_RELATED = 10;
@@ -34,8 +35,6 @@ const CONFIDENCE = {
   max: 0.9,
   perDegradedSource: 0.8,
 };
-
-const MAX_ACTION_CHARS = 1000;
 
 const isResolved = (ticket: SimilarTicket) => Boolean(ticket.resolution?.trim());
 const byScore = <T extends { score: number }>(items: readonly T[]): T[] =>

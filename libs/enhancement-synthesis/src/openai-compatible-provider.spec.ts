@@ -48,11 +48,17 @@ const failure = (promise: Promise<unknown>) =>
     (e: unknown) => e,
   );
 
+interface PromptData {
+  ticket: { subject: string; description: string };
+  similar_tickets: { id: string; resolution: string | null }[];
+  systems: unknown[];
+}
+
 function splitUserMessage(content: string) {
   const start = content.indexOf(OPEN);
   const end = content.lastIndexOf(CLOSE);
   return {
-    data: JSON.parse(content.slice(start + OPEN.length, end)),
+    data: JSON.parse(content.slice(start + OPEN.length, end)) as PromptData,
     outside: content.slice(0, start) + content.slice(end + CLOSE.length),
   };
 }
@@ -81,22 +87,22 @@ describe('OpenAiCompatibleProvider against a chat-completions server', () => {
 
     expect(server.requests).toHaveLength(1);
     const [request] = server.requests;
-    expect(request!.method).toBe('POST');
-    expect(request!.path).toBe('/v1/chat/completions');
-    expect(request!.headers.authorization).toBe(`Bearer ${API_KEY}`);
-    expect(request!.body).toMatchObject({
+    expect(request.method).toBe('POST');
+    expect(request.path).toBe('/v1/chat/completions');
+    expect(request.headers.authorization).toBe(`Bearer ${API_KEY}`);
+    expect(request.body).toMatchObject({
       model: 'openai/gpt-4o-mini',
       max_tokens: 321,
       response_format: { type: 'json_object' },
     });
-    const [system, user, ...rest] = request!.body.messages!;
+    const [system, user, ...rest] = request.body.messages!;
     expect(rest).toEqual([]);
-    expect(system!.role).toBe('system');
-    expect(system!.content).toContain('"likely_cause"');
-    expect(system!.content).toContain('untrusted data');
-    expect(user!.role).toBe('user');
+    expect(system.role).toBe('system');
+    expect(system.content).toContain('"likely_cause"');
+    expect(system.content).toContain('untrusted data');
+    expect(user.role).toBe('user');
     for (const text of [ticket.subject, ticket.description_text, 'MSExchangeRPC']) {
-      expect(system!.content).not.toContain(text);
+      expect(system.content).not.toContain(text);
     }
   });
 
@@ -104,7 +110,7 @@ describe('OpenAiCompatibleProvider against a chat-completions server', () => {
     await serve(completion(goodAnswer));
     await provider().synthesize(synthesisInput());
 
-    const user = server.requests[0]!.body.messages![1]!.content;
+    const user = server.requests[0].body.messages![1].content;
     const { data, outside } = splitUserMessage(user);
     expect(data.ticket).toEqual({
       subject: ticket.subject,
@@ -112,11 +118,7 @@ describe('OpenAiCompatibleProvider against a chat-completions server', () => {
       priority: 'High',
       status: 'Open',
     });
-    expect(data.similar_tickets.map((t: { id: string }) => t.id)).toEqual([
-      '9002',
-      'REQ-4521',
-      'REQ-4390',
-    ]);
+    expect(data.similar_tickets.map((t) => t.id)).toEqual(['9002', 'REQ-4521', 'REQ-4390']);
     expect(data.systems[0]).toEqual({
       hostname: 'exch01',
       ip_address: '10.0.0.5',
@@ -136,7 +138,7 @@ describe('OpenAiCompatibleProvider against a chat-completions server', () => {
 
     await provider().synthesize(synthesisInput({ ticket: { ...ticket, subject: hostile } }));
 
-    const user = server.requests[0]!.body.messages![1]!.content;
+    const user = server.requests[0].body.messages![1].content;
     expect(user.split(CLOSE)).toHaveLength(2);
     expect(user.split(OPEN)).toHaveLength(2);
     expect(user.trimEnd().endsWith(CLOSE)).toBe(true);
@@ -147,7 +149,7 @@ describe('OpenAiCompatibleProvider against a chat-completions server', () => {
     await serve(completion(goodAnswer));
     const longContext = {
       ...context,
-      similar_tickets: [{ ...context.similar_tickets[0]!, resolution: 'r'.repeat(5000) }],
+      similar_tickets: [{ ...context.similar_tickets[0], resolution: 'r'.repeat(5000) }],
     };
 
     await provider().synthesize(
@@ -157,7 +159,7 @@ describe('OpenAiCompatibleProvider against a chat-completions server', () => {
       }),
     );
 
-    const { data } = splitUserMessage(server.requests[0]!.body.messages![1]!.content);
+    const { data } = splitUserMessage(server.requests[0].body.messages![1].content);
     expect(data.ticket.description).toHaveLength(4000);
     expect(data.ticket.description.endsWith('…')).toBe(true);
     expect(data.similar_tickets[0].resolution).toHaveLength(800);
@@ -201,7 +203,7 @@ describe('OpenAiCompatibleProvider against a chat-completions server', () => {
       synthesisInput({ preferences: { ...preferences(), llm_model: ' ' } }),
     );
 
-    expect(server.requests[0]!.body.model).toBe('llama3.1:8b');
+    expect(server.requests[0].body.model).toBe('llama3.1:8b');
     expect(enhancement.model).toBe('llama3.1:8b');
     expect(enhancement.usage).toBeNull();
   });
@@ -217,10 +219,10 @@ describe('OpenAiCompatibleProvider against a chat-completions server', () => {
     const enhancement = await provider().synthesize(synthesisInput());
 
     expect(server.requests).toHaveLength(2);
-    const retryMessages = server.requests[1]!.body.messages!;
+    const retryMessages = server.requests[1].body.messages!;
     expect(retryMessages.map((m) => m.role)).toEqual(['system', 'user', 'assistant', 'user']);
-    expect(retryMessages[2]!.content).toBe('Sure! Here is the answer: {"likely_cause": ');
-    expect(retryMessages[3]!.content).toContain('the reply was not valid JSON');
+    expect(retryMessages[2].content).toBe('Sure! Here is the answer: {"likely_cause": ');
+    expect(retryMessages[3].content).toContain('the reply was not valid JSON');
     expect(enhancement.likely_cause).toBe(goodAnswer.likely_cause);
     // Both calls were billed.
     expect(enhancement.usage).toEqual({ prompt_tokens: 250, completion_tokens: 40 });
@@ -234,6 +236,44 @@ describe('OpenAiCompatibleProvider against a chat-completions server', () => {
 
     expect(server.requests).toHaveLength(1);
     expect(enhancement.suggested_actions).toEqual(goodAnswer.suggested_actions);
+  });
+
+  it('asks for a briefer answer when the reply was cut off at max_tokens', async () => {
+    await serve(
+      completion('{"likely_cause": "The RPC serv', { finishReason: 'length' }),
+      completion(goodAnswer),
+    );
+
+    await provider().synthesize(synthesisInput());
+
+    expect(server.requests).toHaveLength(2);
+    expect(server.requests[1].body.messages![3].content).toContain(
+      'the reply was not valid JSON; it was cut off at the token limit, so answer more briefly',
+    );
+  });
+
+  it('drops JSON mode for servers that reject it, and remembers', async () => {
+    await serve(
+      {
+        kind: 'error',
+        status: 400,
+        message: "'response_format.type' must be 'json_schema' or 'text'",
+      },
+      completion(goodAnswer),
+      completion(goodAnswer),
+    );
+    const lmStudio = provider();
+
+    const first = await lmStudio.synthesize(synthesisInput());
+    await lmStudio.synthesize(synthesisInput());
+
+    expect(first.synthesizer).toBe('llm');
+    expect(server.requests.map((r) => r.body.response_format)).toEqual([
+      { type: 'json_object' },
+      undefined,
+      undefined,
+    ]);
+    expect(sleeps).toEqual([]);
   });
 
   it('fails with invalid_output when the correction is invalid too', async () => {
@@ -251,7 +291,7 @@ describe('OpenAiCompatibleProvider against a chat-completions server', () => {
       message: 'invalid output twice: the reply was not valid JSON',
     });
     expect(server.requests).toHaveLength(2);
-    expect(server.requests[1]!.body.messages![3]!.content).toContain('suggested_actions');
+    expect(server.requests[1].body.messages![3].content).toContain('suggested_actions');
   });
 
   it('retries a 500 with jittered backoff, then succeeds', async () => {
@@ -387,10 +427,14 @@ describe('OpenAiCompatibleProvider against a chat-completions server', () => {
   });
 
   it('propagates the caller abort instead of a synthesis error', async () => {
-    await serve({ kind: 'hang' });
     const controller = new AbortController();
     const reason = new Error('shutting down');
-    setTimeout(() => controller.abort(reason), 100);
+    // Abort while the request is in flight: the script runs once the server has it.
+    server = await startFakeChatCompletionsServer(() => {
+      controller.abort(reason);
+      return { kind: 'hang' };
+    });
+    sleeps = [];
 
     const error = await failure(
       provider({ timeoutMs: 10_000 }).synthesize(synthesisInput(), controller.signal),

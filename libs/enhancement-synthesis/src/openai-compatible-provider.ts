@@ -62,6 +62,8 @@ export class OpenAiCompatibleProvider implements EnhancementProvider {
   private readonly progressIntervalMs: number;
   private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   private readonly random: () => number;
+  /** Cleared when the endpoint rejects JSON mode; the system prompt still asks for JSON. */
+  private jsonMode = true;
 
   constructor(options: OpenAiCompatibleProviderOptions) {
     this.apiKey = options.apiKey || undefined;
@@ -93,7 +95,7 @@ export class OpenAiCompatibleProvider implements EnhancementProvider {
       try {
         input.onProgress?.();
       } catch {
-        // A failed heartbeat must not fail the synthesis; the caller sees its own error.
+        // A failing heartbeat must not fail the synthesis.
       }
     };
     const heartbeat = setInterval(progress, this.progressIntervalMs);
@@ -114,12 +116,19 @@ export class OpenAiCompatibleProvider implements EnhancementProvider {
           progress,
           signal,
         );
-        if (completion.usage) {
+        const reported = completion.usage;
+        // Some compatible servers omit usage or parts of it; partial counts would fail the schema.
+        if (
+          reported &&
+          Number.isInteger(reported.prompt_tokens) &&
+          Number.isInteger(reported.completion_tokens)
+        ) {
           sawUsage = true;
-          usage.prompt_tokens += completion.usage.prompt_tokens;
-          usage.completion_tokens += completion.usage.completion_tokens;
+          usage.prompt_tokens += reported.prompt_tokens;
+          usage.completion_tokens += reported.completion_tokens;
         }
-        const content = completion.choices[0]?.message.content ?? null;
+        const choice = completion.choices[0];
+        const content = choice?.message.content ?? null;
         const parsed = parseModelAnswer(content);
         if (parsed.ok) {
           return {
@@ -141,7 +150,14 @@ export class OpenAiCompatibleProvider implements EnhancementProvider {
         }
         messages.push(
           { role: 'assistant', content: truncate(content ?? '', MAX_ECHOED_REPLY_CHARS) },
-          { role: 'user', content: buildCorrectionMessage(parsed.problem) },
+          {
+            role: 'user',
+            content: buildCorrectionMessage(
+              choice?.finish_reason === 'length'
+                ? `${parsed.problem}; it was cut off at the token limit, so answer more briefly`
+                : parsed.problem,
+            ),
+          },
         );
       }
     } finally {
@@ -161,12 +177,26 @@ export class OpenAiCompatibleProvider implements EnhancementProvider {
       const deadline = AbortSignal.timeout(this.timeoutMs);
       try {
         return await this.client.chat.completions.create(
-          { model, max_tokens: maxTokens, response_format: { type: 'json_object' }, messages },
+          {
+            model,
+            max_tokens: maxTokens,
+            messages,
+            ...(this.jsonMode && { response_format: { type: 'json_object' } }),
+          },
           { signal: signal ? AbortSignal.any([signal, deadline]) : deadline },
         );
       } catch (error) {
         if (signal?.aborted) throw signal.reason ?? error;
         const failure = this.classify(error, attempt, deadline.aborted);
+        if (
+          failure.kind === 'bad_request' &&
+          this.jsonMode &&
+          /response_format/i.test(failure.message)
+        ) {
+          // Some servers (e.g. LM Studio) accept only json_schema or text formats.
+          this.jsonMode = false;
+          continue;
+        }
         const waitMs = failure.retryAfterMs ?? backoffDelay(attempt, this.random);
         const giveUp =
           !failure.retryable ||
@@ -188,8 +218,18 @@ export class OpenAiCompatibleProvider implements EnhancementProvider {
     if (error instanceof APIUserAbortError || error instanceof APIConnectionError) {
       return new SynthesisError('unavailable', `could not connect${tries}`, details);
     }
-    if (!(error instanceof APIError) || error.status === undefined) throw error;
-    const status = error.status;
+    if (!(error instanceof APIError)) throw error;
+    // instanceof loses the type arguments; these are what the SDK sets for HTTP errors.
+    const {
+      status,
+      headers,
+      error: body,
+    } = error as APIError<
+      number | undefined,
+      Headers | undefined,
+      { message?: unknown } | undefined
+    >;
+    if (status === undefined) throw error;
     const withStatus = { ...details, httpStatus: status };
     if (status === 401 || status === 403) {
       return new SynthesisError(
@@ -201,13 +241,13 @@ export class OpenAiCompatibleProvider implements EnhancementProvider {
     if (status === 429) {
       return new SynthesisError('rate_limited', `rate limited (HTTP 429)${tries}`, {
         ...withStatus,
-        retryAfterMs: retryAfterMs(error.headers),
+        retryAfterMs: retryAfterMs(headers),
       });
     }
     if (status === 408 || status === 409 || status >= 500) {
       return new SynthesisError('unavailable', `HTTP ${status}${tries}`, withStatus);
     }
-    const upstream = this.upstreamMessage(error);
+    const upstream = this.upstreamMessage(body?.message);
     return new SynthesisError(
       'bad_request',
       `the endpoint rejected the request (HTTP ${status})${upstream ? `: ${upstream}` : ''}`,
@@ -216,10 +256,9 @@ export class OpenAiCompatibleProvider implements EnhancementProvider {
   }
 
   /** The provider's own explanation (e.g. "model not found"), without anything key-like. */
-  private upstreamMessage(error: APIError): string | undefined {
-    const body = error.error as { message?: unknown } | undefined;
-    if (typeof body?.message !== 'string') return undefined;
-    let message = body.message;
+  private upstreamMessage(upstream: unknown): string | undefined {
+    if (typeof upstream !== 'string') return undefined;
+    let message = upstream;
     if (this.apiKey) message = message.split(this.apiKey).join('[redacted]');
     return truncate(message.replace(/\b(sk|key)-[\w*-]{6,}/gi, '[redacted]'), 200);
   }

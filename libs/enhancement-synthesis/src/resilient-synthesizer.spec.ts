@@ -21,7 +21,7 @@ afterEach(async () => {
   server = undefined;
 });
 
-const failingProvider = (error: unknown): EnhancementProvider => ({
+const failingProvider = (error: Error): EnhancementProvider => ({
   name: 'failing',
   synthesize: () => Promise.reject(error),
 });
@@ -73,8 +73,8 @@ describe('ResilientSynthesizer', () => {
       fallback_reason: 'LLM provider unavailable: timeout after 200 ms',
     });
     expect(fallbacks).toHaveLength(1);
-    expect(fallbacks[0]![0]).toMatchObject({ kind: 'timeout' });
-    expect(fallbacks[0]![1]).toBe('LLM provider unavailable: timeout after 200 ms');
+    expect(fallbacks[0][0]).toMatchObject({ kind: 'timeout' });
+    expect(fallbacks[0][1]).toBe('LLM provider unavailable: timeout after 200 ms');
   });
 
   it('falls back offline when the model answers invalid output twice', async () => {
@@ -127,8 +127,14 @@ describe('ResilientSynthesizer', () => {
 
 describe('describeFailure', () => {
   it.each([
-    [new SynthesisError('unavailable', 'HTTP 503 (3 attempts)'), 'LLM provider unavailable: HTTP 503 (3 attempts)'],
-    [new SynthesisError('rate_limited', 'rate limited (HTTP 429)'), 'LLM provider rate limit reached: rate limited (HTTP 429)'],
+    [
+      new SynthesisError('unavailable', 'HTTP 503 (3 attempts)'),
+      'LLM provider unavailable: HTTP 503 (3 attempts)',
+    ],
+    [
+      new SynthesisError('rate_limited', 'rate limited (HTTP 429)'),
+      'LLM provider rate limit reached: rate limited (HTTP 429)',
+    ],
     [
       new SynthesisError('auth', 'the endpoint rejected the API key (HTTP 401)'),
       'LLM provider authentication failed: the endpoint rejected the API key (HTTP 401)',
@@ -173,8 +179,8 @@ describe('createSynthesizerFromEnv', () => {
       preferences: { ...input.preferences, llm_model: '' },
     });
     expect(answered.synthesizer).toBe('llm');
-    expect(server.requests[0]!.headers.authorization).toBe('Bearer sk-env-key-123456');
-    expect(server.requests[0]!.body.model).toBe('llama3.1:8b');
+    expect(server.requests[0].headers.authorization).toBe('Bearer sk-env-key-123456');
+    expect(server.requests[0].body.model).toBe('llama3.1:8b');
 
     // Default attempts (3) with real backoff between them, each cut short by llmTimeoutMs.
     const fallback = await synthesizer.synthesize(input);

@@ -89,12 +89,12 @@ describe('ServiceDeskClient wire format', () => {
     expect(page).toMatchObject({ hasMoreRows: false, startIndex: 1, rowCount: 1, totalCount: 1 });
     expect(page.requests.map((r) => r.id)).toEqual(['7']);
     const [sent] = server.requests;
-    expect(sent!.method).toBe('GET');
-    expect(sent!.url.pathname).toBe('/api/v3/requests');
-    expect(sent!.headers['accept']).toBe('application/vnd.manageengine.sdp.v3+json');
-    expect(sent!.headers['authtoken']).toBe(API_KEY);
-    expect(sent!.headers['content-type']).toBeUndefined();
-    expect(inputDataOf(sent!)).toEqual({
+    expect(sent.method).toBe('GET');
+    expect(sent.url.pathname).toBe('/api/v3/requests');
+    expect(sent.headers['accept']).toBe('application/vnd.manageengine.sdp.v3+json');
+    expect(sent.headers['authtoken']).toBe(API_KEY);
+    expect(sent.headers['content-type']).toBeUndefined();
+    expect(inputDataOf(sent)).toEqual({
       list_info: {
         row_count: 25,
         start_index: 26,
@@ -142,14 +142,14 @@ describe('ServiceDeskClient wire format', () => {
       notifyTechnician: false,
     });
     const [sent] = server.requests;
-    expect(sent!.method).toBe('POST');
-    expect(sent!.url.pathname).toBe('/sdp/app/itdesk/api/v3/requests/42/notes');
-    expect(sent!.url.search).toBe('');
-    expect(sent!.headers['content-type']).toBe('application/x-www-form-urlencoded');
-    expect(sent!.headers['technician_key']).toBe(API_KEY);
-    expect(sent!.headers['authtoken']).toBeUndefined();
-    expect(sent!.headers['portalid']).toBe('301');
-    expect(inputDataOf(sent!)).toEqual({
+    expect(sent.method).toBe('POST');
+    expect(sent.url.pathname).toBe('/sdp/app/itdesk/api/v3/requests/42/notes');
+    expect(sent.url.search).toBe('');
+    expect(sent.headers['content-type']).toBe('application/x-www-form-urlencoded');
+    expect(sent.headers['technician_key']).toBe(API_KEY);
+    expect(sent.headers['authtoken']).toBeUndefined();
+    expect(sent.headers['portalid']).toBe('301');
+    expect(inputDataOf(sent)).toEqual({
       note: {
         description: '<p>Hello</p>',
         show_to_requester: true,
@@ -166,7 +166,7 @@ describe('ServiceDeskClient wire format', () => {
       { request: request('2'), response_status: [ok] },
       { request: request(3) },
     ];
-    const server = await serve((_, i) => ({ status: 200, body: bodies[i]! }));
+    const server = await serve((_, i) => ({ status: 200, body: bodies[i] }));
     const { client } = clientFor(server);
 
     const ids = [];
@@ -603,10 +603,10 @@ describe('ServiceDeskClient OAuth (Cloud)', () => {
 
     expect(h.accounts.requests).toHaveLength(2);
     const [tokenCall] = h.accounts.requests;
-    expect(tokenCall!.method).toBe('POST');
-    expect(tokenCall!.url.pathname).toBe('/oauth/v2/token');
-    expect(tokenCall!.headers['content-type']).toBe('application/x-www-form-urlencoded');
-    expect(Object.fromEntries(new URLSearchParams(tokenCall!.body))).toEqual({
+    expect(tokenCall.method).toBe('POST');
+    expect(tokenCall.url.pathname).toBe('/oauth/v2/token');
+    expect(tokenCall.headers['content-type']).toBe('application/x-www-form-urlencoded');
+    expect(Object.fromEntries(new URLSearchParams(tokenCall.body))).toEqual({
       grant_type: 'refresh_token',
       client_id: '1000.CLIENT',
       client_secret: CLIENT_SECRET,

@@ -37,7 +37,9 @@ function grant(overrides: Record<string, string> = {}) {
 }
 
 async function getRequest(authorization: string) {
-  const response = await fetch(`${sim.url}/api/v3/requests/1`, { headers: { Authorization: authorization } });
+  const response = await fetch(`${sim.url}/api/v3/requests/1`, {
+    headers: { Authorization: authorization },
+  });
   return { status: response.status, body: await response.json() };
 }
 

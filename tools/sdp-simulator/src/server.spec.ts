@@ -1,5 +1,10 @@
 import { DEMO_SEED } from './demo-data';
-import { DEV_API_KEY, startSdpSimulator, type SdpSimulator, type SdpSimulatorOptions } from './server';
+import {
+  DEV_API_KEY,
+  startSdpSimulator,
+  type SdpSimulator,
+  type SdpSimulatorOptions,
+} from './server';
 
 const ACCEPT = 'application/vnd.manageengine.sdp.v3+json';
 
@@ -26,7 +31,11 @@ async function call(
   options: { inputData?: unknown; headers?: Record<string, string>; rawBody?: string } = {},
 ): Promise<Reply> {
   const url = new URL(path, sim.url);
-  const headers: Record<string, string> = { Accept: ACCEPT, authtoken: DEV_API_KEY, ...options.headers };
+  const headers: Record<string, string> = {
+    Accept: ACCEPT,
+    authtoken: DEV_API_KEY,
+    ...options.headers,
+  };
   let body: string | undefined = options.rawBody;
   if (options.inputData !== undefined) {
     const encoded = new URLSearchParams({ input_data: JSON.stringify(options.inputData) });
@@ -38,7 +47,11 @@ async function call(
   }
   const response = await fetch(url, { method, headers, body });
   const text = await response.text();
-  return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : undefined };
+  return {
+    status: response.status,
+    headers: response.headers,
+    body: text ? JSON.parse(text) : undefined,
+  };
 }
 
 const listInfo = (info: object) => ({ list_info: info });
@@ -58,7 +71,10 @@ describe('envelopes', () => {
       subject: 'Database connection timeout error',
       status: { name: 'Open' },
       requester: { email_id: 'user@acmecorp.com' },
-      created_time: { value: String(Date.parse('2025-11-03T10:30:00Z')), display_value: 'Nov 3, 2025 10:30 AM' },
+      created_time: {
+        value: String(Date.parse('2025-11-03T10:30:00Z')),
+        display_value: 'Nov 3, 2025 10:30 AM',
+      },
       has_notes: false,
     });
     expect(list.body.response_status).toEqual([{ status_code: 2000, status: 'success' }]);
@@ -176,9 +192,13 @@ describe('input_data', () => {
       inputData: { request: { id: '77' } },
     });
 
-    expect([rawJson, extraKey, badStatus, readOnly].map((r) => r.status)).toEqual([400, 400, 400, 400]);
+    expect([rawJson, extraKey, badStatus, readOnly].map((r) => r.status)).toEqual([
+      400, 400, 400, 400,
+    ]);
     expect(
-      [rawJson, extraKey, badStatus, readOnly].map((r) => r.body.response_status.messages[0].status_code),
+      [rawJson, extraKey, badStatus, readOnly].map(
+        (r) => r.body.response_status.messages[0].status_code,
+      ),
     ).toEqual([4000, 4000, 4001, 4014]);
     expect(sim.state.request('1')).toMatchObject({ id: '1', status: { name: 'Open' } });
   });
@@ -187,7 +207,9 @@ describe('input_data', () => {
     await start();
 
     const updated = await call('PUT', '/api/v3/requests/TKT-12345', {
-      inputData: { request: { status: { name: 'Resolved' }, resolution: { content: '<p>Pool raised</p>' } } },
+      inputData: {
+        request: { status: { name: 'Resolved' }, resolution: { content: '<p>Pool raised</p>' } },
+      },
     });
     const resolution = await call('GET', '/api/v3/requests/1/resolutions');
 
@@ -209,7 +231,10 @@ describe('input_data', () => {
     expect(added.status).toBe(200);
     expect(added.body.resolution.content).toBe('<p>Restarted</p>');
     expect(empty.status).toBe(400);
-    expect(empty.body.response_status.messages[0]).toMatchObject({ status_code: 4012, fields: ['content'] });
+    expect(empty.body.response_status.messages[0]).toMatchObject({
+      status_code: 4012,
+      fields: ['content'],
+    });
   });
 });
 
@@ -269,9 +294,7 @@ describe('search_criteria and paging', () => {
       sort_field: 'created_time',
       sort_order: 'asc',
       get_total_count: true,
-      search_criteria: [
-        { field: 'status.name', condition: 'is', values: ['Resolved', 'Closed'] },
-      ],
+      search_criteria: [{ field: 'status.name', condition: 'is', values: ['Resolved', 'Closed'] }],
     });
 
   it('filters by dotted fields and pages with has_more_rows', async () => {
@@ -303,7 +326,10 @@ describe('search_criteria and paging', () => {
           {
             field: 'created_time',
             condition: 'between',
-            values: [String(Date.parse('2025-09-01T00:00:00Z')), String(Date.parse('2025-09-30T00:00:00Z'))],
+            values: [
+              String(Date.parse('2025-09-01T00:00:00Z')),
+              String(Date.parse('2025-09-30T00:00:00Z')),
+            ],
             logical_operator: 'AND',
           },
         ],
@@ -339,11 +365,17 @@ describe('search_criteria and paging', () => {
       requests: Array.from({ length: 120 }, (_, i) => ({ subject: `Bulk ${i}` })),
     });
 
-    const capped = await call('GET', '/api/v3/requests', { inputData: listInfo({ row_count: 500 }) });
-    const badCondition = await call('GET', '/api/v3/requests', {
-      inputData: listInfo({ search_criteria: { field: 'subject', condition: 'sounds like', value: 'x' } }),
+    const capped = await call('GET', '/api/v3/requests', {
+      inputData: listInfo({ row_count: 500 }),
     });
-    const badStart = await call('GET', '/api/v3/requests', { inputData: listInfo({ start_index: 0 }) });
+    const badCondition = await call('GET', '/api/v3/requests', {
+      inputData: listInfo({
+        search_criteria: { field: 'subject', condition: 'sounds like', value: 'x' },
+      }),
+    });
+    const badStart = await call('GET', '/api/v3/requests', {
+      inputData: listInfo({ start_index: 0 }),
+    });
 
     expect(capped.body.requests).toHaveLength(100);
     expect(capped.body.list_info).toMatchObject({ row_count: 100, has_more_rows: true });
@@ -364,7 +396,9 @@ describe('search_criteria and paging', () => {
     expect(all.body.solutions).toHaveLength(5);
     expect(approved.body.solutions).toHaveLength(4);
     expect(
-      approved.body.solutions.every((s: { approval_status: { name: string } }) => s.approval_status.name === 'Approved'),
+      approved.body.solutions.every(
+        (s: { approval_status: { name: string } }) => s.approval_status.name === 'Approved',
+      ),
     ).toBe(true);
     expect(single.body.response_status).toEqual({ status_code: 2000, status: 'success' });
     expect(single.body.solution.keywords).toEqual(expect.any(String));
@@ -374,7 +408,9 @@ describe('search_criteria and paging', () => {
 describe('failure injection', () => {
   it('fails exactly the next N API calls with 500 / 4004, then succeeds', async () => {
     await start();
-    const armed = await call('POST', '/_sim/fail', { rawBody: JSON.stringify({ mode: '500', count: 2 }) });
+    const armed = await call('POST', '/_sim/fail', {
+      rawBody: JSON.stringify({ mode: '500', count: 2 }),
+    });
 
     const statuses = [];
     for (let i = 0; i < 4; i++) statuses.push((await call('GET', '/api/v3/requests/1')).status);
@@ -446,7 +482,9 @@ describe('control endpoints', () => {
 
     const seeded = await call('POST', '/_sim/seed', {
       rawBody: JSON.stringify({
-        requests: [{ display_id: 'X-1', subject: 'Seeded', status: 'Resolved', created_time: 1000 }],
+        requests: [
+          { display_id: 'X-1', subject: 'Seeded', status: 'Resolved', created_time: 1000 },
+        ],
         solutions: [{ title: 'KB', keywords: 'a,b' }],
       }),
     });
@@ -472,7 +510,9 @@ describe('control endpoints', () => {
 
   it('lists all notes across requests and resets to the start seed', async () => {
     await start();
-    await call('POST', '/api/v3/requests/TKT-12345/notes', { inputData: { note: { description: 'n1' } } });
+    await call('POST', '/api/v3/requests/TKT-12345/notes', {
+      inputData: { note: { description: 'n1' } },
+    });
     sim.control.fail({ mode: '500', count: 5 });
 
     const notes = await call('GET', '/_sim/notes');
@@ -482,7 +522,11 @@ describe('control endpoints', () => {
 
     expect(notes.body.notes).toHaveLength(2);
     expect(notes.body.notes).toContainEqual(
-      expect.objectContaining({ request_id: '1', request_display_id: 'TKT-12345', description: 'n1' }),
+      expect.objectContaining({
+        request_id: '1',
+        request_display_id: 'TKT-12345',
+        description: 'n1',
+      }),
     );
     expect(reset.status).toBe(200);
     expect(afterReset.body.notes).toHaveLength(1);

@@ -207,7 +207,7 @@ export async function startSdpSimulator(options: SdpSimulatorOptions = {}): Prom
       store.allRequests().map((r) => store.renderRequest(r)),
       query,
     );
-    return { requests: page.rows, list_info: page.list_info, response_status: SUCCESS };
+    return { requests: page.rows, list_info: page.list_info, response_status: [SUCCESS] };
   }
 
   function listNotes(id: string, input: unknown) {

@@ -61,7 +61,9 @@ describe('client against the on-premises simulator', () => {
   it('back-fills resolved and closed tickets oldest first across pages', async () => {
     const { client } = clientFor();
 
-    const all = await collect(client.iterateRequests({ ...backfillResolvedRequestsQuery(), rowCount: 2 }));
+    const all = await collect(
+      client.iterateRequests({ ...backfillResolvedRequestsQuery(), rowCount: 2 }),
+    );
     const september = await collect(
       client.iterateRequests(
         backfillResolvedRequestsQuery({
@@ -88,15 +90,23 @@ describe('client against the on-premises simulator', () => {
   it('posts a note, learning the on-premises "note" key, and lists it', async () => {
     const { client } = clientFor(); // default key request_note is wrong for on-premises
 
-    const first = await client.addNote('TKT-12345', { descriptionHtml: '<p>Likely pool exhaustion</p>' });
+    const first = await client.addNote('TKT-12345', {
+      descriptionHtml: '<p>Likely pool exhaustion</p>',
+    });
     const second = await client.addNote('TKT-12345', { descriptionHtml: '<p>Follow-up</p>' });
     const notes = await client.listNotes('TKT-12345');
 
     expect(client.noteWrapperKey).toBe('note');
-    expect(first).toMatchObject({ descriptionHtml: '<p>Likely pool exhaustion</p>', showToRequester: false });
+    expect(first).toMatchObject({
+      descriptionHtml: '<p>Likely pool exhaustion</p>',
+      showToRequester: false,
+    });
     expect(first.createdTime).toMatch(/^\d{4}-\d\d-\d\dT/);
     expect(notes.map((n) => n.id)).toEqual([first.id, second.id]);
-    expect(sim.control.calls().byRoute['POST /requests/{id}/notes']).toEqual({ '400': 1, '200': 2 });
+    expect(sim.control.calls().byRoute['POST /requests/{id}/notes']).toEqual({
+      '400': 1,
+      '200': 2,
+    });
     expect(sim.control.notes().filter((n) => n.request_display_id === 'TKT-12345')).toHaveLength(2);
     expect((await client.getRequest('TKT-12345')).hasNotes).toBe(true);
   });
@@ -231,7 +241,13 @@ describe('client against the cloud simulator', () => {
   it('reports a revoked refresh token as an auth error', async () => {
     const oauth = sim.credentials.oauth!;
     const client = clientFor({
-      auth: { kind: 'oauth', accountsUrl: oauth.accountsUrl, clientId: oauth.clientId, clientSecret: oauth.clientSecret, refreshToken: 'revoked' },
+      auth: {
+        kind: 'oauth',
+        accountsUrl: oauth.accountsUrl,
+        clientId: oauth.clientId,
+        clientSecret: oauth.clientSecret,
+        refreshToken: 'revoked',
+      },
     }).client;
 
     const error = await client.getRequest('1').catch((e: unknown) => e);

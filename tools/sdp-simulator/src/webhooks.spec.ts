@@ -10,7 +10,9 @@ interface Received {
 }
 
 /** A receiver that verifies the signature over the raw bytes it got, as the ingress must. */
-async function startReceiver(secret: string): Promise<{ url: string; received: Received[]; server: Server }> {
+async function startReceiver(
+  secret: string,
+): Promise<{ url: string; received: Received[]; server: Server }> {
   const received: Received[] = [];
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -21,11 +23,19 @@ async function startReceiver(secret: string): Promise<{ url: string; received: R
       const expected = createHmac('sha256', secret).update(body).digest('hex');
       const valid = req.headers['x-servicedesk-signature'] === expected;
       res.writeHead(valid ? 202 : 401, { 'Content-Type': 'application/json' });
-      res.end(JSON.stringify(valid ? { status: 'accepted', job_id: 'job-1' } : { error: 'bad signature' }));
+      res.end(
+        JSON.stringify(
+          valid ? { status: 'accepted', job_id: 'job-1' } : { error: 'bad signature' },
+        ),
+      );
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/webhook/servicedesk`, received, server };
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/webhook/servicedesk`,
+    received,
+    server,
+  };
 }
 
 const closeServer = (server: Server) => new Promise((resolve) => server.close(resolve));
@@ -44,15 +54,19 @@ describe('sending webhooks', () => {
   it('signs exactly the bytes it sends (hex HMAC-SHA256, UTF-8 key) as JSON', async () => {
     const receiver = await startReceiver('tenant-secret');
     try {
-      const result = await sendWebhook({ url: receiver.url, secret: 'tenant-secret', payload: runbookPayload });
+      const result = await sendWebhook({
+        url: receiver.url,
+        secret: 'tenant-secret',
+        payload: runbookPayload,
+      });
 
       expect(result.status).toBe(202);
       expect(JSON.parse(result.body)).toEqual({ status: 'accepted', job_id: 'job-1' });
       const [got] = receiver.received;
-      expect(got!.body.toString('utf8')).toBe(JSON.stringify(runbookPayload));
-      expect(got!.body.toString('utf8')).toBe(result.sentBody);
-      expect(got!.headers['content-type']).toBe('application/json');
-      expect(got!.headers['x-servicedesk-signature']).toBe(result.signature);
+      expect(got.body.toString('utf8')).toBe(JSON.stringify(runbookPayload));
+      expect(got.body.toString('utf8')).toBe(result.sentBody);
+      expect(got.headers['content-type']).toBe('application/json');
+      expect(got.headers['x-servicedesk-signature']).toBe(result.signature);
       expect(result.signature).toMatch(/^[0-9a-f]{64}$/);
     } finally {
       await closeServer(receiver.server);
@@ -66,7 +80,7 @@ describe('sending webhooks', () => {
       const result = await sendWebhook({ url: receiver.url, secret: 's3cret', payload: raw });
 
       expect(result.status).toBe(202);
-      expect(receiver.received[0]!.body.toString('utf8')).toBe(raw);
+      expect(receiver.received[0].body.toString('utf8')).toBe(raw);
     } finally {
       await closeServer(receiver.server);
     }
@@ -105,7 +119,7 @@ describe('sending webhooks', () => {
       expect(result.sentBody).toBe(JSON.stringify(runbookPayload));
       // Without our header the receiver refuses it: the signature really is checked.
       expect(otherHeader.status).toBe(401);
-      expect(receiver.received[1]!.headers['x-other-signature']).toBe(otherHeader.signature);
+      expect(receiver.received[1].headers['x-other-signature']).toBe(otherHeader.signature);
       expect(invalid.status).toBe(400);
       expect(receiver.received).toHaveLength(2);
     } finally {

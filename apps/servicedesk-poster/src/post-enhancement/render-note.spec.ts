@@ -50,10 +50,10 @@ describe('renderNote', () => {
     const offline = {
       ...enhancement,
       synthesizer: 'offline' as const,
-      fallback_reason: 'timeout after 30000 ms',
+      fallback_reason: 'LLM provider unavailable: timeout after 30000 ms',
     };
     expect(renderNote(offline, 'plain', jobId, at)).toContain(
-      'Based on retrieved context only (the AI model was unavailable: timeout after 30000 ms):',
+      'Based on retrieved context only, without the AI model (LLM provider unavailable: timeout after 30000 ms):',
     );
     expect(renderNote(offline, 'plain', jobId, at)).not.toContain('**');
   });

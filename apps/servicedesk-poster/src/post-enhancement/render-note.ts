@@ -13,7 +13,7 @@ function timestamp(at: Date): string {
 function basis(enhancement: Enhancement): string {
   if (enhancement.synthesizer === 'llm') return 'Based on ticket history and knowledge base:';
   return enhancement.fallback_reason
-    ? `Based on retrieved context only (the AI model was unavailable: ${enhancement.fallback_reason}):`
+    ? `Based on retrieved context only, without the AI model (${enhancement.fallback_reason}):`
     : 'Based on retrieved context only (ticket history, knowledge base and inventory; no AI model configured):';
 }
 
