@@ -49,13 +49,18 @@ export async function backfillTenant(options: {
   const tickets: BackfillProgress = { kind: 'tickets', fetched: 0, stored: 0, skipped: 0 };
   const query = backfillResolvedRequestsQuery({
     rowCount: 100,
-    createdBetween: resumedFrom ? { fromMs: Date.parse(resumedFrom), toMs: (options.now ?? Date.now)() } : undefined,
+    createdBetween: resumedFrom
+      ? { fromMs: Date.parse(resumedFrom), toMs: (options.now ?? Date.now)() }
+      : undefined,
   });
   for await (const page of batches(client.iterateRequests(query), 100)) {
     const withResolutions = await Promise.all(
       page.map(async (request) => ({
         request,
-        resolution: request.resolutionHtml ?? (await client.getRequestResolution(request.id))?.contentHtml ?? null,
+        resolution:
+          request.resolutionHtml ??
+          (await client.getRequestResolution(request.id))?.contentHtml ??
+          null,
       })),
     );
     await database.withTenant(tenantId, async (tx) => {
@@ -74,7 +79,10 @@ export async function backfillTenant(options: {
 
   const kb: BackfillProgress = { kind: 'kb', fetched: 0, stored: 0, skipped: 0 };
   if (options.includeKb !== false) {
-    for await (const page of batches(client.iterateSolutions({ rowCount: 100, approvedOnly: true }), 100)) {
+    for await (const page of batches(
+      client.iterateSolutions({ rowCount: 100, approvedOnly: true }),
+      100,
+    )) {
       await database.withTenant(tenantId, async (tx) => {
         for (const solution of page) {
           kb.fetched++;
@@ -83,7 +91,13 @@ export async function backfillTenant(options: {
              VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (tenant_id, article_id) DO UPDATE SET
                title = EXCLUDED.title, content = EXCLUDED.content, keywords = EXCLUDED.keywords, updated_at = now()`,
-            [tx.tenantId, solution.id, solution.title, htmlToPlainText(solution.descriptionHtml), solution.keywords.join(', ')],
+            [
+              tx.tenantId,
+              solution.id,
+              solution.title,
+              htmlToPlainText(solution.descriptionHtml),
+              solution.keywords.join(', '),
+            ],
           );
           kb.stored++;
         }
@@ -94,7 +108,11 @@ export async function backfillTenant(options: {
   return { tickets, kb, resumedFrom };
 }
 
-async function upsertTicket(tx: TenantTransaction, request: ServiceDeskRequest, resolutionHtml: string): Promise<void> {
+async function upsertTicket(
+  tx: TenantTransaction,
+  request: ServiceDeskRequest,
+  resolutionHtml: string,
+): Promise<void> {
   await tx.query(
     `INSERT INTO ticket_history (tenant_id, ticket_id, display_id, subject, description, priority, status, resolution,
                                  requester_email, source, ticket_created_at, resolved_at)

@@ -2,7 +2,11 @@ export {
   Fernet,
   MultiFernet,
   InvalidTokenError,
-  InvalidKeyError,
+  EncryptionKeyError,
   type DecryptOptions,
+  type DecryptedToken,
+  type EncryptOptions,
+  type EncryptionErrorCode,
+  type InvalidTokenReason,
 } from './fernet';
 export { SecretCipher } from './secret-cipher';

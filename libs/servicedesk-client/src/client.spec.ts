@@ -546,7 +546,8 @@ describe('ServiceDeskClient OAuth (Cloud)', () => {
     api: AdHocServer;
     client: ServiceDeskClient;
     clock: { now: number };
-    errors: ServiceDeskError[];
+    /** Every URL passed to beforeConnect, in order. */
+    connected: string[];
   }
 
   async function oauthHarness(
@@ -556,8 +557,13 @@ describe('ServiceDeskClient OAuth (Cloud)', () => {
     const accounts = await serve(accountsResponder);
     const api = await serve(apiResponder);
     const clock = { now: Date.parse('2025-01-01T00:00:00Z') };
+    const connected: string[] = [];
     const { client } = clientFor(api, {
       now: () => clock.now,
+      beforeConnect: (url) => {
+        connected.push(url.href);
+        return Promise.resolve();
+      },
       auth: {
         kind: 'oauth',
         accountsUrl: `${accounts.url}/`,
@@ -566,7 +572,7 @@ describe('ServiceDeskClient OAuth (Cloud)', () => {
         refreshToken: REFRESH_TOKEN,
       },
     });
-    return { accounts, api, client, clock, errors: [] };
+    return { accounts, api, client, clock, connected };
   }
 
   let issued = 0;
@@ -600,6 +606,13 @@ describe('ServiceDeskClient OAuth (Cloud)', () => {
     await h.client.getRequest('4');
     h.clock.now += 60_000; // inside the last minute: refresh first
     await h.client.getRequest('5');
+
+    // The SSRF hook guards the accounts server as well as the API.
+    expect(h.connected.filter((u) => u.endsWith('/oauth/v2/token'))).toEqual([
+      `${h.accounts.url}/oauth/v2/token`,
+      `${h.accounts.url}/oauth/v2/token`,
+    ]);
+    expect(h.connected).toHaveLength(7);
 
     expect(h.accounts.requests).toHaveLength(2);
     const [tokenCall] = h.accounts.requests;

@@ -7,3 +7,4 @@ export {
 } from './database';
 export { createTestNats, eventually, TEST_NATS_URL, type TestNats } from './nats';
 export { testEncryptionKey } from './keys';
+export { startServiceProcess, freePort, type ServiceProcess } from './processes';

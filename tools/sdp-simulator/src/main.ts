@@ -59,7 +59,9 @@ async function main(): Promise<void> {
   }
   if (env.SDP_SIMULATOR_SEED === 'demo') {
     console.log('Seeded demo data; TKT-12345 resolves by display id, e.g.');
-    console.log(`  curl -H 'authtoken: <key>' ${simulator.url}/api/v3/requests/TKT-12345`);
+    const header =
+      simulator.mode === 'cloud' ? 'Authorization: Zoho-oauthtoken <token>' : 'authtoken: <key>';
+    console.log(`  curl -H '${header}' ${simulator.url}/api/v3/requests/TKT-12345`);
   }
 
   const stop = () => {

@@ -8,12 +8,6 @@ import {
 
 const ACCEPT = 'application/vnd.manageengine.sdp.v3+json';
 
-interface Reply {
-  status: number;
-  headers: Headers;
-  body: any;
-}
-
 let sim: SdpSimulator;
 
 async function start(options: SdpSimulatorOptions = {}): Promise<SdpSimulator> {
@@ -29,7 +23,7 @@ async function call(
   method: string,
   path: string,
   options: { inputData?: unknown; headers?: Record<string, string>; rawBody?: string } = {},
-): Promise<Reply> {
+) {
   const url = new URL(path, sim.url);
   const headers: Record<string, string> = {
     Accept: ACCEPT,
@@ -55,6 +49,13 @@ async function call(
 }
 
 const listInfo = (info: object) => ({ list_info: info });
+
+// Typed views on reply bodies for the assertions below.
+type Row = { display_id: string };
+const displayIds = (rows: Row[]) => rows.map((r) => r.display_id);
+const descriptions = (rows: Array<{ description: string }>) => rows.map((r) => r.description);
+const messageCode = (body: { response_status: { messages: Array<{ status_code: number }> } }) =>
+  body.response_status.messages[0]?.status_code;
 
 describe('envelopes', () => {
   it('answers a single request with response_status as an object and lists with an array', async () => {
@@ -195,11 +196,9 @@ describe('input_data', () => {
     expect([rawJson, extraKey, badStatus, readOnly].map((r) => r.status)).toEqual([
       400, 400, 400, 400,
     ]);
-    expect(
-      [rawJson, extraKey, badStatus, readOnly].map(
-        (r) => r.body.response_status.messages[0].status_code,
-      ),
-    ).toEqual([4000, 4000, 4001, 4014]);
+    expect([rawJson, extraKey, badStatus, readOnly].map((r) => messageCode(r.body))).toEqual([
+      4000, 4000, 4001, 4014,
+    ]);
     expect(sim.state.request('1')).toMatchObject({ id: '1', status: { name: 'Open' } });
   });
 
@@ -265,9 +264,7 @@ describe('notes by mode', () => {
       field: 'request_note',
     });
     expect(fetched.body.note.id).toBe(added.body.note.id);
-    expect(list.body.notes.map((n: { description: string }) => n.description)).toEqual([
-      '<p>AI enhancement</p>',
-    ]);
+    expect(descriptions(list.body.notes)).toEqual(['<p>AI enhancement</p>']);
     expect(list.body.response_status).toEqual([{ status_code: 2000, status: 'success' }]);
     expect(sim.state.request('1')?.['has_notes']).toBe(true);
   });
@@ -300,14 +297,17 @@ describe('search_criteria and paging', () => {
   it('filters by dotted fields and pages with has_more_rows', async () => {
     await start();
 
-    const pages = [];
+    const pages: Array<{
+      requests: Row[];
+      list_info: { total_count: number; has_more_rows: boolean };
+    }> = [];
     for (let start = 1; ; start += 2) {
       const reply = await call('GET', '/api/v3/requests', { inputData: resolvedQuery(start, 2) });
       pages.push(reply.body);
       if (!reply.body.list_info.has_more_rows) break;
     }
 
-    expect(pages.map((p) => p.requests.map((r: { display_id: string }) => r.display_id))).toEqual([
+    expect(pages.map((p) => displayIds(p.requests))).toEqual([
       ['TKT-10203', 'TKT-10877'],
       ['TKT-11002', 'TKT-11210'],
       ['TKT-11405'],
@@ -348,15 +348,8 @@ describe('search_criteria and paging', () => {
       }),
     });
 
-    expect(between.body.requests.map((r: { display_id: string }) => r.display_id)).toEqual([
-      'TKT-10877',
-      'TKT-11002',
-      'TKT-11210',
-    ]);
-    expect(either.body.requests.map((r: { display_id: string }) => r.display_id)).toEqual([
-      'TKT-10877',
-      'TKT-11210',
-    ]);
+    expect(displayIds(between.body.requests)).toEqual(['TKT-10877', 'TKT-11002', 'TKT-11210']);
+    expect(displayIds(either.body.requests)).toEqual(['TKT-10877', 'TKT-11210']);
   });
 
   it('caps row_count at 100 and rejects a bad condition or start_index', async () => {
@@ -395,11 +388,9 @@ describe('search_criteria and paging', () => {
 
     expect(all.body.solutions).toHaveLength(5);
     expect(approved.body.solutions).toHaveLength(4);
-    expect(
-      approved.body.solutions.every(
-        (s: { approval_status: { name: string } }) => s.approval_status.name === 'Approved',
-      ),
-    ).toBe(true);
+    expect(approved.body.solutions).toEqual(
+      Array(4).fill(expect.objectContaining({ approval_status: { id: '2', name: 'Approved' } })),
+    );
     expect(single.body.response_status).toEqual({ status_code: 2000, status: 'success' });
     expect(single.body.solution.keywords).toEqual(expect.any(String));
   });

@@ -113,7 +113,7 @@ describe('sending webhooks', () => {
         body: JSON.stringify({ url: 'file:///etc/passwd', secret: 'k', payload: {} }),
       });
 
-      const result = await viaHttp.json();
+      const result = JSON.parse(await viaHttp.text());
       expect(viaHttp.status).toBe(200);
       expect(result.status).toBe(202);
       expect(result.sentBody).toBe(JSON.stringify(runbookPayload));

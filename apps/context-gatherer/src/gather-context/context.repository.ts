@@ -73,9 +73,9 @@ export async function findSimilarTickets(
     score: number;
   }>(
     `SELECT ticket_id, display_id, subject, resolution,
-            ts_rank_cd(search_vector, q, 32)::float8 AS score
-       FROM ticket_history, ${ANY_WORD_QUERY} AS q
-      WHERE search_vector @@ q
+            ts_rank_cd(search_vector, q.query, 32)::float8 AS score
+       FROM ticket_history, ${ANY_WORD_QUERY} AS q(query)
+      WHERE search_vector @@ q.query
         AND resolution IS NOT NULL AND ticket_id <> $2
       ORDER BY score DESC, resolved_at DESC NULLS LAST
       LIMIT $3`,
@@ -129,9 +129,9 @@ export async function findKbArticles(
     url: string | null;
     score: number;
   }>(
-    `SELECT article_id, title, content, url, ts_rank_cd(search_vector, q, 32)::float8 AS score
-       FROM kb_articles, ${ANY_WORD_QUERY} AS q
-      WHERE search_vector @@ q
+    `SELECT article_id, title, content, url, ts_rank_cd(search_vector, q.query, 32)::float8 AS score
+       FROM kb_articles, ${ANY_WORD_QUERY} AS q(query)
+      WHERE search_vector @@ q.query
       ORDER BY score DESC
       LIMIT $2`,
     [text, limit],

@@ -1,0 +1,300 @@
+/**
+ * The whole pipeline as real processes — ingress, registry, gatherer,
+ * synthesizer, poster — over real NATS and Postgres, with the SDP simulator
+ * and a chat-completions server standing in for the outside services.
+ */
+import { Client } from 'pg';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { DeadLetterSchema } from '@tep/contracts';
+import {
+  startFakeChatCompletionsServer,
+  type FakeChatCompletionsServer,
+  type FakeChatRequestBody,
+} from '@tep/enhancement-synthesis';
+import { startSdpSimulator, type SdpSimulator } from '@tep/sdp-simulator';
+import {
+  createTestDatabase,
+  createTestNats,
+  eventually,
+  startServiceProcess,
+  testEncryptionKey,
+  type ServiceProcess,
+  type TestDatabase,
+  type TestNats,
+} from '@tep/testing';
+import { RUNBOOK_TEST_PAYLOAD } from '../demo/demo-data';
+
+const ADMIN_TOKEN = 'e2e-admin-token-'.padEnd(40, 'x');
+
+interface Tenant {
+  tenant_id: string;
+  webhook_secret: string;
+  sdp: SdpSimulator;
+}
+
+/** A model that answers from the data it is given, so the note shows what context each tenant got. */
+function echoModel(body: FakeChatRequestBody) {
+  const user = body.messages?.find((m) => m.role === 'user')?.content ?? '';
+  const data = JSON.parse(user.slice(user.indexOf('{'), user.lastIndexOf('}') + 1)) as {
+    ticket: { subject: string };
+    similar_tickets: { id: string; resolution: string | null }[];
+  };
+  if (data.ticket.subject.includes('LLM-DOWN'))
+    return { kind: 'error' as const, status: 500, message: 'upstream exploded' };
+  const best = data.similar_tickets[0];
+  return {
+    kind: 'completion' as const,
+    content: {
+      likely_cause: best?.resolution ?? 'No history matched',
+      suggested_actions: data.similar_tickets
+        .map((t) => `Apply the fix from ${t.id}`)
+        .concat('Confirm with the requester'),
+      related_tickets: data.similar_tickets.map((t) => t.id),
+      confidence: 0.85,
+    },
+  };
+}
+
+describe('ticket enhancement pipeline, end to end', () => {
+  let db: TestDatabase;
+  let nats: TestNats;
+  let llm: FakeChatCompletionsServer;
+  let admin: Client;
+  const services: ServiceProcess[] = [];
+  let ingress: ServiceProcess;
+  let registry: ServiceProcess;
+  let acme: Tenant;
+  let globex: Tenant;
+
+  async function createTenant(name: string, sdp: SdpSimulator): Promise<Tenant> {
+    const res = await fetch(`${registry.url}/tenants`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({
+        name,
+        servicedesk_url: sdp.url,
+        servicedesk_api_key: sdp.credentials.apiKeys[0],
+        tier: 'basic',
+      }),
+    });
+    expect(res.status).toBe(201);
+    const created = (await res.json()) as { tenant_id: string; webhook_secret: string };
+    return { ...created, sdp };
+  }
+
+  async function history(tenant: Tenant, rows: [string, string, string][]): Promise<void> {
+    for (const [ticketId, subject, resolution] of rows) {
+      await admin.query(
+        `INSERT INTO ticket_history (tenant_id, ticket_id, display_id, subject, resolution, status, resolved_at)
+         VALUES ($1, $2, $2, $3, $4, 'Resolved', now())`,
+        [tenant.tenant_id, ticketId, subject, resolution],
+      );
+    }
+  }
+
+  /** What a configured SDP sends: the payload signed over the exact bytes it posts. */
+  async function sendWebhook(tenant: Tenant, payload: string | object) {
+    return tenant.sdp.control.sendWebhook({
+      url: `${ingress.url}/webhook/servicedesk?tenant_id=${tenant.tenant_id}`,
+      secret: tenant.webhook_secret,
+      payload,
+    });
+  }
+
+  const notesOn = (tenant: Tenant, displayId: string) =>
+    tenant.sdp.control.notes().filter((n) => n.request_display_id === displayId);
+
+  async function jobRow(tenant: Tenant, jobId: string, status: string) {
+    return eventually(async () => {
+      const { rows } = await admin.query(
+        `SELECT * FROM enhancement_history WHERE tenant_id = $1 AND job_id = $2`,
+        [tenant.tenant_id, jobId],
+      );
+      return rows[0]?.status === status ? (rows[0] as Record<string, unknown>) : undefined;
+    }, 30_000);
+  }
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    nats = await createTestNats();
+    admin = new Client({ connectionString: db.adminUrl });
+    await admin.connect();
+    llm = await startFakeChatCompletionsServer(echoModel);
+    const key = testEncryptionKey();
+    const common = {
+      NATS_NAMESPACE: nats.namespace,
+      TENANT_ENCRYPTION_KEY: key,
+      ALLOW_INSECURE_SERVICEDESK_URLS: 'true',
+      LOG_LEVEL: 'info',
+      DATABASE_URL: db.appUrl,
+    };
+    registry = await startServiceProcess('tenant-registry', {
+      ...common,
+      DATABASE_URL: db.registryUrl,
+      ADMIN_TOKENS: ADMIN_TOKEN,
+    });
+    services.push(registry);
+    const rest = await Promise.all([
+      startServiceProcess('webhook-ingress', common),
+      startServiceProcess('context-gatherer', common),
+      startServiceProcess('llm-synthesizer', {
+        ...common,
+        LLM_BASE_URL: llm.baseUrl,
+        LLM_API_KEY: 'test-key',
+        LLM_TIMEOUT_MS: '2000',
+      }),
+      startServiceProcess('servicedesk-poster', { ...common, SDP_TIMEOUT_MS: '2000' }),
+    ]);
+    services.push(...rest);
+    ingress = rest[0];
+
+    const ticket = {
+      display_id: 'TKT-12345',
+      subject: 'Database connection timeout error',
+      status: 'Open',
+    };
+    const [acmeSdp, globexSdp] = await Promise.all([
+      startSdpSimulator({
+        apiKeys: ['acme-sdp-key'],
+        seed: { requests: [ticket, { display_id: 'TKT-777', subject: 'LLM-DOWN printer' }] },
+      }),
+      startSdpSimulator({ apiKeys: ['globex-sdp-key'], seed: { requests: [ticket] } }),
+    ]);
+    acme = await createTenant('Acme Corp MSP', acmeSdp);
+    globex = await createTenant('Globex MSP', globexSdp);
+    // Same ticket ids in both tenants, different histories.
+    await history(acme, [
+      [
+        'TKT-10203',
+        'Intermittent database connection timeout from billing app',
+        'ACME: connection pool exhausted, raised max pool size to 50',
+      ],
+      [
+        'TKT-11405',
+        'PostgreSQL connection pool exhausted after deploy',
+        'ACME: added the missing index and restarted the app',
+      ],
+      ['TKT-9877', 'Printer on 3rd floor offline', 'ACME: reserved the printer DHCP address'],
+    ]);
+    await history(globex, [
+      [
+        'TKT-10203',
+        'Database connection timeout on ERP',
+        'GLOBEX: firewall dropped idle database connections',
+      ],
+    ]);
+    // Wait until the ingress sees both tenants.
+    await eventually(async () =>
+      (await sendWebhook(globex, { ticket_id: 'TKT-0', subject: '' })).status === 422
+        ? true
+        : undefined,
+    );
+  }, 180_000);
+
+  afterAll(async () => {
+    await Promise.all(services.map((s) => s.stop()));
+    await Promise.all([acme?.sdp.close(), globex?.sdp.close(), llm?.close()]);
+    await admin?.end();
+    await nats?.cleanup();
+    await db?.drop();
+  });
+
+  it("turns the runbook's test webhook into exactly one technicians-only note built from the tenant's history", async () => {
+    const reply = await sendWebhook(acme, RUNBOOK_TEST_PAYLOAD);
+    expect(reply.status).toBe(202);
+    const jobId = (JSON.parse(reply.body) as { job_id: string }).job_id;
+
+    const row = await jobRow(acme, jobId, 'posted');
+    const notes = notesOn(acme, 'TKT-12345');
+    expect(notes).toHaveLength(1);
+    const note = notes[0]!;
+    expect(note.note_id).toBe(row['note_id']);
+    expect(note.show_to_requester).toBe(false);
+    expect(note.description).toContain('🤖 AI-Generated Enhancement');
+    expect(note.description).toContain('**Likely Cause:** ACME: ');
+    expect(note.description).toContain('**Suggested Actions:**');
+    expect(note.description).toMatch(/\*\*Related Tickets:\*\* .*TKT-10203/);
+    expect(note.description).toContain('TKT-11405');
+    expect(note.description).toContain('Confidence: 85%');
+    expect(note.description).not.toContain('GLOBEX');
+    expect(row).toMatchObject({ synthesizer: 'llm', ticket_id: 'TKT-12345' });
+    expect(Number(row['completion_tokens'])).toBeGreaterThan(0);
+
+    // The ticket went into the tenant's history too.
+    const { rows } = await admin.query(
+      `SELECT subject FROM ticket_history WHERE tenant_id = $1 AND ticket_id = 'TKT-12345'`,
+      [acme.tenant_id],
+    );
+    expect(rows).toEqual([{ subject: 'Database connection timeout error' }]);
+
+    // The runbook's log lines, and no secret in any log.
+    expect(ingress.output()).toContain(`Webhook received from tenant_id=${acme.tenant_id}`);
+    expect(ingress.output()).toContain(`Webhook signature valid for tenant_id=${acme.tenant_id}`);
+    for (const service of services) {
+      expect(service.output()).not.toContain(acme.webhook_secret);
+      expect(service.output()).not.toContain('acme-sdp-key');
+    }
+  }, 60_000);
+
+  it('never lets a tenant see another tenant’s history, even with overlapping ticket ids', async () => {
+    const reply = await sendWebhook(globex, RUNBOOK_TEST_PAYLOAD);
+    expect(reply.status).toBe(202);
+    await jobRow(globex, (JSON.parse(reply.body) as { job_id: string }).job_id, 'posted');
+    const [note] = notesOn(globex, 'TKT-12345');
+    expect(note!.description).toContain('GLOBEX: firewall dropped idle database connections');
+    expect(note!.description).not.toContain('ACME');
+    expect(note!.description).not.toContain('TKT-11405');
+    expect(notesOn(globex, 'TKT-12345')).toHaveLength(1);
+  }, 60_000);
+
+  it('falls back to the offline synthesizer when the model fails, and the note says so', async () => {
+    const reply = await sendWebhook(acme, {
+      ticket_id: 'TKT-777',
+      subject: 'LLM-DOWN printer on 3rd floor offline',
+    });
+    expect(reply.status).toBe(202);
+    const row = await jobRow(acme, (JSON.parse(reply.body) as { job_id: string }).job_id, 'posted');
+    expect(row['synthesizer']).toBe('offline');
+    const [note] = notesOn(acme, 'TKT-777');
+    expect(note!.description).toContain('Based on retrieved context only, without the AI model (');
+    expect(note!.description).toContain('TKT-9877');
+  }, 60_000);
+
+  it('retries a ServiceDesk outage and still posts exactly one note', async () => {
+    acme.sdp.control.fail({ mode: '500', count: 3 });
+    const payload = {
+      ticket_id: 'TKT-12345',
+      subject: 'Database connection timeout error',
+      event: 'updated',
+      priority: 'Urgent',
+    };
+    const reply = await sendWebhook(acme, payload);
+    const jobId = (JSON.parse(reply.body) as { job_id: string }).job_id;
+    await jobRow(acme, jobId, 'posted');
+    const forJob = notesOn(acme, 'TKT-12345').filter((n) => n.description.includes(jobId));
+    expect(forJob).toHaveLength(1);
+  }, 60_000);
+
+  it('ends a webhook for a ticket SDP does not have as failed in history and a dead letter, with no note', async () => {
+    const reply = await sendWebhook(acme, {
+      ticket_id: 'TKT-404',
+      subject: 'Ticket that SDP never had',
+    });
+    expect(reply.status).toBe(202);
+    const jobId = (JSON.parse(reply.body) as { job_id: string }).job_id;
+    const row = await jobRow(acme, jobId, 'failed');
+    expect(String(row['error'])).toMatch(
+      /servicedesk-poster: ServiceDesk Plus has no such request/,
+    );
+    const jsm = await jetstreamManager(nats.nc);
+    const dead = await jsm.streams.getMessage(nats.topology.deadLetterStream, {
+      last_by_subj: nats.topology.subjects.deadLetter('servicedesk-poster', acme.tenant_id),
+    });
+    expect(DeadLetterSchema.parse(dead!.json())).toMatchObject({
+      job_id: jobId,
+      error_code: 'ticket_not_found',
+      stage: 'servicedesk-poster',
+    });
+    expect(notesOn(acme, 'TKT-404')).toHaveLength(0);
+  }, 60_000);
+});
