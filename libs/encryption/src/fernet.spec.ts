@@ -142,7 +142,7 @@ describe('Fernet', () => {
     it.each([
       ['a third padding character', `${vector.token}=`],
       ['padding that does not complete the quartet', vector.token.replace(/==$/, '=')],
-      ['a standard-base64 character', vector.token.replace('-', '+')],
+      ['a standard-base64 character', vector.token.replace('_', '/')],
       ['whitespace', `${vector.token}\n`],
       ['non-canonical trailing bits', vector.token.replace(/A==$/, 'B==')],
       ['nothing at all', ''],

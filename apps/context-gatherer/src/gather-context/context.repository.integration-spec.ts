@@ -1,0 +1,155 @@
+/** The context queries against real PostgreSQL, as the application role. */
+import { randomUUID } from 'node:crypto';
+import type { DataSource } from 'typeorm';
+import type { Ticket } from '@tep/contracts';
+import { TenantDatabase, createDataSource } from '@tep/data';
+import { createTestDatabase, type TestDatabase } from '@tep/testing';
+import {
+  findKbArticles,
+  findMentionedSystems,
+  findSimilarTickets,
+  recordTicket,
+} from './context.repository';
+import { extractMentions } from './mentions';
+
+const A = randomUUID();
+const B = randomUUID();
+
+const ticket = (over: Partial<Ticket>): Ticket => ({
+  ticket_id: 'NEW-1',
+  subject: 'Database connection timeout error',
+  description_html: '',
+  description_text:
+    'Application reports connection timeout when querying PostgreSQL on db01 (10.0.0.5).',
+  resolution_text: null,
+  priority: 'High',
+  status: 'Open',
+  requester_email: null,
+  created_at: null,
+  event: 'created',
+  ...over,
+});
+
+describe('context queries', () => {
+  let db: TestDatabase;
+  let dataSource: DataSource;
+  let tenants: TenantDatabase;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    dataSource = createDataSource({ url: db.appUrl, poolSize: 2 });
+    await dataSource.initialize();
+    tenants = new TenantDatabase(dataSource);
+    for (const [tenant, prefix] of [
+      [A, 'A'],
+      [B, 'B'],
+    ] as const) {
+      await tenants.withTenant(tenant, async (tx) => {
+        await tx.query(
+          `INSERT INTO ticket_history (tenant_id, ticket_id, subject, description, resolution, status) VALUES
+             ($1, 'TKT-1', 'Database connection pool exhausted', 'timeouts from the billing app', $2, 'Resolved'),
+             ($1, 'TKT-2', 'Printer offline', 'paper jam', $3, 'Resolved'),
+             ($1, 'TKT-3', 'Database timeout still open', 'no resolution yet', NULL, 'Open'),
+             ($1, 'TKT-4', 'Kerberos tickt renewl failur', 'typo-laden subject', $4, 'Resolved')`,
+          [
+            tenant,
+            `${prefix}: raised the pool size`,
+            `${prefix}: cleared the jam`,
+            `${prefix}: synced the clock`,
+          ],
+        );
+        await tx.query(
+          `INSERT INTO kb_articles (tenant_id, article_id, title, keywords, content) VALUES
+             ($1, 'KB-1', $2, 'postgresql, connection, timeout', 'Check pg_stat_activity'),
+             ($1, 'KB-2', 'Printer drivers', 'printer', 'Reinstall the driver')`,
+          [tenant, `${prefix}: Diagnosing PostgreSQL connection timeouts`],
+        );
+        await tx.query(
+          `INSERT INTO system_inventory (tenant_id, hostname, ip_address, service_name, status) VALUES
+             ($1, 'db01.acme.local', '10.0.0.5', 'postgresql', 'degraded'),
+             ($1, 'web01', '2001:db8::10', 'nginx', 'up'),
+             ($1, 'unrelated', '10.9.9.9', 'smtp', 'up')`,
+          [tenant],
+        );
+      });
+    }
+  });
+
+  afterAll(async () => {
+    await dataSource?.destroy();
+    await db?.drop();
+  });
+
+  it('finds resolved look-alikes by full text, ranked, only the tenant’s own', async () => {
+    const found = await tenants.withTenant(A, (tx) => findSimilarTickets(tx, ticket({})));
+    expect(found.map((t) => t.ticket_id)).toEqual(['TKT-1']);
+    expect(found[0]).toMatchObject({ match: 'full_text', resolution: 'A: raised the pool size' });
+    expect(found[0]!.score).toBeGreaterThan(0);
+  });
+
+  it('falls back to trigram similarity when stemming finds nothing', async () => {
+    const found = await tenants.withTenant(B, (tx) =>
+      findSimilarTickets(
+        tx,
+        ticket({ subject: 'Kerbros tickets renewals failing', description_text: '' }),
+      ),
+    );
+    expect(found).toEqual([
+      expect.objectContaining({
+        ticket_id: 'TKT-4',
+        match: 'trigram',
+        resolution: 'B: synced the clock',
+      }),
+    ]);
+  });
+
+  it('ranks knowledge-base articles', async () => {
+    const found = await tenants.withTenant(B, (tx) => findKbArticles(tx, ticket({})));
+    expect(found[0]).toMatchObject({
+      article_id: 'KB-1',
+      title: 'B: Diagnosing PostgreSQL connection timeouts',
+    });
+    expect(found.map((a) => a.article_id)).not.toContain('KB-2');
+  });
+
+  it('finds the systems a ticket names by host, short host, IPv4, IPv6 shorthand and service', async () => {
+    const text = 'db01 is slow; web01 at 2001:db8:0:0::10 too; postgresql errors';
+    const found = await tenants.withTenant(A, (tx) =>
+      findMentionedSystems(tx, extractMentions(text)),
+    );
+    expect(found.map((s) => [s.hostname, s.status])).toEqual([
+      ['db01.acme.local', 'degraded'],
+      ['web01', 'up'],
+    ]);
+    const byIp = await tenants.withTenant(A, (tx) =>
+      findMentionedSystems(tx, extractMentions('ping 10.0.0.5 fails')),
+    );
+    expect(byIp).toEqual([
+      expect.objectContaining({ hostname: 'db01.acme.local', matched_on: 'ip_address' }),
+    ]);
+  });
+
+  it('records tickets so history grows: an update with a resolution makes it usable', async () => {
+    const open = ticket({
+      ticket_id: 'TKT-9',
+      subject: 'VPN drops hourly',
+      description_text: 'vpn gateway drops',
+    });
+    await tenants.withTenant(A, (tx) => recordTicket(tx, open));
+    const query = ticket({ subject: 'VPN drops', description_text: '' });
+    expect(await tenants.withTenant(A, (tx) => findSimilarTickets(tx, query))).toEqual([]);
+    await tenants.withTenant(A, (tx) =>
+      recordTicket(tx, {
+        ...open,
+        event: 'updated',
+        status: 'Resolved',
+        resolution_text: 'Aligned IKE lifetimes',
+      }),
+    );
+    const found = await tenants.withTenant(A, (tx) => findSimilarTickets(tx, query));
+    expect(found.map((t) => [t.ticket_id, t.resolution])).toEqual([
+      ['TKT-9', 'Aligned IKE lifetimes'],
+    ]);
+    expect(await tenants.withTenant(B, (tx) => findSimilarTickets(tx, query))).toEqual([]);
+  });
+});
