@@ -18,7 +18,7 @@ export {
   REGISTRY_ADMIN_GROUP_ROLE,
   type ProvisionOptions,
 } from './provision';
-export { TENANT_TABLES, CURRENT_TENANT } from './migrations';
+export { TENANT_TABLES, CURRENT_TENANT, MIGRATION_FINGERPRINT } from './migrations';
 export {
   recordJobPending,
   recordJobFailed,

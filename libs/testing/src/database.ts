@@ -3,14 +3,17 @@
  * (fast, and specs never see each other's rows). Roles are the platform's
  * own: the services' roles own nothing and cannot bypass RLS.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { Client, escapeIdentifier } from 'pg';
 import { PLATFORM_DEFAULTS } from '@tep/config';
-import { provisionDatabase, withDatabase } from '@tep/data';
+import { MIGRATION_FINGERPRINT, provisionDatabase, withDatabase } from '@tep/data';
 
 export const TEST_ADMIN_URL =
   process.env.TEST_DATABASE_ADMIN_URL ?? PLATFORM_DEFAULTS.databaseAdminUrl;
-export const TEMPLATE_DATABASE = 'tep_test_template';
+/** One template per migration set: concurrent jest runs share it safely. */
+export const TEMPLATE_DATABASE = `tep_tpl_${createHash('sha256').update(MIGRATION_FINGERPRINT).digest('hex').slice(0, 12)}`;
+/** Spec databases older than this are leftovers of a killed run. */
+const STALE_AFTER_SECONDS = 3600;
 
 const roleUrl = (defaultUrl: string, database: string) => withDatabase(defaultUrl, database);
 
@@ -18,21 +21,32 @@ export async function prepareTemplateDatabase(): Promise<void> {
   const admin = new Client({ connectionString: TEST_ADMIN_URL });
   await admin.connect();
   try {
+    await admin.query(`SELECT pg_advisory_lock(hashtext('tep-test-template'))`);
     const { rows } = await admin.query<{ datname: string }>(
-      `SELECT datname FROM pg_database WHERE datname LIKE 'tep\\_test\\_%'`,
+      `SELECT datname FROM pg_database WHERE datname LIKE 'tep\\_test\\_%' OR (datname LIKE 'tep\\_tpl\\_%' AND datname <> $1)`,
+      [TEMPLATE_DATABASE],
     );
+    const now = Math.floor(Date.now() / 1000);
     for (const { datname } of rows) {
-      await admin.query(`DROP DATABASE IF EXISTS ${escapeIdentifier(datname)} WITH (FORCE)`);
+      const created = Number(/^tep_test_(\d+)_/.exec(datname)?.[1] ?? 0);
+      if (datname.startsWith('tep_tpl_') || now - created > STALE_AFTER_SECONDS) {
+        await admin.query(`DROP DATABASE IF EXISTS ${escapeIdentifier(datname)} WITH (FORCE)`);
+      }
+    }
+    const exists = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [
+      TEMPLATE_DATABASE,
+    ]);
+    if (exists.rowCount === 0) {
+      await provisionDatabase({
+        adminUrl: TEST_ADMIN_URL,
+        ownerUrl: roleUrl(PLATFORM_DEFAULTS.databaseOwnerUrl, TEMPLATE_DATABASE),
+        applicationUrl: roleUrl(PLATFORM_DEFAULTS.databaseUrl, TEMPLATE_DATABASE),
+        registryUrl: roleUrl(PLATFORM_DEFAULTS.databaseRegistryUrl, TEMPLATE_DATABASE),
+      });
     }
   } finally {
     await admin.end();
   }
-  await provisionDatabase({
-    adminUrl: TEST_ADMIN_URL,
-    ownerUrl: roleUrl(PLATFORM_DEFAULTS.databaseOwnerUrl, TEMPLATE_DATABASE),
-    applicationUrl: roleUrl(PLATFORM_DEFAULTS.databaseUrl, TEMPLATE_DATABASE),
-    registryUrl: roleUrl(PLATFORM_DEFAULTS.databaseRegistryUrl, TEMPLATE_DATABASE),
-  });
 }
 
 export interface TestDatabase {
@@ -48,7 +62,7 @@ export interface TestDatabase {
 }
 
 export async function createTestDatabase(): Promise<TestDatabase> {
-  const name = `tep_test_${randomBytes(6).toString('hex')}`;
+  const name = `tep_test_${Math.floor(Date.now() / 1000)}_${randomBytes(4).toString('hex')}`;
   const admin = new Client({ connectionString: TEST_ADMIN_URL });
   await admin.connect();
   try {

@@ -4,6 +4,7 @@ export {
   signHex,
   verifyHexSignature,
   type SignatureCheck,
+  type SignatureFailureReason,
 } from './hex-signature';
 export {
   STANDARD_WEBHOOK_HEADERS,
@@ -11,4 +12,6 @@ export {
   standardWebhookKey,
   verifyStandardWebhook,
   type StandardWebhookCheck,
+  type StandardWebhookFailureReason,
 } from './standard-webhooks';
+export { WebhookSecretError, type WebhookSignatureErrorCode } from './hmac';
