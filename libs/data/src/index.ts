@@ -27,3 +27,8 @@ export {
   type PostedJob,
   type JobRecord,
 } from './enhancement-history';
+export {
+  loadTenantServiceDesk,
+  loadEnhancementPreferences,
+  type TenantServiceDeskRow,
+} from './tenant-settings';

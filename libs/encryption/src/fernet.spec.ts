@@ -333,7 +333,7 @@ describe('SecretCipher', () => {
       inspect({ cipher, fernet, multi }, { showHidden: true, depth: 5 }),
       JSON.stringify({ cipher, fernet, multi }),
       String(cipher),
-      `${fernet} ${multi}`,
+      [String(fernet), String(multi)].join(' '),
     ];
     expect(shown).toEqual([
       '[SecretCipher: keys redacted]',

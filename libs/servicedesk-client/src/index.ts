@@ -27,3 +27,4 @@ export {
   type SearchCriterion,
   type SearchValue,
 } from './search';
+export { clientForTenant, type TenantServiceDeskConfig } from './tenant-client';

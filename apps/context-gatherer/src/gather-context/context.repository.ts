@@ -48,14 +48,6 @@ export async function recordTicket(tx: TenantTransaction, ticket: Ticket): Promi
   );
 }
 
-export async function loadPreferences(tx: TenantTransaction): Promise<unknown> {
-  const rows = await tx.query<{ enhancement_preferences: unknown }>(
-    `SELECT enhancement_preferences FROM tenant_configs WHERE tenant_id = $1`,
-    [tx.tenantId],
-  );
-  return rows[0]?.enhancement_preferences;
-}
-
 type SimilarTicket = TicketContext['similar_tickets'][number];
 
 /** Resolved tickets like this one: full-text first, trigram as fallback. */

@@ -12,13 +12,17 @@ import {
   type TicketReceived,
   type Topology,
 } from '@tep/contracts';
-import { TenantDatabase, recordJobPending, type TenantTransaction } from '@tep/data';
+import {
+  TenantDatabase,
+  loadEnhancementPreferences,
+  recordJobPending,
+  type TenantTransaction,
+} from '@tep/data';
 import { JETSTREAM, TOPOLOGY } from '@tep/service-runtime';
 import {
   findKbArticles,
   findMentionedSystems,
   findSimilarTickets,
-  loadPreferences,
   recordTicket,
 } from './context.repository';
 import { extractMentions } from './mentions';
@@ -53,7 +57,7 @@ export class GatherContext {
     this.logger.info(log, `Gathering context for ticket_id=${ticket.ticket_id}`);
 
     const preferences = await this.database.withTenant(tenantId, async (tx) => {
-      const stored = await loadPreferences(tx);
+      const stored = await loadEnhancementPreferences(tx);
       if (stored === undefined) throw new StageError('tenant_not_found', `No tenant ${tenantId}`);
       await recordJobPending(tx, {
         jobId,

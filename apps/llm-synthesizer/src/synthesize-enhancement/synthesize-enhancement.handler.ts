@@ -11,7 +11,7 @@ import {
   type TicketContextualized,
   type Topology,
 } from '@tep/contracts';
-import { TenantDatabase } from '@tep/data';
+import { TenantDatabase, loadEnhancementPreferences } from '@tep/data';
 import type { EnhancementProvider } from '@tep/enhancement-synthesis';
 import { JETSTREAM, TOPOLOGY } from '@tep/service-runtime';
 
@@ -34,15 +34,9 @@ export class SynthesizeEnhancement {
 
   async execute(message: TicketContextualized, ctx: StageContext): Promise<void> {
     const { tenant_id: tenantId, job_id: jobId, ticket, context } = message;
-    const stored = await this.database.withTenant(tenantId, async (tx) => {
-      const rows = await tx.query<{ enhancement_preferences: unknown }>(
-        `SELECT enhancement_preferences FROM tenant_configs WHERE tenant_id = $1`,
-        [tenantId],
-      );
-      return rows[0];
-    });
-    if (!stored) throw new StageError('tenant_not_found', `No tenant ${tenantId}`);
-    const preferences = readEnhancementPreferences(stored.enhancement_preferences);
+    const stored = await this.database.withTenant(tenantId, loadEnhancementPreferences);
+    if (stored === undefined) throw new StageError('tenant_not_found', `No tenant ${tenantId}`);
+    const preferences = readEnhancementPreferences(stored);
     const log = { tenant_id: tenantId, job_id: jobId, ticket_id: ticket.ticket_id };
     this.logger.info(
       { ...log, model: preferences.llm_model },

@@ -10,11 +10,12 @@ import {
   type TicketEnhanced,
   type Topology,
 } from '@tep/contracts';
-import { TenantDatabase, findJob, recordJobPosted } from '@tep/data';
+import { TenantDatabase, findJob, loadTenantServiceDesk, recordJobPosted } from '@tep/data';
 import type { SecretCipher } from '@tep/encryption';
 import { JETSTREAM, TOPOLOGY } from '@tep/service-runtime';
+import { clientForTenant } from '@tep/servicedesk-client';
 import { jobMarker, renderNote } from './render-note';
-import { clientForTenant, loadTenantServiceDesk, toStageError } from './tenant-servicedesk';
+import { toStageError } from './servicedesk-errors';
 
 export const POSTER_CIPHER = Symbol('POSTER_CIPHER');
 export interface PostEnhancementSettings {

@@ -1,0 +1,29 @@
+import type { TenantTransaction } from './tenant-database';
+
+export interface TenantServiceDeskRow {
+  servicedesk_url: string;
+  servicedesk_api_key_encrypted: string;
+  servicedesk_settings: unknown;
+  enhancement_preferences: unknown;
+}
+
+/** The tenant's own SDP connection and preferences, read under its RLS context. */
+export async function loadTenantServiceDesk(
+  tx: TenantTransaction,
+): Promise<TenantServiceDeskRow | undefined> {
+  const rows = await tx.query<TenantServiceDeskRow>(
+    `SELECT servicedesk_url, servicedesk_api_key_encrypted, servicedesk_settings, enhancement_preferences
+       FROM tenant_configs WHERE tenant_id = $1`,
+    [tx.tenantId],
+  );
+  return rows[0];
+}
+
+/** The tenant's stored enhancement preferences (undefined: no such tenant). */
+export async function loadEnhancementPreferences(tx: TenantTransaction): Promise<unknown> {
+  const rows = await tx.query<{ enhancement_preferences: unknown }>(
+    `SELECT enhancement_preferences FROM tenant_configs WHERE tenant_id = $1`,
+    [tx.tenantId],
+  );
+  return rows[0]?.enhancement_preferences;
+}
