@@ -7,7 +7,16 @@ import tseslint from 'typescript-eslint';
 import prettier from 'eslint-config-prettier';
 
 export default tseslint.config(
-  { ignores: ['**/node_modules/**', '**/dist/**', '**/coverage/**', '.nx/**', '**/*.js', '**/*.mjs'] },
+  {
+    ignores: [
+      '**/node_modules/**',
+      '**/dist/**',
+      '**/coverage/**',
+      '.nx/**',
+      '**/*.js',
+      '**/*.mjs',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -23,7 +32,14 @@ export default tseslint.config(
       '@typescript-eslint/unbound-method': 'off',
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['@tep/*/*'], message: 'Import a library through its public entry (@tep/<name>).' }] },
+        {
+          patterns: [
+            {
+              group: ['@tep/*/*'],
+              message: 'Import a library through its public entry (@tep/<name>).',
+            },
+          ],
+        },
       ],
       '@nx/enforce-module-boundaries': [
         'error',
@@ -31,11 +47,49 @@ export default tseslint.config(
           enforceBuildableLibDependency: false,
           allow: [],
           depConstraints: [
-            { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:feature', 'type:data-access', 'type:util', 'type:contracts', 'type:testing'] },
-            { sourceTag: 'type:tool', onlyDependOnLibsWithTags: ['type:feature', 'type:data-access', 'type:util', 'type:contracts', 'type:testing', 'type:tool'] },
-            { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:feature', 'type:data-access', 'type:util', 'type:contracts'] },
-            { sourceTag: 'type:feature', onlyDependOnLibsWithTags: ['type:data-access', 'type:util', 'type:contracts', 'type:testing'] },
-            { sourceTag: 'type:data-access', onlyDependOnLibsWithTags: ['type:util', 'type:contracts', 'type:testing'] },
+            {
+              sourceTag: 'type:app',
+              onlyDependOnLibsWithTags: [
+                'type:feature',
+                'type:data-access',
+                'type:util',
+                'type:contracts',
+                'type:testing',
+              ],
+            },
+            {
+              sourceTag: 'type:tool',
+              onlyDependOnLibsWithTags: [
+                'type:feature',
+                'type:data-access',
+                'type:util',
+                'type:contracts',
+                'type:testing',
+                'type:tool',
+              ],
+            },
+            {
+              sourceTag: 'type:testing',
+              onlyDependOnLibsWithTags: [
+                'type:feature',
+                'type:data-access',
+                'type:util',
+                'type:contracts',
+              ],
+            },
+            {
+              sourceTag: 'type:feature',
+              onlyDependOnLibsWithTags: [
+                'type:data-access',
+                'type:util',
+                'type:contracts',
+                'type:testing',
+              ],
+            },
+            {
+              sourceTag: 'type:data-access',
+              onlyDependOnLibsWithTags: ['type:util', 'type:contracts', 'type:testing'],
+            },
             { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: ['type:util'] },
             { sourceTag: 'type:util', onlyDependOnLibsWithTags: ['type:util'] },
             { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
@@ -56,19 +110,40 @@ export default tseslint.config(
   {
     // The test harness is for specs only; production code must never import it.
     files: ['**/*.ts'],
-    ignores: ['**/*.spec.ts', '**/*.integration-spec.ts', 'tools/testing/**', 'libs/testing/**', 'tools/bench/**', 'tools/e2e/**'],
+    ignores: [
+      '**/*.spec.ts',
+      '**/*.integration-spec.ts',
+      'tools/testing/**',
+      'libs/testing/**',
+      'tools/bench/**',
+      'tools/e2e/**',
+    ],
     rules: {
       'no-restricted-imports': [
         'error',
         {
           paths: [{ name: '@tep/testing', message: 'The test harness is for specs only.' }],
-          patterns: [{ group: ['@tep/*/*'], message: 'Import a library through its public entry (@tep/<name>).' }],
+          patterns: [
+            {
+              group: ['@tep/*/*'],
+              message: 'Import a library through its public entry (@tep/<name>).',
+            },
+          ],
         },
       ],
     },
   },
   {
-    rules: { 'no-restricted-syntax': ['error', { selector: "CallExpression[callee.object.name=/^(it|describe|test)$/][callee.property.name='only']", message: 'No focused tests.' }] },
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector:
+            "CallExpression[callee.object.name=/^(it|describe|test)$/][callee.property.name='only']",
+          message: 'No focused tests.',
+        },
+      ],
+    },
   },
   prettier,
 );

@@ -62,8 +62,7 @@ describe('backfillTenant', () => {
   const count = (tenant: string, table: string) =>
     database.withTenant(
       tenant,
-      async (tx) =>
-        (await tx.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`))[0]!.n,
+      async (tx) => (await tx.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table}`))[0].n,
     );
 
   it('copies resolved requests with resolutions and approved solutions, reporting progress', async () => {

@@ -207,7 +207,7 @@ describe('ticket enhancement pipeline, end to end', () => {
     const row = await jobRow(acme, jobId, 'posted');
     const notes = notesOn(acme, 'TKT-12345');
     expect(notes).toHaveLength(1);
-    const note = notes[0]!;
+    const note = notes[0];
     expect(note.note_id).toBe(row['note_id']);
     expect(note.show_to_requester).toBe(false);
     expect(note.description).toContain('🤖 AI-Generated Enhancement');
@@ -241,9 +241,9 @@ describe('ticket enhancement pipeline, end to end', () => {
     expect(reply.status).toBe(202);
     await jobRow(globex, (JSON.parse(reply.body) as { job_id: string }).job_id, 'posted');
     const [note] = notesOn(globex, 'TKT-12345');
-    expect(note!.description).toContain('GLOBEX: firewall dropped idle database connections');
-    expect(note!.description).not.toContain('ACME');
-    expect(note!.description).not.toContain('TKT-11405');
+    expect(note.description).toContain('GLOBEX: firewall dropped idle database connections');
+    expect(note.description).not.toContain('ACME');
+    expect(note.description).not.toContain('TKT-11405');
     expect(notesOn(globex, 'TKT-12345')).toHaveLength(1);
   }, 60_000);
 
@@ -256,8 +256,8 @@ describe('ticket enhancement pipeline, end to end', () => {
     const row = await jobRow(acme, (JSON.parse(reply.body) as { job_id: string }).job_id, 'posted');
     expect(row['synthesizer']).toBe('offline');
     const [note] = notesOn(acme, 'TKT-777');
-    expect(note!.description).toContain('Based on retrieved context only, without the AI model (');
-    expect(note!.description).toContain('TKT-9877');
+    expect(note.description).toContain('Based on retrieved context only, without the AI model (');
+    expect(note.description).toContain('TKT-9877');
   }, 60_000);
 
   it('retries a ServiceDesk outage and still posts exactly one note', async () => {

@@ -84,7 +84,7 @@ describe('context queries', () => {
     const found = await tenants.withTenant(A, (tx) => findSimilarTickets(tx, ticket({})));
     expect(found.map((t) => t.ticket_id)).toEqual(['TKT-1']);
     expect(found[0]).toMatchObject({ match: 'full_text', resolution: 'A: raised the pool size' });
-    expect(found[0]!.score).toBeGreaterThan(0);
+    expect(found[0].score).toBeGreaterThan(0);
   });
 
   it('falls back to trigram similarity when stemming finds nothing', async () => {
