@@ -3,14 +3,17 @@ import { DataSource } from 'typeorm';
 import { RegistryAdminStore } from '@tep/data';
 import { SecretCipher } from '@tep/encryption';
 import { PlatformModule } from '@tep/service-runtime';
-import { ADMIN_TOKENS, AdminAuthGuard } from './admin-auth/admin-auth.guard';
-import type { RegistryConfig } from './config/registry.config';
 import {
-  CREATE_TENANT_SETTINGS,
-  CreateTenant,
-  REGISTRY_CIPHER,
-  TenantsController,
-} from './create-tenant';
+  ADMIN_TOKENS,
+  AdminAuthGuard,
+  AdminTokenVerifier,
+  parseAdminTokens,
+} from './admin-auth/admin-auth.guard';
+import type { RegistryConfig } from './config/registry.config';
+import { TenantAdminGrpcController } from './grpc/tenant-admin.grpc-controller';
+import { OpenApiController } from './http/openapi';
+import { TenantsController } from './http/tenants.controller';
+import { REGISTRY_CIPHER, TENANT_ADMIN_SETTINGS, TenantAdmin } from './tenant-admin';
 import { TenantDirectoryPublisher } from './tenant-directory/tenant-directory.publisher';
 
 @Module({})
@@ -19,15 +22,16 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [PlatformModule.forService('tenant-registry', config)],
-      controllers: [TenantsController],
+      controllers: [TenantsController, OpenApiController, TenantAdminGrpcController],
       providers: [
-        { provide: ADMIN_TOKENS, useValue: config.ADMIN_TOKENS },
+        { provide: ADMIN_TOKENS, useValue: parseAdminTokens(config.ADMIN_TOKENS) },
         { provide: REGISTRY_CIPHER, useValue: SecretCipher.fromEnv(config.TENANT_ENCRYPTION_KEY) },
         {
-          provide: CREATE_TENANT_SETTINGS,
+          provide: TENANT_ADMIN_SETTINGS,
           useValue: {
             publicWebhookBaseUrl: config.PUBLIC_WEBHOOK_BASE_URL,
             allowInsecureServiceDeskUrls: config.ALLOW_INSECURE_SERVICEDESK_URLS,
+            webhookSecretGraceSeconds: config.WEBHOOK_SECRET_GRACE_SECONDS,
           },
         },
         {
@@ -35,9 +39,10 @@ export class AppModule {
           useFactory: (ds: DataSource) => new RegistryAdminStore(ds),
           inject: [DataSource],
         },
+        AdminTokenVerifier,
         AdminAuthGuard,
         TenantDirectoryPublisher,
-        CreateTenant,
+        TenantAdmin,
       ],
     };
   }

@@ -3,6 +3,7 @@ import { SecretCipher } from '@tep/encryption';
 import { PlatformModule } from '@tep/service-runtime';
 import type { IngressConfig } from './config/ingress.config';
 import { SECRET_CIPHER, TenantDirectory } from './tenant-directory/tenant-directory';
+import { DeliveryGuard } from './receive-webhook/delivery-guard';
 import {
   IngressMetrics,
   RECEIVE_WEBHOOK_SETTINGS,
@@ -27,6 +28,7 @@ export class AppModule {
           },
         },
         TenantDirectory,
+        DeliveryGuard,
         IngressMetrics,
         ReceiveWebhook,
       ],

@@ -13,6 +13,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import { TicketReceivedSchema, type TenantDirectoryEntry } from '@tep/contracts';
 import { SecretCipher } from '@tep/encryption';
+import { signStandardWebhook, standardWebhookSecretFor } from '@tep/webhook-signature';
 import { createTestDatabase, type TestDatabase } from '@tep/testing';
 import { testEncryptionKey } from '@tep/testing';
 import { createTestNats, eventually, type TestNats } from '@tep/testing';
@@ -47,6 +48,7 @@ describe('webhook ingress', () => {
   let baseUrl: string;
   let kv: KV;
   let cipher: SecretCipher;
+  const key = testEncryptionKey();
   const active = { id: randomUUID(), secret: 'a'.repeat(64) };
   const rotating = {
     id: randomUUID(),
@@ -59,12 +61,14 @@ describe('webhook ingress', () => {
     tenantId: string,
     secrets: string[],
     status: 'active' | 'disabled' = 'active',
+    extra: { auth_scheme?: 'hmac' | 'static_header'; requests_per_minute?: number } = {},
   ): string =>
     JSON.stringify({
       tenant_id: tenantId,
       status,
+      auth_scheme: extra.auth_scheme ?? 'hmac',
       webhook_secrets: secrets.map((s) => ({ encrypted: cipher.encrypt(s), expires_at: null })),
-      rate_limits: { requests_per_minute: null },
+      rate_limits: { requests_per_minute: extra.requests_per_minute ?? null },
       updated_at: new Date().toISOString(),
     } satisfies TenantDirectoryEntry);
 
@@ -96,7 +100,6 @@ describe('webhook ingress', () => {
   beforeAll(async () => {
     db = await createTestDatabase();
     nats = await createTestNats();
-    const key = testEncryptionKey();
     cipher = SecretCipher.fromEnv(key);
     const config = loadIngressConfig({
       DATABASE_URL: db.appUrl,
@@ -368,5 +371,171 @@ describe('webhook ingress', () => {
     } finally {
       await jsm.streams.add(config);
     }
+  });
+
+  describe('delivery guarantees at the door', () => {
+    const swHeaders = (
+      secret: string,
+      id: string,
+      body: string,
+      timestamp = Math.floor(Date.now() / 1000),
+    ) => ({
+      'Content-Type': 'application/json',
+      'webhook-id': id,
+      'webhook-timestamp': String(timestamp),
+      'webhook-signature': signStandardWebhook({
+        secret: standardWebhookSecretFor(secret),
+        id,
+        timestamp,
+        body,
+      }),
+    });
+    const path = (tenantId: string) => `/webhook/servicedesk?tenant_id=${tenantId}`;
+
+    it('verifies Standard Webhooks and uses webhook-id as the idempotency key', async () => {
+      const before = await storedJobs(active.id);
+      const first = JSON.stringify({ ticket_id: 'SW-1', subject: 'Standard webhook' });
+      const retried = JSON.stringify({ ticket_id: 'SW-1', subject: 'Standard webhook', retry: 2 });
+      const a = await post(path(active.id), first, swHeaders(active.secret, 'msg_abc', first));
+      const b = await post(path(active.id), retried, swHeaders(active.secret, 'msg_abc', retried));
+      expect(a.status).toBe(202);
+      expect(b.status).toBe(202);
+      expect(b.body['job_id']).toBe(a.body['job_id']);
+      expect(await storedJobs(active.id)).toBe(before + 1);
+    });
+
+    it('refuses Standard Webhooks timestamps more than 300 s old or ahead with 401', async () => {
+      const body = JSON.stringify({ ticket_id: 'SW-2', subject: 'Old' });
+      const now = Math.floor(Date.now() / 1000);
+      const stale = await post(
+        path(active.id),
+        body,
+        swHeaders(active.secret, 'msg_old', body, now - 301),
+      );
+      const future = await post(
+        path(active.id),
+        body,
+        swHeaders(active.secret, 'msg_new', body, now + 301),
+      );
+      expect([stale.status, future.status]).toEqual([401, 401]);
+      expect(stale.body).toMatchObject({ error: 'timestamp_out_of_tolerance' });
+    });
+
+    it("still produces one job for a replay outside JetStream's duplicate window", async () => {
+      const jsm = await jetstreamManager(nats.nc);
+      const info = await jsm.streams.info(nats.topology.ticketsStream);
+      await jsm.streams.update(nats.topology.ticketsStream, {
+        ...info.config,
+        duplicate_window: 100_000_000,
+      });
+      try {
+        const body = JSON.stringify({ ticket_id: 'LATE-1', subject: 'Replayed days later' });
+        const before = await storedJobs(active.id);
+        const first = await webhook(active.id, body, sign(active.secret, body));
+        await new Promise((r) => setTimeout(r, 300));
+        const replay = await webhook(active.id, body, sign(active.secret, body));
+        expect(replay.body['job_id']).toBe(first.body['job_id']);
+        expect(await storedJobs(active.id)).toBe(before + 1);
+      } finally {
+        await jsm.streams.update(nats.topology.ticketsStream, info.config);
+      }
+    });
+
+    it('accepts the static header only for a tenant explicitly switched to it', async () => {
+      const weak = { id: randomUUID(), secret: 'w'.repeat(40) };
+      await kv.put(
+        weak.id,
+        entry(weak.id, [weak.secret], 'active', { auth_scheme: 'static_header' }),
+      );
+      const body = JSON.stringify({ ticket_id: 'ST-1', subject: 'Cannot sign' });
+      const headers = { 'Content-Type': 'application/json', 'X-ServiceDesk-Token': weak.secret };
+      await eventually(
+        async () => ((await post(path(weak.id), body, headers)).status === 202 ? true : undefined),
+        2_000,
+      );
+      expect(
+        (await post(path(weak.id), body, { ...headers, 'X-ServiceDesk-Token': 'guess' })).status,
+      ).toBe(403);
+      // A signing tenant never accepts the static header.
+      const signed = await post(path(active.id), body, {
+        'Content-Type': 'application/json',
+        'X-ServiceDesk-Token': active.secret,
+      });
+      expect(signed.status).toBe(403);
+    });
+
+    it('enforces requests_per_minute across two ingress replicas with 429 and Retry-After', async () => {
+      const limited = { id: randomUUID(), secret: 'l'.repeat(40) };
+      await kv.put(
+        limited.id,
+        entry(limited.id, [limited.secret], 'active', { requests_per_minute: 6 }),
+      );
+      const second = await NestFactory.create(
+        AppModule.register(
+          loadIngressConfig({
+            DATABASE_URL: db.appUrl,
+            NATS_NAMESPACE: nats.namespace,
+            TENANT_ENCRYPTION_KEY: key,
+            LOG_LEVEL: 'error',
+          }),
+        ),
+        { bodyParser: false, logger: false },
+      );
+      await second.listen(0, '127.0.0.1');
+      const secondUrl = `http://127.0.0.1:${((second.getHttpServer() as Server).address() as AddressInfo).port}`;
+      try {
+        await eventually(() =>
+          second.get(TenantDirectory).get(limited.id) && app.get(TenantDirectory).get(limited.id)
+            ? true
+            : undefined,
+        );
+        // Fixed one-minute windows: do not straddle a boundary.
+        const intoMinute = Date.now() % 60_000;
+        if (intoMinute > 55_000) await new Promise((r) => setTimeout(r, 60_500 - intoMinute));
+        const statuses: number[] = [];
+        let retryAfter: string | null = null;
+        for (let i = 0; i < 10; i++) {
+          const body = JSON.stringify({ ticket_id: `RL-${i}`, subject: 'Flood' });
+          const res = await fetch(`${i % 2 ? secondUrl : baseUrl}${path(limited.id)}`, {
+            method: 'POST',
+            body,
+            headers: {
+              'Content-Type': 'application/json',
+              'X-ServiceDesk-Signature': sign(limited.secret, body),
+            },
+          });
+          statuses.push(res.status);
+          if (res.status === 429) retryAfter = res.headers.get('retry-after');
+        }
+        expect(statuses.filter((s) => s === 202)).toHaveLength(6);
+        expect(statuses.filter((s) => s === 429)).toHaveLength(4);
+        expect(Number(retryAfter)).toBeGreaterThanOrEqual(1);
+        expect(Number(retryAfter)).toBeLessThanOrEqual(60);
+        // Other tenants are not affected.
+        const body = JSON.stringify({ ticket_id: 'RL-OTHER', subject: 'Unaffected' });
+        expect((await webhook(active.id, body, sign(active.secret, body))).status).toBe(202);
+      } finally {
+        await second.close();
+      }
+    });
+
+    it('takes the tenant only from the verified route, never from the body or headers', async () => {
+      const body = JSON.stringify({ ticket_id: 'X-1', subject: 'Spoof', tenant_id: rotating.id });
+      const res = await post(path(active.id), body, {
+        'Content-Type': 'application/json',
+        'X-ServiceDesk-Signature': sign(active.secret, body),
+        'Tep-Tenant-Id': rotating.id,
+      });
+      expect(res.status).toBe(202);
+      const jsm = await jetstreamManager(nats.nc);
+      const stored = await jsm.streams.getMessage(nats.topology.ticketsStream, {
+        last_by_subj: nats.topology.subjects.received(active.id),
+      });
+      expect(TicketReceivedSchema.parse(stored!.json())).toMatchObject({
+        tenant_id: active.id,
+        ticket: { ticket_id: 'X-1' },
+      });
+      expect(stored!.header?.get('Tep-Tenant-Id')).toBe(active.id);
+    });
   });
 });

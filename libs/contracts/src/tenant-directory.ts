@@ -18,6 +18,12 @@ export const TenantDirectoryEntrySchema = z.object({
       }),
     )
     .min(1),
+  /**
+   * hmac: X-ServiceDesk-Signature over the body (default). static_header:
+   * the secret itself in X-ServiceDesk-Token — weaker, an explicit per-tenant
+   * choice for SDPs that cannot sign.
+   */
+  auth_scheme: z.enum(['hmac', 'static_header']).default('hmac'),
   rate_limits: z.object({ requests_per_minute: z.number().int().positive().nullable() }),
   updated_at: z.string().datetime(),
 });

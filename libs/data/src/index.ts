@@ -10,6 +10,8 @@ export {
   RegistryAdminStore,
   type TenantConfigRow,
   type NewTenantConfig,
+  type TenantConfigPatch,
+  type AuditEntry,
 } from './registry-admin-store';
 export {
   provisionDatabase,
@@ -18,7 +20,7 @@ export {
   REGISTRY_ADMIN_GROUP_ROLE,
   type ProvisionOptions,
 } from './provision';
-export { TENANT_TABLES, CURRENT_TENANT, MIGRATION_FINGERPRINT } from './migrations';
+export { TENANT_TABLES, CURRENT_TENANT, MIGRATION_FINGERPRINT, AUDIT_TABLE } from './migrations';
 export {
   recordJobPending,
   recordJobFailed,

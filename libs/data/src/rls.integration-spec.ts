@@ -10,6 +10,7 @@ import {
   InvalidTenantIdError,
   RegistryAdminStore,
   TENANT_TABLES,
+  AUDIT_TABLE,
   TenantDatabase,
   createDataSource,
 } from './index';
@@ -74,23 +75,29 @@ describe('row-level security as the application role', () => {
         WHERE a.attname = 'tenant_id' AND c.relkind = 'r' AND c.relnamespace = 'public'::regnamespace
         ORDER BY c.relname`,
     );
-    expect(rows.map((r) => r.relname)).toEqual([...TENANT_TABLES].sort());
+    expect(rows.map((r) => r.relname)).toEqual([...TENANT_TABLES, AUDIT_TABLE].sort());
     for (const row of rows) {
       expect(row).toMatchObject({ relrowsecurity: true, relforcerowsecurity: true });
     }
     const policies = await admin.query<{ tablename: string; qual: string; with_check: string }>(
-      `SELECT tablename, qual, with_check FROM pg_policies WHERE policyname LIKE '%_tenant_isolation'`,
+      `SELECT tablename, qual, with_check FROM pg_policies WHERE policyname LIKE '%_tenant_isolation' AND tablename = ANY($1)`,
+      [[...TENANT_TABLES]],
     );
     expect(policies.rows).toHaveLength(TENANT_TABLES.length);
     for (const p of policies.rows) {
       expect(p.qual).toContain("current_setting('app.current_tenant_id'");
       expect(p.with_check).toContain("current_setting('app.current_tenant_id'");
     }
+    // Tenants may read their audit entries but never write any.
+    const audit = await admin.query<{ cmd: string }>(
+      `SELECT cmd FROM pg_policies WHERE tablename = 'audit_log' AND policyname = 'audit_log_tenant_isolation'`,
+    );
+    expect(audit.rows).toEqual([{ cmd: 'SELECT' }]);
     const indexes = await admin.query<{ tablename: string }>(
       `SELECT DISTINCT tablename FROM pg_indexes
         WHERE schemaname = 'public' AND indexdef ~ '\\(tenant_id[,)]'`,
     );
-    expect(indexes.rows.map((r) => r.tablename).sort()).toEqual([...TENANT_TABLES].sort());
+    expect(indexes.rows.map((r) => r.tablename).sort()).toEqual([...TENANT_TABLES, AUDIT_TABLE].sort());
   });
 
   it.each(TENANT_TABLES)('%s: no tenant set means no rows', async (table) => {
@@ -168,6 +175,34 @@ describe('row-level security as the application role', () => {
     }
     const pids = await dataSource.query<{ pid: number }[]>(`SELECT pg_backend_pid() AS pid`);
     expect(pids).toHaveLength(1);
+  });
+
+  it('keeps the audit log append-only, even for its owner', async () => {
+    const registrySource = createDataSource({ url: db.registryUrl, poolSize: 1 });
+    await registrySource.initialize();
+    try {
+      const store = new RegistryAdminStore(registrySource);
+      await store.appendAudit({ actor: 'test', action: 'tenant.created', tenantId: TENANT_A, details: { tier: 'basic' } });
+      expect((await store.listAudit({ tenantId: TENANT_A, limit: 10 })).map((e) => e.action)).toEqual(['tenant.created']);
+      await expect(
+        registrySource.transaction(async (m) => {
+          await m.query(`SELECT set_config('app.registry_admin', 'on', true)`);
+          await m.query(`DELETE FROM audit_log`);
+        }),
+      ).rejects.toThrow(/permission denied|append-only/);
+    } finally {
+      await registrySource.destroy();
+    }
+    const owner = new Client({ connectionString: db.ownerUrl });
+    await owner.connect();
+    try {
+      await expect(owner.query(`UPDATE audit_log SET actor = 'forged'`)).rejects.toThrow(/append-only/);
+    } finally {
+      await owner.end();
+    }
+    // Tenants read their own audit entries only.
+    const seen = await tenants.withTenant(TENANT_B, (tx) => tx.query(`SELECT * FROM audit_log`));
+    expect(seen).toHaveLength(0);
   });
 
   it('refuses a tenant id that is not a UUID before touching the database', async () => {

@@ -9,6 +9,8 @@ export interface ServiceDefinition<C extends { HOST: string; PORT: number }> {
   module(config: C): DynamicModule;
   /** The ingress reads raw bytes itself (signatures cover exact bytes). */
   bodyParser?: boolean;
+  /** Extra transports (e.g. gRPC) to attach before listening. */
+  configure?(app: INestApplication, config: C): Promise<void>;
 }
 
 /** Builds the app, wires logs and shutdown hooks, listens. */
@@ -22,6 +24,7 @@ export async function startService<C extends { HOST: string; PORT: number }>(
   });
   app.useLogger(app.get(Logger));
   app.enableShutdownHooks();
+  await definition.configure?.(app, config);
   await app.listen(config.PORT, config.HOST);
   app.get(Logger).log(`${definition.name} listening on http://${config.HOST}:${config.PORT}`);
   return app;

@@ -15,3 +15,4 @@ export {
   type StandardWebhookFailureReason,
 } from './standard-webhooks';
 export { WebhookSecretError, type WebhookSignatureErrorCode } from './hmac';
+export { STATIC_TOKEN_HEADER, verifyStaticToken, standardWebhookSecretFor } from './static-token';

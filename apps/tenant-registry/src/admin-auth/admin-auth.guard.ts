@@ -7,37 +7,70 @@ import {
 } from '@nestjs/common';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Request } from 'express';
+import type { Actor } from '../tenant-admin';
 
 export const ADMIN_TOKENS = Symbol('ADMIN_TOKENS');
+
+/** A configured admin token: `name=token`, or a bare token named by position. */
+export interface AdminToken {
+  name: string;
+  token: string;
+}
+
+export function parseAdminTokens(tokens: readonly string[]): AdminToken[] {
+  return tokens.map((entry, i) => {
+    const at = entry.indexOf('=');
+    return at > 0
+      ? { name: entry.slice(0, at), token: entry.slice(at + 1) }
+      : { name: `admin-token-${i + 1}`, token: entry };
+  });
+}
 
 const digest = (value: string) => createHash('sha256').update(value).digest();
 
 /**
- * Bearer-token check for every admin route. Tokens are compared as SHA-256
- * digests with timingSafeEqual: equal lengths, constant time.
+ * Checks `Authorization: Bearer <token>` against the configured admin
+ * tokens: SHA-256 digests compared with timingSafeEqual (equal lengths,
+ * constant time), every token checked so timing says nothing about which.
  */
 @Injectable()
-export class AdminAuthGuard implements CanActivate {
-  private readonly digests: Buffer[];
+export class AdminTokenVerifier {
+  private readonly digests: { name: string; digest: Buffer }[];
 
-  constructor(@Inject(ADMIN_TOKENS) tokens: readonly string[]) {
-    this.digests = tokens.map(digest);
+  constructor(@Inject(ADMIN_TOKENS) tokens: readonly AdminToken[]) {
+    this.digests = tokens.map((t) => ({ name: t.name, digest: digest(t.token) }));
   }
 
-  canActivate(context: ExecutionContext): boolean {
-    const request = context.switchToHttp().getRequest<Request>();
-    const match = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '');
+  /** The actor, or undefined when the header does not carry a valid token. */
+  verify(authorization: string | undefined): Actor | undefined {
+    const match = /^Bearer\s+(\S+)$/i.exec(authorization ?? '');
     const presented = digest(match?.[1] ?? '');
-    let ok = false;
-    // Check every token (no early exit) so timing says nothing about which.
-    for (const candidate of this.digests) ok = timingSafeEqual(candidate, presented) || ok;
-    if (!match || !ok) {
+    let actor: Actor | undefined;
+    for (const candidate of this.digests) {
+      if (timingSafeEqual(candidate.digest, presented) && match && !actor)
+        actor = { name: candidate.name };
+    }
+    return actor;
+  }
+}
+
+export type AuthenticatedRequest = Request & { actor: Actor };
+
+@Injectable()
+export class AdminAuthGuard implements CanActivate {
+  constructor(private readonly verifier: AdminTokenVerifier) {}
+
+  canActivate(context: ExecutionContext): boolean {
+    const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
+    const actor = this.verifier.verify(request.headers.authorization);
+    if (!actor) {
       throw new UnauthorizedException({
         status: 'rejected',
         error: 'unauthorized',
         message: 'A valid admin bearer token is required',
       });
     }
+    request.actor = actor;
     return true;
   }
 }

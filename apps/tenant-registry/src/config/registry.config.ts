@@ -20,6 +20,15 @@ export const registryConfigSchema = baseServiceSchema('tenant-registry')
     ADMIN_TOKENS: z.string().optional(),
     /** Base URL SDP will call, used to build each tenant's webhook URL. */
     PUBLIC_WEBHOOK_BASE_URL: z.string().url().default('http://127.0.0.1:8080'),
+    /** gRPC transport of the admin API (0 disables it). */
+    GRPC_PORT: z.coerce.number().int().min(0).max(65535).default(50051),
+    /** How long a rotated-out webhook secret keeps working (default one day). */
+    WEBHOOK_SECRET_GRACE_SECONDS: z.coerce
+      .number()
+      .int()
+      .min(0)
+      .max(30 * 24 * 3600)
+      .default(86_400),
     /** Development only: allow http:// and loopback ServiceDesk URLs. */
     ALLOW_INSECURE_SERVICEDESK_URLS: booleanFlag.optional(),
   })
@@ -36,7 +45,8 @@ export const registryConfigSchema = baseServiceSchema('tenant-registry')
         message: 'is required in production',
       });
     }
-    if (production && tokens.some((t) => t.length < 32 || t === DEVELOPMENT_ADMIN_TOKEN)) {
+    const secrets = tokens.map((t) => (t.indexOf('=') > 0 ? t.slice(t.indexOf('=') + 1) : t));
+    if (production && secrets.some((t) => t.length < 32 || t === DEVELOPMENT_ADMIN_TOKEN)) {
       ctx.addIssue({
         code: 'custom',
         path: ['ADMIN_TOKENS'],

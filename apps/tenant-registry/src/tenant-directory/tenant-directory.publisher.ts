@@ -14,10 +14,27 @@ import { NATS_CONNECTION, TOPOLOGY } from '@tep/service-runtime';
 /** The KV entry the ingress reads for a tenant (secrets stay encrypted). */
 export function directoryEntryFor(row: TenantConfigRow): TenantDirectoryEntry {
   const limits = RateLimitsSchema.safeParse(row.rate_limits);
+  const previousExpiry = row.webhook_signing_secret_previous_expires_at;
+  const previous =
+    row.webhook_signing_secret_previous_encrypted &&
+    previousExpiry &&
+    new Date(previousExpiry).getTime() > Date.now()
+      ? [
+          {
+            encrypted: row.webhook_signing_secret_previous_encrypted,
+            expires_at: new Date(previousExpiry).toISOString(),
+          },
+        ]
+      : [];
   return TenantDirectoryEntrySchema.parse({
     tenant_id: row.tenant_id,
     status: row.status,
-    webhook_secrets: [{ encrypted: row.webhook_signing_secret_encrypted, expires_at: null }],
+    auth_scheme: row.webhook_auth_scheme,
+    // The ingress stops accepting the previous secret at expires_at on its own.
+    webhook_secrets: [
+      { encrypted: row.webhook_signing_secret_encrypted, expires_at: null },
+      ...previous,
+    ],
     rate_limits: { requests_per_minute: limits.success ? limits.data.requests_per_minute : null },
     updated_at: new Date(row.updated_at).toISOString(),
   });
@@ -49,6 +66,11 @@ export class TenantDirectoryPublisher implements OnApplicationBootstrap {
   async publish(row: TenantConfigRow): Promise<void> {
     const kv = await this.bucket();
     await kv.put(row.tenant_id, JSON.stringify(directoryEntryFor(row)));
+  }
+
+  async remove(tenantId: string): Promise<void> {
+    const kv = await this.bucket();
+    await kv.delete(tenantId);
   }
 
   async onApplicationBootstrap(): Promise<void> {

@@ -10,17 +10,18 @@ import {
 } from '@tep/contracts';
 import { isUuid } from '@tep/data';
 import { JETSTREAM, TOPOLOGY } from '@tep/service-runtime';
-import { verifyHexSignature } from '@tep/webhook-signature';
-import { TenantDirectory } from '../tenant-directory/tenant-directory';
+import { TenantDirectory, type CachedTenant } from '../tenant-directory/tenant-directory';
+import { authenticateWebhook, hasCredential, type HeaderReader } from './authenticate-webhook';
+import { DeliveryGuard } from './delivery-guard';
+import { IngressMetrics } from './ingress-metrics';
 import { jobIdFor } from './job-id';
 import type { WebhookOutcome } from './webhook-outcome';
-import { IngressMetrics } from './ingress-metrics';
 
 export interface IncomingWebhook {
   /** `req.query.tenant_id` as parsed: a string, an array if repeated, or absent. */
   tenantIdParam: unknown;
   contentType: string | undefined;
-  signatureHeader: string | undefined;
+  header: HeaderReader;
   /** Reads the raw body, failing with BodyReadError past `limit` bytes. */
   readBody(limit: number): Promise<Buffer>;
 }
@@ -42,17 +43,20 @@ export const RECEIVE_WEBHOOK_SETTINGS = Symbol('RECEIVE_WEBHOOK_SETTINGS');
 
 const JSON_MEDIA_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;.*)?$/i;
 const tracer = trace.getTracer('webhook-ingress');
+const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 /**
  * The runbook's webhook: check the tenant, the signature over the exact
- * bytes received, the payload, then store the job in JetStream and only
- * then answer 202. Checks run cheapest first; nothing is queued unless all
- * pass.
+ * bytes received, the rate limit and the payload, then store the job in
+ * JetStream and only then answer 202. Checks run cheapest first; nothing is
+ * queued unless all pass. The tenant comes only from the verified route —
+ * never from the body or other headers.
  */
 @Injectable()
 export class ReceiveWebhook {
   constructor(
     private readonly directory: TenantDirectory,
+    private readonly guard: DeliveryGuard,
     @Inject(JETSTREAM) private readonly js: JetStreamClient,
     @Inject(TOPOLOGY) private readonly topology: Topology,
     @Inject(RECEIVE_WEBHOOK_SETTINGS) private readonly settings: ReceiveWebhookSettings,
@@ -67,7 +71,8 @@ export class ReceiveWebhook {
       const started = process.hrtime.bigint();
       try {
         const outcome = await this.receive(input, span);
-        const tenantId = typeof input.tenantIdParam === 'string' ? input.tenantIdParam : undefined;
+        const tenantId =
+          typeof input.tenantIdParam === 'string' ? input.tenantIdParam.toLowerCase() : undefined;
         this.metrics.record(
           outcome,
           tenantId && this.directory.get(tenantId) ? tenantId : undefined,
@@ -83,9 +88,8 @@ export class ReceiveWebhook {
 
   private async receive(input: IncomingWebhook, span: Span): Promise<WebhookOutcome> {
     const { tenantIdParam } = input;
-    if (tenantIdParam === undefined || tenantIdParam === '') {
+    if (tenantIdParam === undefined || tenantIdParam === '')
       return { kind: 'rejected', reason: 'tenant_id_missing' };
-    }
     if (!isUuid(tenantIdParam)) return { kind: 'rejected', reason: 'tenant_id_malformed' };
     const tenantId = tenantIdParam.toLowerCase();
     span.setAttribute('tenant_id', tenantId);
@@ -109,23 +113,34 @@ export class ReceiveWebhook {
     }
 
     if (!this.directory.isLoaded) return { kind: 'rejected', reason: 'directory_not_ready' };
-    if (input.signatureHeader === undefined || input.signatureHeader.trim() === '') {
+    if (!hasCredential(input.header)) {
       this.logger.warn(
         { tenant_id: tenantId },
         `Webhook without signature from tenant_id=${tenantId}`,
       );
       return { kind: 'rejected', reason: 'signature_missing' };
     }
-
-    const verdict = tracer.startActiveSpan('signature_validation', (sigSpan) => {
+    const tenant = this.directory.get(tenantId);
+    if (!tenant) {
+      this.logger.warn({ tenant_id: tenantId }, `Webhook rejected: unknown tenant_id=${tenantId}`);
+      return { kind: 'rejected', reason: 'tenant_unknown' };
+    }
+    if (tenant.status !== 'active') {
+      this.logger.warn(
+        { tenant_id: tenantId },
+        `Webhook rejected: tenant_id=${tenantId} is disabled`,
+      );
+      return { kind: 'rejected', reason: 'tenant_disabled' };
+    }
+    const auth = tracer.startActiveSpan('signature_validation', (sigSpan) => {
       sigSpan.setAttribute('tenant_id', tenantId);
       try {
-        return this.verify(tenantId, rawBody, input.signatureHeader!);
+        return this.authenticate(tenant, rawBody, input.header);
       } finally {
         sigSpan.end();
       }
     });
-    if (verdict) return verdict;
+    if (!auth.ok) return auth.outcome;
 
     let json: unknown;
     try {
@@ -143,9 +158,87 @@ export class ReceiveWebhook {
       return { kind: 'rejected', reason: 'schema_violation', fields };
     }
 
-    const jobId = jobIdFor(tenantId, rawBody);
-    return tracer.startActiveSpan('job_queued', async (queueSpan) => {
-      queueSpan.setAttributes({ tenant_id: tenantId, job_id: jobId });
+    // The sender's delivery id when it has one, else the exact bytes: same key, same job.
+    const deliveryKey = auth.deliveryId
+      ? `delivery:${auth.deliveryId}`
+      : `body:${jobIdFor(tenantId, rawBody)}`;
+    const jobId = jobIdFor(tenantId, Buffer.from(deliveryKey));
+    try {
+      const earlier = await this.guard.previousJob(tenantId, deliveryKey);
+      if (earlier) {
+        this.logger.info(
+          { tenant_id: tenantId, job_id: earlier },
+          'Duplicate webhook (seen before), same job',
+        );
+        return { kind: 'accepted', jobId: earlier, duplicate: true };
+      }
+      if (tenant.requestsPerMinute !== null) {
+        const decision = await this.guard.take(tenantId, tenant.requestsPerMinute);
+        if (!decision.allowed) {
+          this.logger.warn(
+            { tenant_id: tenantId, limit: tenant.requestsPerMinute },
+            `Rate limit reached for tenant_id=${tenantId}`,
+          );
+          return {
+            kind: 'rejected',
+            reason: 'rate_limited',
+            retryAfterSeconds: decision.retryAfterSeconds,
+          };
+        }
+      }
+    } catch (error) {
+      this.logger.error(
+        { tenant_id: tenantId, err: errorText(error) },
+        'Delivery state unavailable; answering 503',
+      );
+      return { kind: 'rejected', reason: 'queue_unavailable' };
+    }
+    return this.enqueue(tenantId, jobId, deliveryKey, parsed.data);
+  }
+
+  private authenticate(
+    tenant: CachedTenant,
+    rawBody: Buffer,
+    header: HeaderReader,
+  ): { ok: true; deliveryId?: string } | { ok: false; outcome: WebhookOutcome } {
+    const tenantId = tenant.tenantId;
+    const auth = authenticateWebhook({
+      scheme: tenant.authScheme,
+      secrets: this.directory.activeSecrets(tenant),
+      rawBody,
+      header,
+    });
+    if (auth.ok) {
+      this.logger.info(
+        { tenant_id: tenantId, method: auth.method, secret_index: auth.matchedSecretIndex },
+        `Webhook signature valid for tenant_id=${tenantId}`,
+      );
+      return { ok: true, deliveryId: auth.deliveryId };
+    }
+    if (auth.reason === 'timestamp_out_of_tolerance') {
+      this.logger.warn(
+        { tenant_id: tenantId, detail: auth.detail },
+        `Webhook timestamp out of tolerance for tenant_id=${tenantId}`,
+      );
+      return { ok: false, outcome: { kind: 'rejected', reason: 'timestamp_out_of_tolerance' } };
+    }
+    this.logger.warn(
+      { tenant_id: tenantId, method: auth.method, reason: auth.detail, body_bytes: rawBody.length },
+      `Signature mismatch for tenant_id=${tenantId}: the HMAC-SHA256 of the bytes received does not match ` +
+        'X-ServiceDesk-Signature. Common cause: the body sent is not the bytes that were signed ' +
+        '(curl -d strips newlines from a file; send it with --data-binary @file), or the secret differs.',
+    );
+    return { ok: false, outcome: { kind: 'rejected', reason: 'signature_invalid' } };
+  }
+
+  private async enqueue(
+    tenantId: string,
+    jobId: string,
+    deliveryKey: string,
+    ticket: ReturnType<typeof ServiceDeskWebhookPayloadSchema.parse>,
+  ): Promise<WebhookOutcome> {
+    return tracer.startActiveSpan('job_queued', async (span) => {
+      span.setAttributes({ tenant_id: tenantId, job_id: jobId });
       try {
         const ack = await publishMessage(this.js, {
           subject: this.topology.subjects.received(tenantId),
@@ -155,18 +248,27 @@ export class ReceiveWebhook {
             job_id: jobId,
             tenant_id: tenantId,
             received_at: new Date().toISOString(),
-            ticket: parsed.data,
+            ticket,
           },
           msgId: `received:${jobId}`,
           tenantId,
           jobId,
           timeoutMs: this.settings.publishTimeoutMs,
         });
+        // Stored: from here on nothing is lost. The key only widens de-duplication.
+        await this.guard
+          .remember(tenantId, deliveryKey, jobId)
+          .catch((error: unknown) =>
+            this.logger.warn(
+              { tenant_id: tenantId, job_id: jobId, err: errorText(error) },
+              'Could not record the delivery key',
+            ),
+          );
         this.logger.info(
           {
             tenant_id: tenantId,
             job_id: jobId,
-            ticket_id: parsed.data.ticket_id,
+            ticket_id: ticket.ticket_id,
             duplicate: ack.duplicate,
             seq: ack.seq,
           },
@@ -174,58 +276,15 @@ export class ReceiveWebhook {
         );
         return { kind: 'accepted', jobId, duplicate: ack.duplicate } as const;
       } catch (error) {
-        queueSpan.setStatus({ code: SpanStatusCode.ERROR });
+        span.setStatus({ code: SpanStatusCode.ERROR });
         this.logger.error(
-          {
-            tenant_id: tenantId,
-            job_id: jobId,
-            err: error instanceof Error ? error.message : String(error),
-          },
+          { tenant_id: tenantId, job_id: jobId, err: errorText(error) },
           'JetStream did not store the job; answering 503',
         );
         return { kind: 'rejected', reason: 'queue_unavailable' } as const;
       } finally {
-        queueSpan.end();
+        span.end();
       }
     });
-  }
-
-  /** Returns a rejection, or undefined when the signature is valid. */
-  private verify(
-    tenantId: string,
-    rawBody: Buffer,
-    signatureHeader: string,
-  ): WebhookOutcome | undefined {
-    const tenant = this.directory.get(tenantId);
-    if (!tenant) {
-      this.logger.warn({ tenant_id: tenantId }, `Webhook rejected: unknown tenant_id=${tenantId}`);
-      return { kind: 'rejected', reason: 'tenant_unknown' };
-    }
-    if (tenant.status !== 'active') {
-      this.logger.warn(
-        { tenant_id: tenantId },
-        `Webhook rejected: tenant_id=${tenantId} is disabled`,
-      );
-      return { kind: 'rejected', reason: 'tenant_disabled' };
-    }
-    const check = verifyHexSignature({
-      rawBody,
-      signatureHeader,
-      secrets: this.directory.activeSecrets(tenant),
-    });
-    if (!check.ok) {
-      this.logger.warn(
-        { tenant_id: tenantId, reason: check.reason, body_bytes: rawBody.length },
-        `Signature mismatch for tenant_id=${tenantId}: the HMAC-SHA256 of the bytes received does not match ` +
-          'X-ServiceDesk-Signature. Common cause: the body sent is not the bytes that were signed ' +
-          '(curl -d strips newlines from a file; send it with --data-binary @file), or the secret differs.',
-      );
-      return { kind: 'rejected', reason: 'signature_invalid' };
-    }
-    this.logger.info(
-      { tenant_id: tenantId, secret_index: check.matchedSecretIndex },
-      `Webhook signature valid for tenant_id=${tenantId}`,
-    );
-    return undefined;
   }
 }

@@ -7,6 +7,8 @@ export type RejectionReason =
   | 'body_unreadable'
   | 'signature_missing'
   | 'signature_invalid'
+  | 'timestamp_out_of_tolerance'
+  | 'rate_limited'
   | 'tenant_unknown'
   | 'tenant_disabled'
   | 'malformed_json'
@@ -16,7 +18,13 @@ export type RejectionReason =
 
 export type WebhookOutcome =
   | { kind: 'accepted'; jobId: string; duplicate: boolean }
-  | { kind: 'rejected'; reason: RejectionReason; detail?: string; fields?: FieldProblem[] };
+  | {
+      kind: 'rejected';
+      reason: RejectionReason;
+      detail?: string;
+      fields?: FieldProblem[];
+      retryAfterSeconds?: number;
+    };
 
 export interface FieldProblem {
   field: string;
@@ -26,6 +34,7 @@ export interface FieldProblem {
 export interface HttpReply {
   status: number;
   body: Record<string, unknown>;
+  headers?: Record<string, string>;
 }
 
 /**
@@ -65,6 +74,15 @@ export function toHttpReply(outcome: WebhookOutcome): HttpReply {
     case 'tenant_unknown':
     case 'tenant_disabled':
       return { status: 403, body: FORBIDDEN };
+    case 'timestamp_out_of_tolerance':
+      return reject(401, outcome.reason, 'webhook-timestamp is more than 300 s old or ahead');
+    case 'rate_limited': {
+      const retryAfter = String(outcome.retryAfterSeconds ?? 60);
+      return {
+        ...reject(429, outcome.reason, 'Rate limit reached for this tenant; retry later'),
+        headers: { 'Retry-After': retryAfter },
+      };
+    }
     case 'malformed_json':
       return reject(400, outcome.reason, 'Request body is not valid JSON');
     case 'schema_violation':

@@ -3,7 +3,6 @@ import type { Request, Response } from 'express';
 import getRawBody from 'raw-body';
 import { BodyReadError, ReceiveWebhook } from './receive-webhook.handler';
 import { toHttpReply } from './webhook-outcome';
-import { SERVICEDESK_SIGNATURE_HEADER } from '@tep/webhook-signature';
 
 /** Builds the use case's input from HTTP and maps its outcome back. */
 @Controller('webhook')
@@ -15,7 +14,11 @@ export class WebhookController {
     const outcome = await this.receiveWebhook.execute({
       tenantIdParam: req.query['tenant_id'],
       contentType: req.headers['content-type'],
-      signatureHeader: req.headers[SERVICEDESK_SIGNATURE_HEADER] as string | undefined,
+      // Repeated headers arrive as arrays: only a single value counts.
+      header: (name) => {
+        const value = req.headers[name];
+        return typeof value === 'string' ? value : undefined;
+      },
       readBody: (limit) => readBody(req, limit),
     });
     const reply = toHttpReply(outcome);
@@ -23,7 +26,10 @@ export class WebhookController {
       // The rest of an oversized body is never read: close the connection.
       res.setHeader('Connection', 'close');
     }
-    res.status(reply.status).json(reply.body);
+    res
+      .status(reply.status)
+      .set(reply.headers ?? {})
+      .json(reply.body);
   }
 }
 

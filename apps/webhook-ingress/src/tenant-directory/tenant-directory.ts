@@ -11,6 +11,7 @@ export const SECRET_CIPHER = Symbol('SECRET_CIPHER');
 export interface CachedTenant {
   tenantId: string;
   status: 'active' | 'disabled';
+  authScheme: 'hmac' | 'static_header';
   /** Decrypted once per change, not per request. */
   secrets: { value: string; expiresAt: number | null }[];
   requestsPerMinute: number | null;
@@ -87,6 +88,7 @@ export class TenantDirectory implements OnModuleInit, OnApplicationShutdown {
       this.tenants.set(parsed.tenant_id, {
         tenantId: parsed.tenant_id,
         status: parsed.status,
+        authScheme: parsed.auth_scheme,
         secrets: parsed.webhook_secrets.map((s) => ({
           value: this.cipher.decrypt(s.encrypted),
           expiresAt: s.expires_at ? Date.parse(s.expires_at) : null,
