@@ -14,9 +14,12 @@ import { TenantDirectoryEntrySchema } from '@tep/contracts';
 import { SecretCipher } from '@tep/encryption';
 import { createTestDatabase, type TestDatabase } from '@tep/testing';
 import { testEncryptionKey } from '@tep/testing';
-import { createTestNats, type TestNats } from '@tep/testing';
+import { createTestNats, freePort, type TestNats } from '@tep/testing';
 import { AppModule } from './app.module';
 import { loadRegistryConfig } from './config/registry.config';
+import { attachGrpc, TENANT_ADMIN_PROTO } from './grpc/grpc-transport';
+import * as grpc from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
 
 const TOKEN = 'x'.repeat(40);
 const PRESEEDED_TENANT = '550e8400-e29b-41d4-a716-446655440000';
@@ -28,6 +31,7 @@ describe('tenant registry', () => {
   let baseUrl: string;
   let kv: KV;
   let admin: Client;
+  let grpcPort: number;
   const key = testEncryptionKey();
   const cipher = SecretCipher.fromEnv(key);
 
@@ -70,6 +74,8 @@ describe('tenant registry', () => {
       LOG_LEVEL: 'error',
     });
     app = await NestFactory.create(AppModule.register(config), { logger: false });
+    grpcPort = await freePort();
+    await attachGrpc(app, '127.0.0.1', grpcPort);
     await app.listen(0, '127.0.0.1');
     baseUrl = `http://127.0.0.1:${((app.getHttpServer() as Server).address() as AddressInfo).port}`;
     kv = await new Kvm(nats.nc).open(nats.topology.tenantDirectoryBucket);
@@ -178,5 +184,256 @@ describe('tenant registry', () => {
       failing: { postgres: expect.any(String) },
     });
     await dataSource.initialize();
+  });
+
+  describe('admin operations', () => {
+    const call = async (method: string, path: string, body?: unknown, token = TOKEN) => {
+      const res = await fetch(`${baseUrl}${path}`, {
+        method,
+        headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      return { status: res.status, body: (await res.json()) as Record<string, any> };
+    };
+    const created = async (name: string) =>
+      (await call('POST', '/tenants', { ...validBody, name })).body;
+
+    it('authenticates every admin route, including the OpenAPI document', async () => {
+      for (const [method, path] of [
+        ['GET', '/tenants'],
+        ['GET', `/tenants/${PRESEEDED_TENANT}`],
+        ['PATCH', `/tenants/${PRESEEDED_TENANT}`],
+        ['POST', `/tenants/${PRESEEDED_TENANT}/disable`],
+        ['POST', `/tenants/${PRESEEDED_TENANT}/webhook-secret/rotate`],
+        ['DELETE', `/tenants/${PRESEEDED_TENANT}`],
+        ['GET', '/audit'],
+        ['GET', '/openapi.json'],
+      ] as const) {
+        expect([method, path, (await call(method, path, undefined, 'nope')).status]).toEqual([
+          method,
+          path,
+          401,
+        ]);
+      }
+      expect((await fetch(`${baseUrl}/metrics`)).status).toBe(200);
+      const doc = await call('GET', '/openapi.json');
+      expect(doc.body['openapi']).toBe('3.1.0');
+      expect(Object.keys(doc.body['paths'])).toEqual(
+        expect.arrayContaining(['/tenants', '/tenants/{tenantId}', '/audit']),
+      );
+    });
+
+    it('lists tenants in pages and never shows a secret', async () => {
+      await created('Paged A');
+      await created('Paged B');
+      const first = await call('GET', '/tenants?limit=2');
+      expect(first.body['tenants']).toHaveLength(2);
+      expect(first.body['next_cursor']).toEqual(expect.any(String));
+      const second = await call('GET', `/tenants?limit=200&after=${first.body['next_cursor']}`);
+      const ids = [...first.body['tenants'], ...second.body['tenants']].map(
+        (t: { tenant_id: string }) => t.tenant_id,
+      );
+      expect(new Set(ids).size).toBe(ids.length);
+      const text = JSON.stringify([first.body, second.body]);
+      expect(text).not.toMatch(/gAAAAA|webhook_secret"|api_key/);
+    });
+
+    it('updates preferences and rate limits, naming invalid fields, and publishes them', async () => {
+      const t = await created('Prefs');
+      const bad = await call('PATCH', `/tenants/${t['tenant_id']}`, {
+        enhancement_preferences: { max_tokens: 5 },
+      });
+      expect(bad.status).toBe(422);
+      expect(bad.body['fields'][0].field).toBe('enhancement_preferences.max_tokens');
+      const ok = await call('PATCH', `/tenants/${t['tenant_id']}`, {
+        enhancement_preferences: { output_format: 'html', llm_model: 'openai/gpt-4o' },
+        rate_limits: { requests_per_minute: 100 },
+      });
+      expect(ok.status).toBe(200);
+      expect(ok.body['enhancement_preferences']).toMatchObject({
+        output_format: 'html',
+        llm_model: 'openai/gpt-4o',
+        max_tokens: 500,
+      });
+      const entry = TenantDirectoryEntrySchema.parse((await kv.get(t['tenant_id']))!.json());
+      expect(entry.rate_limits.requests_per_minute).toBe(100);
+      expect(
+        (await call('PATCH', `/tenants/${t['tenant_id']}`, { tenant_id: PRESEEDED_TENANT })).status,
+      ).toBe(422);
+    });
+
+    it('disables and enables, publishing the status', async () => {
+      const t = await created('Toggle');
+      expect((await call('POST', `/tenants/${t['tenant_id']}/disable`)).body['status']).toBe(
+        'disabled',
+      );
+      expect(TenantDirectoryEntrySchema.parse((await kv.get(t['tenant_id']))!.json()).status).toBe(
+        'disabled',
+      );
+      expect((await call('POST', `/tenants/${t['tenant_id']}/enable`)).body['status']).toBe(
+        'active',
+      );
+    });
+
+    it('rotates the webhook secret keeping the old one for the grace period', async () => {
+      const t = await created('Rotate');
+      const rotated = await call('POST', `/tenants/${t['tenant_id']}/webhook-secret/rotate`, {
+        grace_seconds: 3600,
+      });
+      expect(rotated.body['webhook_secret']).toMatch(/^[0-9a-f]{64}$/);
+      expect(rotated.body['webhook_secret']).not.toBe(t['webhook_secret']);
+      const entry = TenantDirectoryEntrySchema.parse((await kv.get(t['tenant_id']))!.json());
+      expect(entry.webhook_secrets.map((s) => cipher.decrypt(s.encrypted))).toEqual([
+        rotated.body['webhook_secret'],
+        t['webhook_secret'],
+      ]);
+      expect(Date.parse(entry.webhook_secrets[1].expires_at!)).toBeGreaterThan(
+        Date.now() + 3500_000,
+      );
+      const immediate = await call('POST', `/tenants/${t['tenant_id']}/webhook-secret/rotate`, {
+        grace_seconds: 0,
+      });
+      const after = TenantDirectoryEntrySchema.parse((await kv.get(t['tenant_id']))!.json());
+      expect(after.webhook_secrets.map((s) => cipher.decrypt(s.encrypted))).toEqual([
+        immediate.body['webhook_secret'],
+      ]);
+    });
+
+    it('rotates the SDP API key, stored encrypted', async () => {
+      const t = await created('Key');
+      expect(
+        (
+          await call('POST', `/tenants/${t['tenant_id']}/servicedesk-key/rotate`, {
+            servicedesk_api_key: 'SDPAPI_NEW',
+          })
+        ).status,
+      ).toBe(200);
+      const { rows } = await admin.query(
+        `SELECT servicedesk_api_key_encrypted FROM tenant_configs WHERE tenant_id = $1`,
+        [t['tenant_id']],
+      );
+      expect(cipher.decrypt(rows[0].servicedesk_api_key_encrypted)).toBe('SDPAPI_NEW');
+    });
+
+    it('switches to the static header only when the weaker security is acknowledged, and flags it', async () => {
+      const t = await created('Weak');
+      const refused = await call('PUT', `/tenants/${t['tenant_id']}/webhook-auth-scheme`, {
+        scheme: 'static_header',
+      });
+      expect(refused.status).toBe(422);
+      const ok = await call('PUT', `/tenants/${t['tenant_id']}/webhook-auth-scheme`, {
+        scheme: 'static_header',
+        acknowledge_weaker_security: true,
+      });
+      expect(ok.body).toMatchObject({
+        webhook_auth_scheme: 'static_header',
+        webhook_auth_weaker: true,
+      });
+      expect(
+        TenantDirectoryEntrySchema.parse((await kv.get(t['tenant_id']))!.json()).auth_scheme,
+      ).toBe('static_header');
+    });
+
+    it('offboards with purge, reporting counts, and audits everything without secrets', async () => {
+      const t = await created('Leaving');
+      const id = t['tenant_id'] as string;
+      await admin.query(
+        `INSERT INTO ticket_history (tenant_id, ticket_id, subject) VALUES ($1, 'A', 'a'), ($1, 'B', 'b')`,
+        [id],
+      );
+      await admin.query(
+        `INSERT INTO kb_articles (tenant_id, article_id, title) VALUES ($1, 'K', 'k')`,
+        [id],
+      );
+      await admin.query(
+        `INSERT INTO ticket_history (tenant_id, ticket_id, subject) VALUES ($1, 'A', 'kept')`,
+        [PRESEEDED_TENANT],
+      );
+      const res = await call('DELETE', `/tenants/${id}?purge=true`);
+      expect(res.status).toBe(200);
+      expect(res.body['deleted']).toEqual({
+        enhancement_history: 0,
+        ticket_history: 2,
+        system_inventory: 0,
+        kb_articles: 1,
+        tenant_configs: 1,
+      });
+      expect((await kv.get(id))?.operation).toBe('PURGE');
+      expect((await call('GET', `/tenants/${id}`)).status).toBe(404);
+      const { rows } = await admin.query(
+        `SELECT count(*)::int AS n FROM ticket_history WHERE tenant_id = $1`,
+        [PRESEEDED_TENANT],
+      );
+      expect(rows[0].n).toBe(1);
+      const audit = await call('GET', `/audit?tenant_id=${id}`);
+      expect(audit.body['entries'].map((e: { action: string }) => e.action)).toEqual([
+        'tenant.offboarded',
+        'tenant.created',
+      ]);
+      expect(audit.body['entries'][0].actor).toBe('admin-token-2');
+      const everything = JSON.stringify((await call('GET', '/audit?limit=500')).body);
+      expect(everything).not.toMatch(/SDPAPI|[0-9a-f]{64}|gAAAAA/);
+    });
+  });
+
+  describe('gRPC transport', () => {
+    type Unary = (
+      req: object,
+      md: grpc.Metadata,
+      cb: (err: grpc.ServiceError | null, res: any) => void,
+    ) => void;
+    let client: Record<string, Unary> & grpc.Client;
+    const rpc = (method: string, req: object, token = TOKEN) =>
+      new Promise<any>((resolve, reject) => {
+        const md = new grpc.Metadata();
+        if (token) md.set('authorization', `Bearer ${token}`);
+        client[method].call(client, req, md, (err, res) => (err ? reject(err) : resolve(res)));
+      });
+
+    beforeAll(() => {
+      const definition = grpc.loadPackageDefinition(
+        loadSync(TENANT_ADMIN_PROTO, { keepCase: true, defaults: true }),
+      ) as any;
+      client = new definition.tep.registry.v1.TenantAdmin(
+        `127.0.0.1:${grpcPort}`,
+        grpc.credentials.createInsecure(),
+      );
+    });
+    afterAll(() => client.close());
+
+    it('runs the same use cases with the same auth and validation', async () => {
+      await expect(
+        rpc('GetTenant', { tenant_id: PRESEEDED_TENANT }, 'wrong'),
+      ).rejects.toMatchObject({ code: grpc.status.UNAUTHENTICATED });
+      const created = await rpc('CreateTenant', {
+        name: 'Via gRPC',
+        servicedesk_url: 'https://93.184.215.14',
+        servicedesk_api_key: 'k',
+        tier: 'premium',
+      });
+      expect(created.webhook_secret).toMatch(/^[0-9a-f]{64}$/);
+      expect(created.tenant).toMatchObject({ name: 'Via gRPC', tier: 'premium', status: 'active' });
+      const got = await rpc('GetTenant', { tenant_id: created.tenant.tenant_id });
+      expect(JSON.parse(got.enhancement_preferences_json)).toMatchObject({
+        output_format: 'markdown',
+      });
+      await expect(
+        rpc('GetTenant', { tenant_id: '00000000-0000-4000-8000-000000000000' }),
+      ).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
+      await expect(
+        rpc('CreateTenant', {
+          name: 'Bad',
+          servicedesk_url: 'https://127.0.0.1',
+          servicedesk_api_key: 'k',
+        }),
+      ).rejects.toMatchObject({
+        code: grpc.status.INVALID_ARGUMENT,
+        details: expect.stringContaining('servicedesk_url'),
+      });
+      const disabled = await rpc('DisableTenant', { tenant_id: created.tenant.tenant_id });
+      expect(disabled.status).toBe('disabled');
+      const off = await rpc('OffboardTenant', { tenant_id: created.tenant.tenant_id, purge: true });
+      expect(off.deleted).toMatchObject({ tenant_configs: 1 });
+    });
   });
 });

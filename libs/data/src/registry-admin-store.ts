@@ -58,7 +58,12 @@ export type TenantConfigPatch = Partial<
   >
 >;
 
-const JSON_COLUMNS = new Set(['servicedesk_settings', 'enhancement_preferences', 'rate_limits', 'onboarding_record']);
+const JSON_COLUMNS = new Set([
+  'servicedesk_settings',
+  'enhancement_preferences',
+  'rate_limits',
+  'onboarding_record',
+]);
 
 export interface AuditEntry {
   id: string;
@@ -124,7 +129,7 @@ export class RegistryAdminStore {
           tenant.admin_email,
         ],
       );
-      const row = rows[0]!;
+      const row = rows[0];
       await beforeCommit?.(row);
       return row;
     });
@@ -146,8 +151,11 @@ export class RegistryAdminStore {
     );
     return this.asAdmin(async (m) => {
       const rows = await m.query<TenantConfigRow[]>(
-        `UPDATE tenant_configs SET ${[...assignments, 'updated_at = now()'].join(', ')}
-          WHERE tenant_id = $1 RETURNING *`,
+        // A CTE so the driver returns plain rows (UPDATE alone returns [rows, count]).
+        `WITH changed AS (
+           UPDATE tenant_configs SET ${[...assignments, 'updated_at = now()'].join(', ')}
+            WHERE tenant_id = $1 RETURNING *)
+         SELECT * FROM changed`,
         [tenantId, ...values],
       );
       const row = rows[0];
@@ -196,14 +204,14 @@ export class RegistryAdminStore {
           `WITH d AS (DELETE FROM ${table} WHERE tenant_id = $1 RETURNING 1) SELECT count(*)::int AS n FROM d`,
           [tenantId],
         );
-        counts[table] = deleted[0]!.n;
+        counts[table] = deleted[0].n;
       }
       const config = await m.query<{ n: number }[]>(
         `WITH d AS (DELETE FROM tenant_configs WHERE tenant_id = $1 RETURNING 1) SELECT count(*)::int AS n FROM d`,
         [tenantId],
       );
-      if (config[0]!.n === 0) return undefined;
-      counts['tenant_configs'] = config[0]!.n;
+      if (config[0].n === 0) return undefined;
+      counts['tenant_configs'] = config[0].n;
       await beforeCommit?.();
       return counts;
     });
@@ -225,7 +233,11 @@ export class RegistryAdminStore {
     );
   }
 
-  async listAudit(options: { tenantId?: string; limit: number; before?: string }): Promise<AuditEntry[]> {
+  async listAudit(options: {
+    tenantId?: string;
+    limit: number;
+    before?: string;
+  }): Promise<AuditEntry[]> {
     const rows = await this.asAdmin((m) =>
       m.query<AuditEntry[]>(
         `SELECT id::text, occurred_at, actor, action, tenant_id, details FROM audit_log

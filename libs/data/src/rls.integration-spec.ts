@@ -97,7 +97,9 @@ describe('row-level security as the application role', () => {
       `SELECT DISTINCT tablename FROM pg_indexes
         WHERE schemaname = 'public' AND indexdef ~ '\\(tenant_id[,)]'`,
     );
-    expect(indexes.rows.map((r) => r.tablename).sort()).toEqual([...TENANT_TABLES, AUDIT_TABLE].sort());
+    expect(indexes.rows.map((r) => r.tablename).sort()).toEqual(
+      [...TENANT_TABLES, AUDIT_TABLE].sort(),
+    );
   });
 
   it.each(TENANT_TABLES)('%s: no tenant set means no rows', async (table) => {
@@ -182,8 +184,15 @@ describe('row-level security as the application role', () => {
     await registrySource.initialize();
     try {
       const store = new RegistryAdminStore(registrySource);
-      await store.appendAudit({ actor: 'test', action: 'tenant.created', tenantId: TENANT_A, details: { tier: 'basic' } });
-      expect((await store.listAudit({ tenantId: TENANT_A, limit: 10 })).map((e) => e.action)).toEqual(['tenant.created']);
+      await store.appendAudit({
+        actor: 'test',
+        action: 'tenant.created',
+        tenantId: TENANT_A,
+        details: { tier: 'basic' },
+      });
+      expect(
+        (await store.listAudit({ tenantId: TENANT_A, limit: 10 })).map((e) => e.action),
+      ).toEqual(['tenant.created']);
       await expect(
         registrySource.transaction(async (m) => {
           await m.query(`SELECT set_config('app.registry_admin', 'on', true)`);
@@ -196,7 +205,9 @@ describe('row-level security as the application role', () => {
     const owner = new Client({ connectionString: db.ownerUrl });
     await owner.connect();
     try {
-      await expect(owner.query(`UPDATE audit_log SET actor = 'forged'`)).rejects.toThrow(/append-only/);
+      await expect(owner.query(`UPDATE audit_log SET actor = 'forged'`)).rejects.toThrow(
+        /append-only/,
+      );
     } finally {
       await owner.end();
     }

@@ -11,7 +11,10 @@ export const STATIC_TOKEN_HEADER = 'x-servicedesk-token';
 const MAX_TOKEN_LENGTH = 1024;
 const digest = (value: string) => createHash('sha256').update(value).digest();
 
-export function verifyStaticToken(input: { token: string | undefined; secrets: readonly string[] }): SignatureCheck {
+export function verifyStaticToken(input: {
+  token: string | undefined;
+  secrets: readonly string[];
+}): SignatureCheck {
   const token = input.token?.trim();
   if (!token) return { ok: false, reason: 'missing' };
   if (token.length > MAX_TOKEN_LENGTH) return { ok: false, reason: 'malformed' };
@@ -20,7 +23,9 @@ export function verifyStaticToken(input: { token: string | undefined; secrets: r
   input.secrets.forEach((secret, index) => {
     if (secret !== '' && timingSafeEqual(digest(secret), presented) && matched < 0) matched = index;
   });
-  return matched >= 0 ? { ok: true, matchedSecretIndex: matched } : { ok: false, reason: 'mismatch' };
+  return matched >= 0
+    ? { ok: true, matchedSecretIndex: matched }
+    : { ok: false, reason: 'mismatch' };
 }
 
 /**

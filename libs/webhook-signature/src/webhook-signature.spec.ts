@@ -383,18 +383,40 @@ describe('Standard Webhooks v1', () => {
 
 describe('static token (the explicit weaker fallback)', () => {
   it('accepts any active secret, in constant time, and nothing else', () => {
-    expect(verifyStaticToken({ token: 'new', secrets: ['old', 'new'] })).toEqual({ ok: true, matchedSecretIndex: 1 });
-    expect(verifyStaticToken({ token: 'ne', secrets: ['new'] })).toEqual({ ok: false, reason: 'mismatch' });
-    expect(verifyStaticToken({ token: undefined, secrets: ['new'] })).toEqual({ ok: false, reason: 'missing' });
-    expect(verifyStaticToken({ token: '', secrets: [''] })).toEqual({ ok: false, reason: 'missing' });
-    expect(verifyStaticToken({ token: 'x'.repeat(2000), secrets: ['new'] })).toEqual({ ok: false, reason: 'malformed' });
+    expect(verifyStaticToken({ token: 'new', secrets: ['old', 'new'] })).toEqual({
+      ok: true,
+      matchedSecretIndex: 1,
+    });
+    expect(verifyStaticToken({ token: 'ne', secrets: ['new'] })).toEqual({
+      ok: false,
+      reason: 'mismatch',
+    });
+    expect(verifyStaticToken({ token: undefined, secrets: ['new'] })).toEqual({
+      ok: false,
+      reason: 'missing',
+    });
+    expect(verifyStaticToken({ token: '', secrets: [''] })).toEqual({
+      ok: false,
+      reason: 'missing',
+    });
+    expect(verifyStaticToken({ token: 'x'.repeat(2000), secrets: ['new'] })).toEqual({
+      ok: false,
+      reason: 'malformed',
+    });
   });
 
   it('writes a tenant secret as a Standard Webhooks secret with the same key bytes', () => {
     const secret = 'a'.repeat(64);
     const sw = standardWebhookSecretFor(secret);
     expect(sw).toMatch(/^whsec_/);
-    const signature = signStandardWebhook({ secret: sw, id: 'msg_1', timestamp: 1700000000, body: '{}' });
-    expect(signature).toBe(`v1,${createHmac('sha256', secret).update('msg_1.1700000000.{}').digest('base64')}`);
+    const signature = signStandardWebhook({
+      secret: sw,
+      id: 'msg_1',
+      timestamp: 1700000000,
+      body: '{}',
+    });
+    expect(signature).toBe(
+      `v1,${createHmac('sha256', secret).update('msg_1.1700000000.{}').digest('base64')}`,
+    );
   });
 });

@@ -9,7 +9,13 @@ export async function attachGrpc(app: INestApplication, host: string, port: numb
   if (port === 0) return;
   app.connectMicroservice<MicroserviceOptions>({
     transport: Transport.GRPC,
-    options: { package: 'tep.registry.v1', protoPath: TENANT_ADMIN_PROTO, url: `${host}:${port}` },
+    options: {
+      package: 'tep.registry.v1',
+      protoPath: TENANT_ADMIN_PROTO,
+      url: `${host}:${port}`,
+      // Field names as the .proto spells them (snake_case, like the HTTP API).
+      loader: { keepCase: true, defaults: true },
+    },
   });
   await app.startAllMicroservices();
 }

@@ -66,7 +66,7 @@ export class TenantAdminGrpcController {
   }
 
   private tenantId(value: string): string {
-    if (!isUuid(value)) throw new RegistryError('not_found', `No tenant ${value}`);
+    if (!isUuid(value)) throw new RegistryError('not_found', 'No such tenant');
     return value.toLowerCase();
   }
 

@@ -12,14 +12,12 @@ export class RegistryExceptionFilter implements ExceptionFilter<RegistryError> {
         res.status(404).json({ status: 'rejected', error: 'not_found', message: error.message });
         return;
       case 'invalid':
-        res
-          .status(422)
-          .json({
-            status: 'rejected',
-            error: 'validation_failed',
-            message: error.message,
-            fields: error.fields,
-          });
+        res.status(422).json({
+          status: 'rejected',
+          error: 'validation_failed',
+          message: error.message,
+          fields: error.fields,
+        });
         return;
       case 'unauthenticated':
         res.status(401).json({ status: 'rejected', error: 'unauthorized', message: error.message });

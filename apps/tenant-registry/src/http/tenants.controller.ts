@@ -32,7 +32,7 @@ import {
 import { RegistryExceptionFilter } from './registry-exception.filter';
 
 function tenantIdOf(value: string): string {
-  if (!isUuid(value)) throw new RegistryError('not_found', `No tenant ${value}`);
+  if (!isUuid(value)) throw new RegistryError('not_found', 'No such tenant');
   return value.toLowerCase();
 }
 

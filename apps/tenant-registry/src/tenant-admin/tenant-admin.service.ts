@@ -92,7 +92,7 @@ export class TenantAdmin {
     const page = rows.slice(0, query.limit);
     return {
       tenants: page.map((r) => this.view(r)),
-      next_cursor: rows.length > query.limit ? page[page.length - 1]!.tenant_id : null,
+      next_cursor: rows.length > query.limit ? page[page.length - 1].tenant_id : null,
     };
   }
 
@@ -219,7 +219,7 @@ export class TenantAdmin {
     });
     return {
       entries: entries.map((e) => ({ ...e, occurred_at: new Date(e.occurred_at).toISOString() })),
-      next_cursor: entries.length === query.limit ? entries[entries.length - 1]!.id : null,
+      next_cursor: entries.length === query.limit ? entries[entries.length - 1].id : null,
     };
   }
 

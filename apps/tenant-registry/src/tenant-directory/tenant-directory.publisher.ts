@@ -70,7 +70,8 @@ export class TenantDirectoryPublisher implements OnApplicationBootstrap {
 
   async remove(tenantId: string): Promise<void> {
     const kv = await this.bucket();
-    await kv.delete(tenantId);
+    // Purge, not delete: no earlier value of the tenant's entry stays in the bucket.
+    await kv.purge(tenantId);
   }
 
   async onApplicationBootstrap(): Promise<void> {
