@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 /**
  * The whole pipeline as real processes — ingress, registry, gatherer,
  * synthesizer, poster — over real NATS and Postgres, with the SDP simulator
@@ -297,4 +298,63 @@ describe('ticket enhancement pipeline, end to end', () => {
     });
     expect(notesOn(acme, 'TKT-404')).toHaveLength(0);
   }, 60_000);
+
+  describe('registry changes reach the ingress within a second', () => {
+    const admin = (method: string, path: string, body?: unknown) =>
+      fetch(`${registry.url}${path}`, {
+        method,
+        headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, 'Content-Type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      }).then(async (res) => ({
+        status: res.status,
+        body: (await res.json()) as Record<string, unknown>,
+      }));
+    const signed = (secret: string, n: number) => {
+      const body = JSON.stringify({
+        ticket_id: `PROP-${n}`,
+        subject: 'Propagation check',
+        status: 'Open',
+      });
+      return fetch(`${ingress.url}/webhook/servicedesk?tenant_id=${globex.tenant_id}`, {
+        method: 'POST',
+        body,
+        headers: {
+          'Content-Type': 'application/json',
+          'X-ServiceDesk-Signature': createHmac('sha256', secret).update(body).digest('hex'),
+        },
+      }).then((res) => res.status);
+    };
+    let n = 0;
+    const within = (ms: number, check: () => Promise<boolean>) =>
+      eventually(async () => ((await check()) ? true : undefined), ms);
+
+    it('secret rotation: the new secret works at once, the old one until its grace ends', async () => {
+      const rotated = await admin('POST', `/tenants/${globex.tenant_id}/webhook-secret/rotate`, {
+        grace_seconds: 2,
+      });
+      const fresh = rotated.body['webhook_secret'] as string;
+      await within(1_000, async () => (await signed(fresh, n++)) === 202);
+      expect(await signed(globex.webhook_secret, n++)).toBe(202);
+      await within(3_500, async () => (await signed(globex.webhook_secret, n++)) === 403);
+      globex.webhook_secret = fresh;
+    }, 20_000);
+
+    it('disable and enable', async () => {
+      await admin('POST', `/tenants/${globex.tenant_id}/disable`);
+      await within(1_000, async () => (await signed(globex.webhook_secret, n++)) === 403);
+      await admin('POST', `/tenants/${globex.tenant_id}/enable`);
+      await within(1_000, async () => (await signed(globex.webhook_secret, n++)) === 202);
+    }, 20_000);
+
+    it('rate limits', async () => {
+      await admin('PATCH', `/tenants/${globex.tenant_id}`, {
+        rate_limits: { requests_per_minute: 1 },
+      });
+      await within(1_000, async () => (await signed(globex.webhook_secret, n++)) === 429);
+      await admin('PATCH', `/tenants/${globex.tenant_id}`, {
+        rate_limits: { requests_per_minute: null },
+      });
+      await within(1_000, async () => (await signed(globex.webhook_secret, n++)) === 202);
+    }, 20_000);
+  });
 });
