@@ -41,6 +41,8 @@ export {
   ensureTopology,
   publishMessage,
   runStageConsumer,
+  runExhaustedDeliveryCapture,
+  FAIRNESS_DEFERRALS,
   extractTraceContext,
   activeTraceId,
   type PublishInput,

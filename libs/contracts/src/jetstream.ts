@@ -10,7 +10,7 @@ import {
   type PubAck,
 } from '@nats-io/jetstream';
 import { headers as natsHeaders, nanos, type MsgHdrs } from '@nats-io/transport-node';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { DeadLetterSchema, type DeadLetter } from './messages';
 import { StageError, dispositionFor } from './stage-error';
 import type { StageName, Topology } from './topology';
@@ -50,6 +50,14 @@ export async function ensureTopology(
       max_age: nanos(30 * DAY_MS),
       duplicate_window: nanos(options.duplicateWindowMs ?? 2 * 60_000),
     },
+    {
+      // A worker killed on a message's last delivery never dead-letters it;
+      // the server's advisory, kept here, lets a live replica do it later.
+      name: topology.advisoryStream,
+      subjects: [topology.exhaustedAdvisorySubject('*')],
+      max_age: nanos(7 * DAY_MS),
+      duplicate_window: nanos(2 * 60_000),
+    },
   ];
   for (const stream of streams) {
     const config = {
@@ -67,7 +75,15 @@ export async function ensureTopology(
     }
   }
   for (const consumer of Object.values(topology.consumers)) {
-    const config = {
+    await ensureConsumer(jsm, topology.advisoryStream, {
+      durable_name: `${consumer.durable}_exhausted`,
+      filter_subject: topology.exhaustedAdvisorySubject(consumerStage(topology, consumer.durable)),
+      ack_policy: AckPolicy.Explicit,
+      deliver_policy: DeliverPolicy.All,
+      ack_wait: nanos(30_000),
+      max_deliver: 20,
+    });
+    await ensureConsumer(jsm, topology.ticketsStream, {
       durable_name: consumer.durable,
       filter_subject: consumer.filterSubject,
       ack_policy: AckPolicy.Explicit,
@@ -75,15 +91,27 @@ export async function ensureTopology(
       ack_wait: nanos(consumer.ackWaitMs),
       max_deliver: consumer.maxDeliver,
       max_ack_pending: 1000,
-    };
-    try {
-      await jsm.consumers.info(topology.ticketsStream, consumer.durable);
-      await jsm.consumers.update(topology.ticketsStream, consumer.durable, config);
-    } catch (error) {
-      if (!isNotFound(error)) throw error;
-      await jsm.consumers.add(topology.ticketsStream, config);
-    }
+    });
   }
+}
+
+async function ensureConsumer(
+  jsm: JetStreamManager,
+  stream: string,
+  config: Parameters<JetStreamManager['consumers']['add']>[1] & { durable_name: string },
+): Promise<void> {
+  try {
+    await jsm.consumers.info(stream, config.durable_name);
+    await jsm.consumers.update(stream, config.durable_name, config);
+  } catch (error) {
+    if (!isNotFound(error)) throw error;
+    await jsm.consumers.add(stream, config);
+  }
+}
+
+function consumerStage(topology: Topology, durable: string): StageName {
+  const entry = Object.entries(topology.consumers).find(([, c]) => c.durable === durable);
+  return entry![0] as StageName;
 }
 
 function isNotFound(error: unknown): boolean {
@@ -152,39 +180,82 @@ export interface StageConsumerOptions<S extends z.ZodType> {
   handle(message: z.infer<S>, ctx: StageContext): Promise<void>;
   /** Called after the dead letter is stored, e.g. to mark the job failed. */
   onDeadLetter?(deadLetter: DeadLetter): Promise<void>;
+  /** Called as work starts and ends, for the active-tasks gauge. */
+  onActivity?(inFlight: number): void;
   logger: StageLogger;
-  /** Messages pulled at once; bounds this replica's concurrency. */
-  batchSize?: number;
+  /** Messages this replica works on at once. */
+  concurrency?: number;
 }
 
 export interface RunningConsumer {
-  /** Stops pulling, lets in-flight messages finish, then resolves. */
+  /** Stops pulling, finishes in-flight work, hands back anything buffered, then resolves. */
   stop(): Promise<void>;
   readonly inFlight: number;
 }
+
+/** A tenant over its share waits behind others at most this many times. */
+export const FAIRNESS_DEFERRALS = 3;
+const FAIRNESS_DELAY_MS = 500;
 
 /**
  * Runs a durable pull consumer: validates each message, calls the handler,
  * acks only after the handler (and its publish) succeeded, naks transient
  * failures with backoff and dead-letters poison or exhausted messages.
+ *
+ * Fairness: when every slot is busy and the message's tenant already holds
+ * half of them, the message is handed back with a short delay (at most
+ * FAIRNESS_DEFERRALS times) so the consumer reaches other tenants' messages
+ * behind a flood instead of waiting in line behind it.
  */
 export async function runStageConsumer<S extends z.ZodType>(
   options: StageConsumerOptions<S>,
 ): Promise<RunningConsumer> {
   const { js, topology, stage, logger } = options;
   const spec = topology.consumers[stage];
+  const concurrency = options.concurrency ?? 4;
+  const tenantShare = Math.max(1, Math.ceil(concurrency / 2));
   const consumer = await js.consumers.get(topology.ticketsStream, spec.durable);
-  const messages = await consumer.consume({ max_messages: options.batchSize ?? 4 });
+  const messages = await consumer.consume({ max_messages: concurrency });
   const inFlight = new Set<Promise<void>>();
-  const concurrency = options.batchSize ?? 4;
+  const perTenant = new Map<string, number>();
   let stopping = false;
+
+  const start = (msg: JsMsg, tenantId: string) => {
+    perTenant.set(tenantId, (perTenant.get(tenantId) ?? 0) + 1);
+    const task = processOne(options, msg, spec.maxDeliver).finally(() => {
+      inFlight.delete(task);
+      const left = (perTenant.get(tenantId) ?? 1) - 1;
+      if (left > 0) perTenant.set(tenantId, left);
+      else perTenant.delete(tenantId);
+      options.onActivity?.(inFlight.size);
+    });
+    inFlight.add(task);
+    options.onActivity?.(inFlight.size);
+  };
 
   const loop = (async () => {
     for await (const msg of messages) {
-      const task = processOne(options, msg, spec.maxDeliver).finally(() => inFlight.delete(task));
-      inFlight.add(task);
+      // Shutting down: hand it back now rather than after a full ack wait.
+      if (stopping) {
+        msg.nak();
+        continue;
+      }
+      const tenantId = msg.headers?.get(HEADER.tenantId) || 'unknown';
+      const busy = inFlight.size >= concurrency;
+      if (
+        busy &&
+        (perTenant.get(tenantId) ?? 0) >= tenantShare &&
+        msg.info.deliveryCount <= FAIRNESS_DEFERRALS
+      ) {
+        msg.nak(FAIRNESS_DELAY_MS + Math.floor(Math.random() * FAIRNESS_DELAY_MS));
+        continue;
+      }
       while (inFlight.size >= concurrency) await Promise.race(inFlight);
-      if (stopping) break;
+      if (stopping) {
+        msg.nak();
+        continue;
+      }
+      start(msg, tenantId);
     }
   })().catch((error: unknown) => {
     logger.error({ err: error, stage }, 'Consumer loop ended with an error');
@@ -196,9 +267,9 @@ export async function runStageConsumer<S extends z.ZodType>(
     },
     async stop() {
       stopping = true;
+      await Promise.allSettled([...inFlight]);
       await messages.close();
       await loop;
-      await Promise.allSettled([...inFlight]);
     },
   };
 }
@@ -238,7 +309,11 @@ async function processOne<S extends z.ZodType>(
         msg.nak(disposition.delayMs);
         return;
       case 'dead_letter':
-        await deadLetter(options, msg, error, { tenantId, jobId, deliveryCount }).then(
+        await deadLetter(options, { subject: msg.subject, data: msg.data, seq: msg.seq }, error, {
+          tenantId,
+          jobId,
+          deliveryCount,
+        }).then(
           () => {
             logger.error({ ...log, err: reason }, 'Stage failed permanently, dead-lettered');
             msg.term(reason.slice(0, 200));
@@ -268,9 +343,9 @@ function parseMessage<S extends z.ZodType>(schema: S, msg: JsMsg): z.infer<S> {
   return parsed.data;
 }
 
-async function deadLetter<S extends z.ZodType>(
-  options: StageConsumerOptions<S>,
-  msg: JsMsg,
+async function deadLetter(
+  options: Pick<StageConsumerOptions<z.ZodType>, 'js' | 'topology' | 'stage' | 'onDeadLetter'>,
+  msg: { subject: string; data: Uint8Array; seq: number },
   error: unknown,
   ids: { tenantId: string; jobId: string; deliveryCount: number },
 ): Promise<void> {
@@ -299,4 +374,79 @@ async function deadLetter<S extends z.ZodType>(
 /** The active span, if any, for log correlation. */
 export function activeTraceId(): string | undefined {
   return trace.getActiveSpan()?.spanContext().traceId;
+}
+
+const ExhaustedAdvisorySchema = z.object({
+  stream: z.string(),
+  consumer: z.string(),
+  stream_seq: z.number(),
+  deliveries: z.number(),
+});
+
+/**
+ * Dead-letters messages whose deliveries ran out without our code deciding
+ * (e.g. the worker was killed on the last attempt): the server's
+ * MAX_DELIVERIES advisory names the stream sequence; the message is read
+ * back and recorded like any other dead letter (same de-duplication id).
+ */
+export async function runExhaustedDeliveryCapture(
+  options: Pick<
+    StageConsumerOptions<z.ZodType>,
+    'js' | 'topology' | 'stage' | 'onDeadLetter' | 'logger'
+  >,
+): Promise<RunningConsumer> {
+  const { js, topology, stage, logger } = options;
+  const jsm = await js.jetstreamManager();
+  const consumer = await js.consumers.get(
+    topology.advisoryStream,
+    `${topology.consumers[stage].durable}_exhausted`,
+  );
+  const messages = await consumer.consume({ max_messages: 4 });
+  let inFlight = 0;
+  const loop = (async () => {
+    for await (const msg of messages) {
+      inFlight++;
+      try {
+        const advisory = ExhaustedAdvisorySchema.parse(msg.json());
+        const stored = await jsm.streams.getMessage(advisory.stream, { seq: advisory.stream_seq });
+        if (stored) {
+          await deadLetter(
+            options,
+            { subject: stored.subject, data: stored.data, seq: stored.seq },
+            new StageError(
+              'internal',
+              `Deliveries exhausted (${advisory.deliveries}) without a result; the worker may have crashed`,
+            ),
+            {
+              tenantId: stored.header?.get(HEADER.tenantId) || 'unknown',
+              jobId: stored.header?.get(HEADER.jobId) || 'unknown',
+              deliveryCount: advisory.deliveries,
+            },
+          );
+          logger.error(
+            { stage, stream_seq: advisory.stream_seq },
+            'Exhausted message dead-lettered',
+          );
+        }
+        await msg.ackAck();
+      } catch (error) {
+        logger.warn(
+          { stage, err: String(error) },
+          'Could not dead-letter an exhausted message, will retry',
+        );
+        msg.nak(5_000);
+      } finally {
+        inFlight--;
+      }
+    }
+  })();
+  return {
+    get inFlight() {
+      return inFlight;
+    },
+    async stop() {
+      await messages.close();
+      await loop;
+    },
+  };
 }

@@ -17,6 +17,8 @@ export interface Topology {
   readonly namespace: string;
   readonly ticketsStream: string;
   readonly deadLetterStream: string;
+  /** Captures the server's MAX_DELIVERIES advisories for the tickets stream. */
+  readonly advisoryStream: string;
   readonly tenantDirectoryBucket: string;
   readonly subjects: {
     received(tenantId: string): string;
@@ -27,6 +29,8 @@ export interface Topology {
   };
   readonly ticketSubjects: readonly string[];
   readonly deadLetterSubjects: readonly string[];
+  /** The advisory subject the server uses when a consumer's message runs out of deliveries. */
+  exhaustedAdvisorySubject(stage: StageName | '*'): string;
   readonly consumers: Readonly<Record<StageName, StageConsumer>>;
 }
 
@@ -52,6 +56,7 @@ export function createTopology(namespace = ''): Topology {
     namespace,
     ticketsStream: name('TICKETS'),
     deadLetterStream: name('TICKETS_DLQ'),
+    advisoryStream: name('TICKETS_ADVISORIES'),
     tenantDirectoryBucket: name('tenant_directory'),
     subjects: {
       received: subject('received'),
@@ -64,11 +69,14 @@ export function createTopology(namespace = ''): Topology {
       (kind) => `${prefix}tickets.${kind}.>`,
     ),
     deadLetterSubjects: [`${prefix}tickets.dead.>`],
+    exhaustedAdvisorySubject: (stage) =>
+      `$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${name('TICKETS')}.${stage === '*' ? '*' : name(stage)}`,
     consumers: {
-      'context-gatherer': consumer('context-gatherer', 'received', 30_000, 8),
+      // 10 deliveries: up to 3 may be fairness deferrals (see runStageConsumer).
+      'context-gatherer': consumer('context-gatherer', 'received', 30_000, 10),
       // LLM calls are slow: the synthesizer calls working() while it waits.
-      'llm-synthesizer': consumer('llm-synthesizer', 'contextualized', 60_000, 8),
-      'servicedesk-poster': consumer('servicedesk-poster', 'enhanced', 30_000, 8),
+      'llm-synthesizer': consumer('llm-synthesizer', 'contextualized', 60_000, 10),
+      'servicedesk-poster': consumer('servicedesk-poster', 'enhanced', 30_000, 10),
     },
   };
 }

@@ -4,6 +4,7 @@ import type { JetStreamClient } from '@nats-io/jetstream';
 import type { PinoLogger } from 'nestjs-pino';
 import type { z } from 'zod';
 import {
+  runExhaustedDeliveryCapture,
   runStageConsumer,
   type DeadLetter,
   type RunningConsumer,
@@ -23,6 +24,7 @@ export abstract class StageWorker<S extends z.ZodType>
   protected abstract readonly stage: StageName;
   protected abstract readonly schema: S;
   private running?: RunningConsumer;
+  private exhausted?: RunningConsumer;
 
   protected constructor(
     private readonly js: JetStreamClient,
@@ -64,13 +66,20 @@ export abstract class StageWorker<S extends z.ZodType>
         warn: (obj, msg) => this.logger.warn(obj, msg),
         error: (obj, msg) => this.logger.error(obj, msg),
       },
-      batchSize: this.concurrency,
+      concurrency: this.concurrency,
+    });
+    this.exhausted = await runExhaustedDeliveryCapture({
+      js: this.js,
+      topology: this.topology,
+      stage: this.stage,
+      onDeadLetter: (deadLetter) => this.onDeadLetter(deadLetter),
+      logger: this.logger,
     });
     this.logger.info({ stage: this.stage, concurrency: this.concurrency }, 'Consumer started');
   }
 
   async beforeApplicationShutdown(): Promise<void> {
-    await this.running?.stop();
+    await Promise.all([this.running?.stop(), this.exhausted?.stop()]);
   }
 }
 

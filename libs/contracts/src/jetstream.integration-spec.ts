@@ -1,0 +1,213 @@
+/** The stage consumer runner against the real JetStream server. */
+import { randomUUID } from 'node:crypto';
+import { jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
+import { createTestNats, eventually, type TestNats } from '@tep/testing';
+import {
+  DeadLetterSchema,
+  StageError,
+  TicketReceivedSchema,
+  ensureTopology,
+  publishMessage,
+  runExhaustedDeliveryCapture,
+  runStageConsumer,
+  type DeadLetter,
+  type TicketReceived,
+} from './index';
+
+const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function received(tenantId: string, ticketId: string): TicketReceived {
+  return {
+    version: 1,
+    job_id: randomUUID(),
+    tenant_id: tenantId,
+    received_at: new Date().toISOString(),
+    ticket: {
+      ticket_id: ticketId,
+      subject: 's',
+      description_html: '',
+      description_text: '',
+      resolution_text: null,
+      priority: null,
+      status: null,
+      requester_email: null,
+      created_at: null,
+      event: 'created',
+    },
+  };
+}
+
+describe('stage consumer runner', () => {
+  let nats: TestNats;
+  let js: JetStreamClient;
+
+  beforeEach(async () => {
+    nats = await createTestNats();
+    await ensureTopology(await jetstreamManager(nats.nc), nats.topology);
+    js = jetstream(nats.nc);
+  });
+  afterEach(async () => nats.cleanup());
+
+  const publish = (m: TicketReceived) =>
+    publishMessage(js, {
+      subject: nats.topology.subjects.received(m.tenant_id),
+      schema: TicketReceivedSchema,
+      message: m,
+      msgId: `received:${m.job_id}`,
+      tenantId: m.tenant_id,
+      jobId: m.job_id,
+    });
+
+  it('lets a quiet tenant through while another floods', async () => {
+    const flood = randomUUID();
+    const quietTenant = randomUUID();
+    for (let i = 0; i < 40; i++) await publish(received(flood, `F-${i}`));
+    await publish(received(quietTenant, 'Q-1'));
+    const order: string[] = [];
+    const consumer = await runStageConsumer({
+      js,
+      topology: nats.topology,
+      stage: 'context-gatherer',
+      schema: TicketReceivedSchema,
+      logger: quiet,
+      concurrency: 2,
+      handle: async (m) => {
+        await sleep(50);
+        order.push(m.ticket.ticket_id);
+      },
+    });
+    try {
+      await eventually(() => (order.includes('Q-1') ? true : undefined), 20_000);
+      // Without fairness Q-1 would come 41st; it must not wait for the flood.
+      expect(order.indexOf('Q-1')).toBeLessThan(10);
+      await eventually(() => (order.length === 41 ? true : undefined), 30_000);
+      expect(new Set(order).size).toBe(41);
+    } finally {
+      await consumer.stop();
+    }
+  }, 60_000);
+
+  it('stops gracefully: finishes in-flight work and hands the rest back at once', async () => {
+    const tenant = randomUUID();
+    for (let i = 0; i < 10; i++) await publish(received(tenant, `G-${i}`));
+    const done = new Set<string>();
+    const first = await runStageConsumer({
+      js,
+      topology: nats.topology,
+      stage: 'context-gatherer',
+      schema: TicketReceivedSchema,
+      logger: quiet,
+      concurrency: 2,
+      handle: async (m) => {
+        await sleep(200);
+        done.add(m.ticket.ticket_id);
+      },
+    });
+    await eventually(() => (first.inFlight > 0 ? true : undefined));
+    await first.stop();
+    expect(first.inFlight).toBe(0);
+    const afterFirst = done.size;
+    expect(afterFirst).toBeGreaterThan(0);
+    const started = Date.now();
+    const second = await runStageConsumer({
+      js,
+      topology: nats.topology,
+      stage: 'context-gatherer',
+      schema: TicketReceivedSchema,
+      logger: quiet,
+      handle: (m) => {
+        done.add(m.ticket.ticket_id);
+        return Promise.resolve();
+      },
+    });
+    try {
+      await eventually(() => (done.size === 10 ? true : undefined), 10_000);
+      // Well under the 30 s ack wait: nothing was left un-acked by the first replica.
+      expect(Date.now() - started).toBeLessThan(10_000);
+    } finally {
+      await second.stop();
+    }
+  }, 60_000);
+
+  it('retries transient failures and dead-letters poison at once, calling onDeadLetter', async () => {
+    const tenant = randomUUID();
+    const transient = received(tenant, 'T-1');
+    const poison = received(tenant, 'P-1');
+    await publish(transient);
+    await publish(poison);
+    let attempts = 0;
+    const dead: DeadLetter[] = [];
+    const consumer = await runStageConsumer({
+      js,
+      topology: nats.topology,
+      stage: 'context-gatherer',
+      schema: TicketReceivedSchema,
+      logger: quiet,
+      onDeadLetter: (d) => {
+        dead.push(d);
+        return Promise.resolve();
+      },
+      handle: (m) => {
+        if (m.ticket.ticket_id === 'P-1')
+          return Promise.reject(new StageError('ticket_not_found', 'gone'));
+        attempts++;
+        return attempts < 2
+          ? Promise.reject(new StageError('upstream_unavailable', 'blip'))
+          : Promise.resolve();
+      },
+    });
+    try {
+      await eventually(() => (attempts === 2 && dead.length === 1 ? true : undefined), 15_000);
+      expect(dead[0]).toMatchObject({
+        job_id: poison.job_id,
+        error_code: 'ticket_not_found',
+        stage: 'context-gatherer',
+        deliveries: 1,
+      });
+      const jsm = await jetstreamManager(nats.nc);
+      const stored = await jsm.streams.getMessage(nats.topology.deadLetterStream, {
+        last_by_subj: nats.topology.subjects.deadLetter('context-gatherer', tenant),
+      });
+      expect(DeadLetterSchema.parse(stored!.json()).original_payload).toContain('P-1');
+    } finally {
+      await consumer.stop();
+    }
+  }, 30_000);
+
+  it('dead-letters a message whose deliveries ran out while no worker decided (server advisory)', async () => {
+    const tenant = randomUUID();
+    const job = received(tenant, 'X-1');
+    const ack = await publish(job);
+    // What the server publishes when a message exceeds max_deliver unacknowledged.
+    await nats.nc
+      .request(
+        nats.topology.exhaustedAdvisorySubject('context-gatherer'),
+        JSON.stringify({
+          type: 'io.nats.jetstream.advisory.v1.max_deliver',
+          stream: nats.topology.ticketsStream,
+          consumer: nats.topology.consumers['context-gatherer'].durable,
+          stream_seq: ack.seq,
+          deliveries: 10,
+        }),
+      )
+      .catch(() => undefined);
+    const dead: DeadLetter[] = [];
+    const capture = await runExhaustedDeliveryCapture({
+      js,
+      topology: nats.topology,
+      stage: 'context-gatherer',
+      logger: quiet,
+      onDeadLetter: (d) => {
+        dead.push(d);
+        return Promise.resolve();
+      },
+    });
+    try {
+      await eventually(() => (dead.length === 1 ? true : undefined), 10_000);
+      expect(dead[0]).toMatchObject({ job_id: job.job_id, tenant_id: tenant, deliveries: 10 });
+    } finally {
+      await capture.stop();
+    }
+  }, 30_000);
+});

@@ -1,0 +1,158 @@
+/**
+ * What every part shares: a dedicated database (provisioned like
+ * `db:migrate` does, under its own name), a dedicated NATS namespace and the
+ * clean-up of both, and a description of the machine for the report.
+ */
+import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { Client, escapeIdentifier } from 'pg';
+import { PLATFORM_DEFAULTS } from '@tep/config';
+import { createTopology, type Topology } from '@tep/contracts';
+import { provisionDatabase, withDatabase } from '@tep/data';
+
+export const ADMIN_URL = process.env.BENCH_DATABASE_ADMIN_URL ?? PLATFORM_DEFAULTS.databaseAdminUrl;
+export const NATS_URL = process.env.BENCH_NATS_URL ?? PLATFORM_DEFAULTS.natsUrl;
+
+export interface BenchDatabase {
+  name: string;
+  /** tep_app: the services' role, RLS applies. */
+  appUrl: string;
+  registryUrl: string;
+  /** Superuser in this database, for fixtures only. */
+  adminUrl: string;
+  drop(): Promise<void>;
+}
+
+export async function dropDatabase(name: string): Promise<void> {
+  const admin = new Client({ connectionString: ADMIN_URL });
+  await admin.connect();
+  try {
+    await admin.query(`DROP DATABASE IF EXISTS ${escapeIdentifier(name)} WITH (FORCE)`);
+  } finally {
+    await admin.end();
+  }
+}
+
+export async function databaseExists(name: string): Promise<boolean> {
+  const admin = new Client({ connectionString: ADMIN_URL });
+  await admin.connect();
+  try {
+    const { rowCount } = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    return rowCount === 1;
+  } finally {
+    await admin.end();
+  }
+}
+
+/**
+ * Creates (or, with `fresh`, re-creates) a database with the platform's
+ * roles and migrations, as `npm run db:migrate` does for `ai_agents`.
+ */
+export async function benchDatabase(name: string, fresh = true): Promise<BenchDatabase> {
+  if (fresh) await dropDatabase(name);
+  const urls = {
+    ownerUrl: withDatabase(PLATFORM_DEFAULTS.databaseOwnerUrl, name),
+    applicationUrl: withDatabase(PLATFORM_DEFAULTS.databaseUrl, name),
+    registryUrl: withDatabase(PLATFORM_DEFAULTS.databaseRegistryUrl, name),
+  };
+  await provisionDatabase({ adminUrl: ADMIN_URL, ...urls });
+  return {
+    name,
+    appUrl: urls.applicationUrl,
+    registryUrl: urls.registryUrl,
+    adminUrl: withDatabase(ADMIN_URL, name),
+    drop: () => dropDatabase(name),
+  };
+}
+
+export interface BenchNats {
+  nc: NatsConnection;
+  namespace: string;
+  topology: Topology;
+  /** Deletes every stream (and KV bucket) of this namespace. */
+  cleanup(): Promise<void>;
+}
+
+export async function benchNats(label: string): Promise<BenchNats> {
+  const namespace = `bench_${label}_${randomBytes(3).toString('hex')}`;
+  const nc = await connect({ servers: NATS_URL, name: `bench-${label}` });
+  return {
+    nc,
+    namespace,
+    topology: createTopology(namespace),
+    async cleanup() {
+      await deleteNamespaceStreams(nc, namespace);
+      await nc.drain();
+    },
+  };
+}
+
+/** Streams named `<ns>_…` and KV buckets `KV_<ns>_…` (the ingress's own buckets included). */
+export async function deleteNamespaceStreams(nc: NatsConnection, namespace: string): Promise<void> {
+  const jsm = await jetstreamManager(nc);
+  const names: string[] = [];
+  for await (const name of jsm.streams.names()) {
+    if (name.startsWith(`${namespace}_`) || name.startsWith(`KV_${namespace}_`)) names.push(name);
+  }
+  for (const name of names) await jsm.streams.delete(name).catch(() => undefined);
+}
+
+/** Leftovers of an interrupted run: any stream of a `bench_…` namespace. */
+export async function deleteStaleBenchStreams(nc: NatsConnection): Promise<string[]> {
+  const jsm = await jetstreamManager(nc);
+  const names: string[] = [];
+  for await (const name of jsm.streams.names()) {
+    if (/^(KV_)?bench_[a-z]+_[0-9a-f]{6}_/.test(name)) names.push(name);
+  }
+  for (const name of names) await jsm.streams.delete(name).catch(() => undefined);
+  return names;
+}
+
+/** The pid of a process by its command name (e.g. nats-server), for CPU accounting. */
+export function findPid(comm: string): number | undefined {
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === comm) return Number(entry);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return undefined;
+}
+
+export interface MachineInfo {
+  date: string;
+  cpuModel: string;
+  cores: number;
+  memoryGiB: number;
+  node: string;
+  postgres: string;
+  nats: string;
+  loadAverageAtStart: string;
+}
+
+export async function machineInfo(nc: NatsConnection): Promise<MachineInfo> {
+  const admin = new Client({ connectionString: ADMIN_URL });
+  await admin.connect();
+  let postgres = 'unknown';
+  try {
+    postgres = (await admin.query<{ v: string }>('SHOW server_version')).rows[0].v;
+  } finally {
+    await admin.end();
+  }
+  const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
+  return {
+    date: new Date().toISOString(),
+    cpuModel: /^model name\s*:\s*(.*)$/m.exec(cpuinfo)?.[1] ?? cpus()[0]?.model ?? 'unknown',
+    cores: cpus().length,
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    postgres,
+    nats: nc.info?.version ?? 'unknown',
+    loadAverageAtStart: readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' '),
+  };
+}
