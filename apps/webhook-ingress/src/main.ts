@@ -8,4 +8,9 @@ runService({
   loadConfig: () => loadIngressConfig(),
   module: (config) => AppModule.register(config),
   bodyParser: false,
+  httpLimits: (config) => ({
+    headersTimeoutMs: config.WEBHOOK_HEADERS_TIMEOUT_MS,
+    requestTimeoutMs: config.WEBHOOK_REQUEST_TIMEOUT_MS,
+    keepAliveTimeoutMs: 5_000,
+  }),
 });

@@ -1,6 +1,24 @@
+import type { Server } from 'node:http';
 import type { DynamicModule, INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Logger } from 'nestjs-pino';
+
+/** Cut-offs for slow or stuck clients (slow-loris): Node answers 408 or closes. */
+export interface HttpLimits {
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+}
+
+export const DEFAULT_HTTP_LIMITS: HttpLimits = { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000 };
+
+/** Applies the limits before listening; Node checks them every second instead of every 30 s. */
+export function applyHttpLimits(server: Server, limits: HttpLimits): void {
+  server.headersTimeout = limits.headersTimeoutMs;
+  server.requestTimeout = limits.requestTimeoutMs;
+  server.keepAliveTimeout = limits.keepAliveTimeoutMs;
+  (server as Server & { connectionsCheckingInterval: number }).connectionsCheckingInterval = 1_000;
+}
 
 export interface ServiceDefinition<C extends { HOST: string; PORT: number }> {
   name: string;
@@ -9,6 +27,7 @@ export interface ServiceDefinition<C extends { HOST: string; PORT: number }> {
   module(config: C): DynamicModule;
   /** The ingress reads raw bytes itself (signatures cover exact bytes). */
   bodyParser?: boolean;
+  httpLimits?(config: C): HttpLimits;
   /** Extra transports (e.g. gRPC) to attach before listening. */
   configure?(app: INestApplication, config: C): Promise<void>;
 }
@@ -24,6 +43,7 @@ export async function startService<C extends { HOST: string; PORT: number }>(
   });
   app.useLogger(app.get(Logger));
   app.enableShutdownHooks();
+  applyHttpLimits(app.getHttpServer() as Server, definition.httpLimits?.(config) ?? DEFAULT_HTTP_LIMITS);
   await definition.configure?.(app, config);
   await app.listen(config.PORT, config.HOST);
   app.get(Logger).log(`${definition.name} listening on http://${config.HOST}:${config.PORT}`);

@@ -2,7 +2,14 @@ export { PlatformModule, type PlatformOptions, type BaseServiceConfig } from './
 export { HealthService, HealthController, type HealthReport } from './health';
 export { MetricsRegistry } from './metrics';
 export { REDACTED_PATHS, loggerParams } from './logging';
-export { runService, startService, type ServiceDefinition } from './bootstrap';
+export {
+  runService,
+  startService,
+  applyHttpLimits,
+  DEFAULT_HTTP_LIMITS,
+  type HttpLimits,
+  type ServiceDefinition,
+} from './bootstrap';
 export { JETSTREAM, NATS_CONNECTION, SERVICE_OPTIONS, TOPOLOGY } from './tokens';
 export { parseBody, fieldProblems } from './zod-body';
 export { StageWorker } from './stage-worker';

@@ -10,6 +10,9 @@ export const ingressConfigSchema = baseServiceSchema('webhook-ingress').extend({
     .min(1024)
     .max(10 * 1024 * 1024)
     .default(256 * 1024),
+  /** Slow clients are cut off: headers must arrive within this, the whole request within the next. */
+  WEBHOOK_HEADERS_TIMEOUT_MS: z.coerce.number().int().min(500).max(60_000).default(10_000),
+  WEBHOOK_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(120_000).default(15_000),
   /** How long the ingress waits for JetStream to store a job. */
   PUBLISH_TIMEOUT_MS: z.coerce.number().int().min(100).max(30_000).default(5_000),
 });
