@@ -1,4 +1,6 @@
 import { createHmac } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 /**
  * The whole pipeline as real processes — ingress, registry, gatherer,
  * synthesizer, poster — over real NATS and Postgres, with the SDP simulator
@@ -26,6 +28,49 @@ import {
 import { RUNBOOK_TEST_PAYLOAD } from '../demo/demo-data';
 
 const ADMIN_TOKEN = 'e2e-admin-token-'.padEnd(40, 'x');
+
+interface ReceivedSpan {
+  service: string;
+  name: string;
+  traceId: string;
+  attributes: Record<string, string>;
+}
+interface OtlpReceiver {
+  url: string;
+  spans(): ReceivedSpan[];
+  close(): Promise<void>;
+}
+
+/** A minimal OTLP/HTTP JSON trace receiver, as a collector would be. */
+async function startOtlpReceiver(): Promise<OtlpReceiver> {
+  const received: ReceivedSpan[] = [];
+  type Attr = { key: string; value: { stringValue?: string; intValue?: string } };
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      const doc = JSON.parse(body) as {
+        resourceSpans: { resource: { attributes: Attr[] }; scopeSpans: { spans: { name: string; traceId: string; attributes?: Attr[] }[] }[] }[];
+      };
+      for (const rs of doc.resourceSpans) {
+        const service = rs.resource.attributes.find((a) => a.key === 'service.name')?.value.stringValue ?? '?';
+        for (const ss of rs.scopeSpans) {
+          for (const span of ss.spans) {
+            const attributes = Object.fromEntries((span.attributes ?? []).map((a) => [a.key, a.value.stringValue ?? a.value.intValue ?? '']));
+            received.push({ service, name: span.name, traceId: span.traceId, attributes });
+          }
+        }
+      }
+      res.writeHead(200, { 'Content-Type': 'application/json' }).end('{}');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    spans: () => received,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
 
 interface Tenant {
   tenant_id: string;
@@ -60,6 +105,7 @@ describe('ticket enhancement pipeline, end to end', () => {
   let db: TestDatabase;
   let nats: TestNats;
   let llm: FakeChatCompletionsServer;
+  let otlp: OtlpReceiver;
   let admin: Client;
   const services: ServiceProcess[] = [];
   let ingress: ServiceProcess;
@@ -121,6 +167,7 @@ describe('ticket enhancement pipeline, end to end', () => {
     admin = new Client({ connectionString: db.adminUrl });
     await admin.connect();
     llm = await startFakeChatCompletionsServer(echoModel);
+    otlp = await startOtlpReceiver();
     const key = testEncryptionKey();
     const common = {
       NATS_NAMESPACE: nats.namespace,
@@ -128,6 +175,9 @@ describe('ticket enhancement pipeline, end to end', () => {
       ALLOW_INSECURE_SERVICEDESK_URLS: 'true',
       LOG_LEVEL: 'info',
       DATABASE_URL: db.appUrl,
+      // Standard OTEL_* variables: every service exports its spans to the test's receiver.
+      OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
+      OTEL_BSP_SCHEDULE_DELAY: '100',
     };
     registry = await startServiceProcess('tenant-registry', {
       ...common,
@@ -194,7 +244,7 @@ describe('ticket enhancement pipeline, end to end', () => {
 
   afterAll(async () => {
     await Promise.all(services.map((s) => s.stop()));
-    await Promise.all([acme?.sdp.close(), globex?.sdp.close(), llm?.close()]);
+    await Promise.all([acme?.sdp.close(), globex?.sdp.close(), llm?.close(), otlp?.close()]);
     await admin?.end();
     await nats?.cleanup();
     await db?.drop();
@@ -227,6 +277,36 @@ describe('ticket enhancement pipeline, end to end', () => {
       [acme.tenant_id],
     );
     expect(rows).toEqual([{ subject: 'Database connection timeout error' }]);
+
+    // One ticket is one trace across the services, with the runbook's spans tagged by tenant.
+    const spans = await eventually(() => {
+      const all = otlp.spans().filter((sp) => sp.attributes['job_id'] === jobId);
+      const traceId = all.find((sp) => sp.name === 'job_queued')?.traceId;
+      const inTrace = otlp.spans().filter((sp) => sp.traceId === traceId);
+      return inTrace.some((sp) => sp.name === 'enhancement_posted') ? inTrace : undefined;
+    }, 15_000);
+    const names = new Set(spans.map((sp) => sp.name));
+    for (const name of ['webhook_received', 'signature_validation', 'job_queued', 'context_gathered', 'ticket_enhanced', 'enhancement_posted']) {
+      expect(names).toContain(name);
+    }
+    expect(new Set(spans.map((sp) => sp.service))).toEqual(
+      new Set(['webhook-ingress', 'context-gatherer', 'llm-synthesizer', 'servicedesk-poster']),
+    );
+    for (const sp of spans.filter((x) => names.has(x.name) && x.name !== 'webhook_received')) {
+      expect([sp.name, sp.attributes['tenant_id']]).toEqual([sp.name, acme.tenant_id]);
+    }
+
+    // The runbook's metrics, labelled by tenant.
+    const poster = services.find((sv) => sv.name === 'servicedesk-poster')!;
+    const posterMetrics = await (await fetch(`${poster.url}/metrics`)).text();
+    expect(posterMetrics).toContain(`enhancement_outcomes_total{tenant_id="${acme.tenant_id}",outcome="posted"} 1`);
+    expect(posterMetrics).toMatch(new RegExp(`enhancement_request_duration_seconds_count\\{tenant_id="${acme.tenant_id}"\\} 1`));
+    expect(posterMetrics).toMatch(/sdp_api_calls_total\{operation="POST \/requests\/\{id\}\/notes",outcome="ok"\} 1/);
+    expect(posterMetrics).toMatch(/enhancement_queue_depth\{stage="servicedesk-poster"\} \d+/);
+    const ingressMetrics = await (await fetch(`${ingress.url}/metrics`)).text();
+    expect(ingressMetrics).toContain(`enhancement_requests_total{tenant_id="${acme.tenant_id}",duplicate="false"}`);
+    const synthMetrics = await (await fetch(`${services.find((sv) => sv.name === 'llm-synthesizer')!.url}/metrics`)).text();
+    expect(synthMetrics).toContain(`llm_tokens_total{tenant_id="${acme.tenant_id}",kind="completion"} 60`);
 
     // The runbook's log lines, and no secret in any log.
     expect(ingress.output()).toContain(`Webhook received from tenant_id=${acme.tenant_id}`);

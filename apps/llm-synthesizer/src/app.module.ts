@@ -4,6 +4,7 @@ import { createSynthesizerFromEnv } from '@tep/enhancement-synthesis';
 import { PlatformModule } from '@tep/service-runtime';
 import type { SynthesizerConfig } from './config/synthesizer.config';
 import {
+  LLM_PRICES,
   SYNTHESIZER,
   SYNTHESIZER_CONCURRENCY,
   SynthesizeEnhancement,
@@ -31,6 +32,13 @@ export class AppModule {
           inject: [PinoLogger],
         },
         { provide: SYNTHESIZER_CONCURRENCY, useValue: config.WORKER_CONCURRENCY },
+        {
+          provide: LLM_PRICES,
+          useValue: {
+            promptPerMillionUsd: config.LLM_PRICE_PROMPT_PER_MTOK_USD,
+            completionPerMillionUsd: config.LLM_PRICE_COMPLETION_PER_MTOK_USD,
+          },
+        },
         SynthesizeEnhancement,
         SynthesizeEnhancementWorker,
       ],

@@ -1,4 +1,4 @@
-import { context, propagation, trace, type Context } from '@opentelemetry/api';
+import { SpanKind, SpanStatusCode, context, propagation, trace, type Context } from '@opentelemetry/api';
 import {
   AckPolicy,
   DeliverPolicy,
@@ -14,6 +14,8 @@ import { z } from 'zod';
 import { DeadLetterSchema, type DeadLetter } from './messages';
 import { StageError, dispositionFor } from './stage-error';
 import type { StageName, Topology } from './topology';
+
+const tracer = trace.getTracer('tep-pipeline');
 
 /** Headers every message carries besides `Nats-Msg-Id`. */
 export const HEADER = {
@@ -180,6 +182,8 @@ export interface StageConsumerOptions<S extends z.ZodType> {
   handle(message: z.infer<S>, ctx: StageContext): Promise<void>;
   /** Called after the dead letter is stored, e.g. to mark the job failed. */
   onDeadLetter?(deadLetter: DeadLetter): Promise<void>;
+  /** Called after each delivery, for the stage-duration histogram. */
+  onProcessed?(event: { tenantId: string; seconds: number; outcome: 'done' | 'failed' }): void;
   /** Called as work starts and ends, for the active-tasks gauge. */
   onActivity?(inFlight: number): void;
   logger: StageLogger;
@@ -284,9 +288,15 @@ async function processOne<S extends z.ZodType>(
   const jobId = msg.headers?.get(HEADER.jobId) || 'unknown';
   const deliveryCount = msg.info.deliveryCount;
   const log = { stage, tenant_id: tenantId, job_id: jobId, delivery: deliveryCount };
+  const started = performance.now();
+  const span = tracer.startSpan(
+    `${stage} process`,
+    { kind: SpanKind.CONSUMER, attributes: { tenant_id: tenantId, job_id: jobId, 'messaging.delivery_count': deliveryCount } },
+    extractTraceContext(msg.headers),
+  );
   try {
     const message = parseMessage(options.schema, msg);
-    await context.with(extractTraceContext(msg.headers), () =>
+    await context.with(trace.setSpan(context.active(), span), () =>
       options.handle(message, {
         tenantId,
         jobId,
@@ -297,7 +307,10 @@ async function processOne<S extends z.ZodType>(
     );
     // Double ack: once confirmed, the server never redelivers this message.
     await msg.ackAck();
+    options.onProcessed?.({ tenantId, seconds: (performance.now() - started) / 1000, outcome: 'done' });
   } catch (error) {
+    span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
+    options.onProcessed?.({ tenantId, seconds: (performance.now() - started) / 1000, outcome: 'failed' });
     const disposition = dispositionFor(error, deliveryCount, maxDeliver);
     const reason = error instanceof Error ? error.message : String(error);
     switch (disposition.kind) {
@@ -325,6 +338,8 @@ async function processOne<S extends z.ZodType>(
           },
         );
     }
+  } finally {
+    span.end();
   }
 }
 

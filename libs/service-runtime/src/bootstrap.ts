@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import type { DynamicModule, INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Logger } from 'nestjs-pino';
+import { initTracing } from './tracing';
 
 /** Cut-offs for slow or stuck clients (slow-loris): Node answers 408 or closes. */
 export interface HttpLimits {
@@ -37,6 +38,7 @@ export async function startService<C extends { HOST: string; PORT: number }>(
   definition: ServiceDefinition<C>,
 ): Promise<INestApplication> {
   const config = definition.loadConfig();
+  initTracing(definition.name);
   const app = await NestFactory.create(definition.module(config), {
     bufferLogs: true,
     bodyParser: definition.bodyParser ?? true,

@@ -1,6 +1,6 @@
 export { PlatformModule, type PlatformOptions, type BaseServiceConfig } from './platform.module';
 export { HealthService, HealthController, type HealthReport } from './health';
-export { MetricsRegistry } from './metrics';
+export { MetricsRegistry, PipelineMetrics } from './metrics';
 export { REDACTED_PATHS, loggerParams } from './logging';
 export {
   runService,
@@ -13,3 +13,4 @@ export {
 export { JETSTREAM, NATS_CONNECTION, SERVICE_OPTIONS, TOPOLOGY } from './tokens';
 export { parseBody, fieldProblems } from './zod-body';
 export { StageWorker } from './stage-worker';
+export { initTracing, shutdownTracing } from './tracing';

@@ -1,5 +1,5 @@
 import { Controller, Get, Header, Injectable } from '@nestjs/common';
-import { Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** One Prometheus registry per service, served at GET /metrics. */
 @Injectable()
@@ -19,5 +19,86 @@ export class MetricsController {
   @Header('Content-Type', 'text/plain; version=0.0.4; charset=utf-8')
   async scrape(): Promise<string> {
     return this.metrics.registry.metrics();
+  }
+}
+
+/** Webhook receipt → note posted can take minutes when SDP or the LLM is slow. */
+const LATENCY_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 30, 60, 120, 180, 300];
+
+/**
+ * The pipeline's metrics, under the runbook's names where it has them. The
+ * only per-ticket identifiers are never labels: tenant_id, stage, outcome,
+ * reason and operation are all bounded sets.
+ */
+@Injectable()
+export class PipelineMetrics {
+  readonly requestDuration: Histogram<'tenant_id'>;
+  readonly outcomes: Counter<'tenant_id' | 'outcome'>;
+  readonly queueDepth: Gauge<'stage'>;
+  readonly activeTasks: Gauge<'stage'>;
+  readonly stageDuration: Histogram<'stage' | 'outcome'>;
+  readonly llmTokens: Counter<'tenant_id' | 'kind'>;
+  readonly llmCost: Counter<'tenant_id'>;
+  readonly sdpCalls: Counter<'operation' | 'outcome'>;
+  readonly deadLetters: Counter<'stage' | 'reason'>;
+
+  constructor(metrics: MetricsRegistry) {
+    const registers = [metrics.registry];
+    this.requestDuration = new Histogram({
+      name: 'enhancement_request_duration_seconds',
+      help: 'Webhook receipt to enhancement posted (runbook step 6.2 latency panel)',
+      labelNames: ['tenant_id'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.outcomes = new Counter({
+      name: 'enhancement_outcomes_total',
+      help: 'Jobs that ended, by outcome (posted or failed); the success rate is posted / all',
+      labelNames: ['tenant_id', 'outcome'],
+      registers,
+    });
+    this.queueDepth = new Gauge({
+      name: 'enhancement_queue_depth',
+      help: "Messages waiting for a stage: JetStream num_pending of its consumer (the runbook's redis_queue_depth)",
+      labelNames: ['stage'],
+      registers,
+    });
+    this.activeTasks = new Gauge({
+      name: 'worker_active_tasks',
+      help: "Messages a worker replica is processing now (the runbook's celery_worker_active_tasks)",
+      labelNames: ['stage'],
+      registers,
+    });
+    this.stageDuration = new Histogram({
+      name: 'enhancement_stage_duration_seconds',
+      help: 'Time a stage spends on one delivery',
+      labelNames: ['stage', 'outcome'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.llmTokens = new Counter({
+      name: 'llm_tokens_total',
+      help: 'LLM tokens used, by kind (prompt or completion)',
+      labelNames: ['tenant_id', 'kind'],
+      registers,
+    });
+    this.llmCost = new Counter({
+      name: 'llm_cost_usd_total',
+      help: 'Estimated LLM cost in US dollars from LLM_PRICE_* settings',
+      labelNames: ['tenant_id'],
+      registers,
+    });
+    this.sdpCalls = new Counter({
+      name: 'sdp_api_calls_total',
+      help: 'ServiceDesk Plus API operations, by outcome (ok or the error kind)',
+      labelNames: ['operation', 'outcome'],
+      registers,
+    });
+    this.deadLetters = new Counter({
+      name: 'dead_letters_total',
+      help: 'Messages dead-lettered, by stage and error code',
+      labelNames: ['stage', 'reason'],
+      registers,
+    });
   }
 }

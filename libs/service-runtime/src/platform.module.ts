@@ -14,7 +14,8 @@ import { createTopology, ensureTopology, type Topology } from '@tep/contracts';
 import { TenantDatabase, createDataSource } from '@tep/data';
 import { HealthController, HealthService } from './health';
 import { loggerParams } from './logging';
-import { MetricsController, MetricsRegistry } from './metrics';
+import { MetricsController, MetricsRegistry, PipelineMetrics } from './metrics';
+import { shutdownTracing } from './tracing';
 import { JETSTREAM, NATS_CONNECTION, SERVICE_OPTIONS, TOPOLOGY } from './tokens';
 
 export interface PlatformOptions {
@@ -62,6 +63,7 @@ class ConnectionsLifecycle implements OnApplicationShutdown {
   async onApplicationShutdown(): Promise<void> {
     if (!this.nats.isClosed()) await this.nats.drain().catch(() => this.nats.close());
     if (this.dataSource.isInitialized) await this.dataSource.destroy();
+    await shutdownTracing();
   }
 }
 
@@ -143,6 +145,7 @@ export class PlatformModule {
         },
         HealthService,
         MetricsRegistry,
+        PipelineMetrics,
         ConnectionsLifecycle,
       ],
       exports: [
@@ -154,6 +157,7 @@ export class PlatformModule {
         JETSTREAM,
         HealthService,
         MetricsRegistry,
+        PipelineMetrics,
       ],
     };
   }

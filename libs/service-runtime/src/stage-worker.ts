@@ -1,5 +1,8 @@
 import type { BeforeApplicationShutdown, OnApplicationBootstrap } from '@nestjs/common';
 import { TenantDatabase, isUuid, recordJobFailed } from '@tep/data';
+import type { PipelineMetrics } from './metrics';
+
+const QUEUE_DEPTH_INTERVAL_MS = 5_000;
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { PinoLogger } from 'nestjs-pino';
 import type { z } from 'zod';
@@ -25,11 +28,24 @@ export abstract class StageWorker<S extends z.ZodType>
   protected abstract readonly schema: S;
   private running?: RunningConsumer;
   private exhausted?: RunningConsumer;
+  private depthTimer?: NodeJS.Timeout;
+
+  /** JetStream's count of messages not yet delivered to this stage: the queue depth. */
+  private async sampleQueueDepth(): Promise<void> {
+    try {
+      const jsm = await this.js.jetstreamManager();
+      const info = await jsm.consumers.info(this.topology.ticketsStream, this.topology.consumers[this.stage].durable);
+      this.metrics.queueDepth.set({ stage: this.stage }, info.num_pending);
+    } catch {
+      // NATS briefly away: keep the last value; /health reports the outage.
+    }
+  }
 
   protected constructor(
     private readonly js: JetStreamClient,
     private readonly topology: Topology,
     private readonly database: TenantDatabase,
+    private readonly metrics: PipelineMetrics,
     protected readonly logger: PinoLogger,
     private readonly concurrency: number,
   ) {}
@@ -38,8 +54,10 @@ export abstract class StageWorker<S extends z.ZodType>
 
   /** After the dead letter is stored: the job shows as failed, with its reason. */
   private async onDeadLetter(deadLetter: DeadLetter): Promise<void> {
+    this.metrics.deadLetters.inc({ stage: deadLetter.stage, reason: deadLetter.error_code });
     if (!isUuid(deadLetter.tenant_id) || !isUuid(deadLetter.job_id)) return;
     if (deadLetter.error_code === 'tenant_not_found') return;
+    this.metrics.outcomes.inc({ tenant_id: deadLetter.tenant_id, outcome: 'failed' });
     await this.database.withTenant(deadLetter.tenant_id, (tx) =>
       recordJobFailed(tx, {
         jobId: deadLetter.job_id,
@@ -67,7 +85,11 @@ export abstract class StageWorker<S extends z.ZodType>
         error: (obj, msg) => this.logger.error(obj, msg),
       },
       concurrency: this.concurrency,
+      onActivity: (inFlight) => this.metrics.activeTasks.set({ stage: this.stage }, inFlight),
+      onProcessed: ({ seconds, outcome }) => this.metrics.stageDuration.observe({ stage: this.stage, outcome }, seconds),
     });
+    this.depthTimer = setInterval(() => void this.sampleQueueDepth(), QUEUE_DEPTH_INTERVAL_MS).unref();
+    await this.sampleQueueDepth();
     this.exhausted = await runExhaustedDeliveryCapture({
       js: this.js,
       topology: this.topology,
@@ -79,6 +101,7 @@ export abstract class StageWorker<S extends z.ZodType>
   }
 
   async beforeApplicationShutdown(): Promise<void> {
+    clearInterval(this.depthTimer);
     await Promise.all([this.running?.stop(), this.exhausted?.stop()]);
   }
 }

@@ -160,6 +160,57 @@ describe('ServiceDeskClient wire format', () => {
     });
   });
 
+  it('creates a request with input_data {"request": {...}} and parses the reply', async () => {
+    const server = await serve(() => ({
+      status: 201,
+      body: {
+        request: request('4001', {
+          subject: 'TEP onboarding validation',
+          priority: { id: '3', name: 'High' },
+        }),
+        response_status: ok,
+      },
+    }));
+    const { client } = clientFor(server);
+
+    const created = await client.createRequest({
+      subject: 'TEP onboarding validation',
+      descriptionHtml: '<p>Checks the enhancement pipeline</p>',
+      priority: 'High',
+      requesterEmail: 'admin@acmecorp.com',
+    });
+
+    expect(created).toMatchObject({
+      id: '4001',
+      subject: 'TEP onboarding validation',
+      priority: { id: '3', name: 'High' },
+    });
+    const [sent] = server.requests;
+    expect(sent.method).toBe('POST');
+    expect(sent.url.pathname).toBe('/api/v3/requests');
+    expect(sent.headers['content-type']).toBe('application/x-www-form-urlencoded');
+    expect(inputDataOf(sent)).toEqual({
+      request: {
+        subject: 'TEP onboarding validation',
+        description: '<p>Checks the enhancement pipeline</p>',
+        priority: { name: 'High' },
+        requester: { email_id: 'admin@acmecorp.com' },
+      },
+    });
+  });
+
+  it('does not repeat a request creation after a 500, where SDP may have created it', async () => {
+    const server = await serve(() => sdpFailure(500, 4004, 'Internal error'));
+    const { client } = clientFor(server);
+
+    const error = await failureOf(client.createRequest({ subject: 'Once only' }));
+
+    expect(error).toMatchObject({ kind: 'unavailable' });
+    expect(server.requests).toHaveLength(1);
+    expect(inputDataOf(server.requests[0])).toEqual({ request: { subject: 'Once only' } });
+    await expect(client.createRequest({ subject: '  ' })).rejects.toThrow(RangeError);
+  });
+
   it('accepts response_status as an object, an array, or absent', async () => {
     const bodies = [
       { request: request('1'), response_status: ok },

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import { createAuthProvider, type AuthProvider, type ServiceDeskAuth } from './auth';
-import { ServiceDeskError, classifyFailure, truncateUpstreamText } from './errors';
+import { ServiceDeskError, classifyFailure, truncateUpstreamText, type ServiceDeskErrorKind } from './errors';
 import {
   HttpTransport,
   markNotApplied,
@@ -49,6 +49,8 @@ export interface ServiceDeskClientOptions {
   /** Awaited before every outbound request (the platform's SSRF guard); a rejection blocks it. */
   beforeConnect?: (url: URL) => Promise<void>;
   fetch?: FetchLike;
+  /** Called once per API operation with its outcome (`ok` or the error kind), for metrics. */
+  onResult?: (operation: string, outcome: 'ok' | ServiceDeskErrorKind) => void;
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
   now?: () => number;
@@ -58,6 +60,15 @@ export interface AddNoteInput {
   descriptionHtml: string;
   showToRequester?: boolean;
   notifyTechnician?: boolean;
+}
+
+/** `POST /requests`: only `subject` is mandatory in SDP. */
+export interface CreateRequestInput {
+  subject: string;
+  descriptionHtml?: string;
+  /** A priority lookup by name, e.g. "High". */
+  priority?: string;
+  requesterEmail?: string;
 }
 
 export interface Page {
@@ -107,7 +118,10 @@ export class ServiceDeskClient {
   private readonly random: () => number;
   private noteKey: NoteWrapperKey;
 
+  private readonly onResult?: ServiceDeskClientOptions['onResult'];
+
   constructor(options: ServiceDeskClientOptions) {
+    this.onResult = options.onResult;
     const base = parseHttpUrl(options.baseUrl, 'baseUrl');
     if (options.portal !== undefined && !/^[A-Za-z0-9_-]+$/.test(options.portal)) {
       throw new TypeError('portal must be a portal name of letters, digits, "_" or "-"');
@@ -176,6 +190,23 @@ export class ServiceDeskClient {
       const page = await this.listRequests(p);
       return { items: page.requests, ...page };
     });
+  }
+
+  /**
+   * Creates a request (e.g. a validation ticket during onboarding). A write:
+   * like notes, it is not repeated after a timeout or a 500, where SDP may
+   * already have created it.
+   */
+  async createRequest(input: CreateRequestInput): Promise<ServiceDeskRequest> {
+    if (!input.subject.trim()) throw new RangeError('subject must not be empty');
+    const request = {
+      subject: input.subject,
+      ...(input.descriptionHtml !== undefined ? { description: input.descriptionHtml } : {}),
+      ...(input.priority ? { priority: { name: input.priority } } : {}),
+      ...(input.requesterEmail ? { requester: { email_id: input.requesterEmail } } : {}),
+    };
+    const reply = await this.call('POST', '/requests', { request }, requestEnvelope);
+    return reply.request;
   }
 
   async getRequestResolution(requestId: string): Promise<ServiceDeskResolution | null> {
@@ -278,6 +309,24 @@ export class ServiceDeskClient {
     if (method === 'GET' && encoded) url.search = encoded;
     const body = method === 'GET' ? undefined : encoded;
     const target = `${method} ${url.pathname}`;
+    const operation = `${method} ${operationPath(path)}`;
+    try {
+      const result = await this.callWithRetries(method, url, body, schema, target);
+      this.onResult?.(operation, 'ok');
+      return result;
+    } catch (error) {
+      this.onResult?.(operation, error instanceof ServiceDeskError ? error.kind : 'unavailable');
+      throw error;
+    }
+  }
+
+  private async callWithRetries<S extends z.ZodType>(
+    method: Method,
+    url: URL,
+    body: string | undefined,
+    schema: S,
+    target: string,
+  ): Promise<z.output<S>> {
 
     let retries = 0;
     let refreshedAuth = false;
@@ -396,6 +445,15 @@ export function createServiceDeskClient(options: ServiceDeskClientOptions): Serv
 interface PageOf<T> {
   items: T[];
   hasMoreRows: boolean;
+}
+
+/** `/requests/123/notes` → `/requests/{id}/notes`: bounded metric labels. */
+function operationPath(path: string): string {
+  const collections = new Set(['requests', 'notes', 'solutions', 'resolutions']);
+  return path
+    .split('/')
+    .map((segment, i, all) => (i > 0 && collections.has(all[i - 1]!) && !collections.has(segment) ? '{id}' : segment))
+    .join('/');
 }
 
 async function* paginate<T, P extends { startIndex?: number; rowCount?: number }>(

@@ -2,6 +2,7 @@ export {
   ServiceDeskClient,
   createServiceDeskClient,
   type AddNoteInput,
+  type CreateRequestInput,
   type NoteWrapperKey,
   type Page,
   type RequestPage,

@@ -1,7 +1,7 @@
 import { ServiceDeskOAuthSecretSchema, ServiceDeskSettingsSchema } from '@tep/contracts';
 import type { SecretCipher } from '@tep/encryption';
 import type { ServiceDeskAuth } from './auth';
-import { ServiceDeskClient } from './client';
+import { ServiceDeskClient, type ServiceDeskClientOptions } from './client';
 
 /** The tenant_configs columns a client is built from. */
 export interface TenantServiceDeskConfig {
@@ -17,7 +17,7 @@ export interface TenantServiceDeskConfig {
 export function clientForTenant(
   tenant: TenantServiceDeskConfig,
   cipher: SecretCipher,
-  options: { timeoutMs: number; beforeConnect?: (url: URL) => Promise<void> },
+  options: Pick<ServiceDeskClientOptions, 'timeoutMs' | 'beforeConnect' | 'onResult'> & { timeoutMs: number },
 ): ServiceDeskClient {
   const settings = ServiceDeskSettingsSchema.parse(tenant.servicedesk_settings ?? {});
   const secret = cipher.decrypt(tenant.servicedesk_api_key_encrypted);
@@ -46,5 +46,6 @@ export function clientForTenant(
     noteWrapperKey: settings.note_wrapper_key,
     timeoutMs: options.timeoutMs,
     beforeConnect: options.beforeConnect,
+    onResult: options.onResult,
   });
 }

@@ -8,7 +8,7 @@ import {
   type Topology,
 } from '@tep/contracts';
 import { TenantDatabase } from '@tep/data';
-import { JETSTREAM, StageWorker, TOPOLOGY } from '@tep/service-runtime';
+import { JETSTREAM, PipelineMetrics, StageWorker, TOPOLOGY } from '@tep/service-runtime';
 import { GatherContext } from './gather-context.handler';
 
 export const GATHERER_CONCURRENCY = Symbol('GATHERER_CONCURRENCY');
@@ -22,11 +22,12 @@ export class GatherContextWorker extends StageWorker<typeof TicketReceivedSchema
     @Inject(JETSTREAM) js: JetStreamClient,
     @Inject(TOPOLOGY) topology: Topology,
     database: TenantDatabase,
+    metrics: PipelineMetrics,
     logger: PinoLogger,
     @Inject(GATHERER_CONCURRENCY) concurrency: number,
     private readonly gatherContext: GatherContext,
   ) {
-    super(js, topology, database, logger, concurrency);
+    super(js, topology, database, metrics, logger, concurrency);
   }
 
   protected handle(message: TicketReceived): Promise<void> {

@@ -1,4 +1,4 @@
-export { SynthesizeEnhancement, SYNTHESIZER } from './synthesize-enhancement.handler';
+export { SynthesizeEnhancement, SYNTHESIZER, LLM_PRICES, type LlmPrices } from './synthesize-enhancement.handler';
 export {
   SynthesizeEnhancementWorker,
   SYNTHESIZER_CONCURRENCY,

@@ -13,9 +13,14 @@ import {
 } from '@tep/contracts';
 import { TenantDatabase, loadEnhancementPreferences } from '@tep/data';
 import type { EnhancementProvider } from '@tep/enhancement-synthesis';
-import { JETSTREAM, TOPOLOGY } from '@tep/service-runtime';
+import { JETSTREAM, PipelineMetrics, TOPOLOGY } from '@tep/service-runtime';
 
 export const SYNTHESIZER = Symbol('SYNTHESIZER');
+export interface LlmPrices {
+  promptPerMillionUsd: number;
+  completionPerMillionUsd: number;
+}
+export const LLM_PRICES = Symbol('LLM_PRICES');
 
 const tracer = trace.getTracer('llm-synthesizer');
 
@@ -27,6 +32,8 @@ export class SynthesizeEnhancement {
     @Inject(JETSTREAM) private readonly js: JetStreamClient,
     @Inject(TOPOLOGY) private readonly topology: Topology,
     @Inject(SYNTHESIZER) private readonly synthesizer: EnhancementProvider,
+    @Inject(LLM_PRICES) private readonly prices: LlmPrices,
+    private readonly metrics: PipelineMetrics,
     private readonly logger: PinoLogger,
   ) {
     this.logger.setContext(SynthesizeEnhancement.name);
@@ -66,6 +73,16 @@ export class SynthesizeEnhancement {
       },
       `Enhancement generated: ${enhancement.usage?.completion_tokens ?? 0} tokens`,
     );
+
+    if (enhancement.usage) {
+      const { prompt_tokens: prompt, completion_tokens: completion } = enhancement.usage;
+      this.metrics.llmTokens.inc({ tenant_id: tenantId, kind: 'prompt' }, prompt);
+      this.metrics.llmTokens.inc({ tenant_id: tenantId, kind: 'completion' }, completion);
+      this.metrics.llmCost.inc(
+        { tenant_id: tenantId },
+        (prompt * this.prices.promptPerMillionUsd + completion * this.prices.completionPerMillionUsd) / 1e6,
+      );
+    }
 
     await publishMessage(this.js, {
       subject: this.topology.subjects.enhanced(tenantId),

@@ -9,7 +9,7 @@ import {
   type Topology,
 } from '@tep/contracts';
 import { TenantDatabase } from '@tep/data';
-import { JETSTREAM, StageWorker, TOPOLOGY } from '@tep/service-runtime';
+import { JETSTREAM, PipelineMetrics, StageWorker, TOPOLOGY } from '@tep/service-runtime';
 import { SynthesizeEnhancement } from './synthesize-enhancement.handler';
 
 export const SYNTHESIZER_CONCURRENCY = Symbol('SYNTHESIZER_CONCURRENCY');
@@ -23,11 +23,12 @@ export class SynthesizeEnhancementWorker extends StageWorker<typeof TicketContex
     @Inject(JETSTREAM) js: JetStreamClient,
     @Inject(TOPOLOGY) topology: Topology,
     database: TenantDatabase,
+    metrics: PipelineMetrics,
     logger: PinoLogger,
     @Inject(SYNTHESIZER_CONCURRENCY) concurrency: number,
     private readonly synthesizeEnhancement: SynthesizeEnhancement,
   ) {
-    super(js, topology, database, logger, concurrency);
+    super(js, topology, database, metrics, logger, concurrency);
   }
 
   protected handle(message: TicketContextualized, ctx: StageContext): Promise<void> {

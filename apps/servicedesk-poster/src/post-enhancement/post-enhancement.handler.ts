@@ -12,7 +12,7 @@ import {
 } from '@tep/contracts';
 import { TenantDatabase, findJob, loadTenantServiceDesk, recordJobPosted } from '@tep/data';
 import type { SecretCipher } from '@tep/encryption';
-import { JETSTREAM, TOPOLOGY } from '@tep/service-runtime';
+import { JETSTREAM, PipelineMetrics, TOPOLOGY } from '@tep/service-runtime';
 import { clientForTenant } from '@tep/servicedesk-client';
 import { jobMarker, renderNote } from './render-note';
 import { toStageError } from './servicedesk-errors';
@@ -39,6 +39,7 @@ export class PostEnhancement {
     @Inject(TOPOLOGY) private readonly topology: Topology,
     @Inject(POSTER_CIPHER) private readonly cipher: SecretCipher,
     @Inject(POST_ENHANCEMENT_SETTINGS) private readonly settings: PostEnhancementSettings,
+    private readonly metrics: PipelineMetrics,
     private readonly logger: PinoLogger,
   ) {
     this.logger.setContext(PostEnhancement.name);
@@ -61,6 +62,7 @@ export class PostEnhancement {
     const client = clientForTenant(tenant, this.cipher, {
       timeoutMs: this.settings.sdpTimeoutMs,
       beforeConnect: this.settings.beforeConnect,
+      onResult: (operation, outcome) => this.metrics.sdpCalls.inc({ operation, outcome }),
     });
 
     const noteId = await tracer.startActiveSpan('enhancement_posted', async (span) => {
@@ -106,6 +108,11 @@ export class PostEnhancement {
     this.logger.info(
       { ...log, note_id: noteId },
       `Enhancement posted: ticket_id=${ticket.ticket_id}`,
+    );
+    this.metrics.outcomes.inc({ tenant_id: tenantId, outcome: 'posted' });
+    this.metrics.requestDuration.observe(
+      { tenant_id: tenantId },
+      Math.max(0, (Date.now() - Date.parse(message.received_at)) / 1000),
     );
     await this.announce(message, noteId);
   }

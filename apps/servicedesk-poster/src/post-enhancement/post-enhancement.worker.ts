@@ -9,7 +9,7 @@ import {
   type Topology,
 } from '@tep/contracts';
 import { TenantDatabase } from '@tep/data';
-import { JETSTREAM, StageWorker, TOPOLOGY } from '@tep/service-runtime';
+import { JETSTREAM, PipelineMetrics, StageWorker, TOPOLOGY } from '@tep/service-runtime';
 import { PostEnhancement } from './post-enhancement.handler';
 
 export const POSTER_CONCURRENCY = Symbol('POSTER_CONCURRENCY');
@@ -23,11 +23,12 @@ export class PostEnhancementWorker extends StageWorker<typeof TicketEnhancedSche
     @Inject(JETSTREAM) js: JetStreamClient,
     @Inject(TOPOLOGY) topology: Topology,
     database: TenantDatabase,
+    metrics: PipelineMetrics,
     logger: PinoLogger,
     @Inject(POSTER_CONCURRENCY) concurrency: number,
     private readonly postEnhancement: PostEnhancement,
   ) {
-    super(js, topology, database, logger, concurrency);
+    super(js, topology, database, metrics, logger, concurrency);
   }
 
   protected handle(message: TicketEnhanced, ctx: StageContext): Promise<void> {

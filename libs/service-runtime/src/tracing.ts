@@ -1,0 +1,33 @@
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import { BatchSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
+
+let provider: NodeTracerProvider | undefined;
+
+/**
+ * OpenTelemetry for one service. The W3C trace context is always
+ * propagated (through NATS headers too), so one ticket is one trace; spans
+ * are exported over OTLP/HTTP only when the standard variables ask for it
+ * (OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, and
+ * OTEL_TRACES_EXPORTER not "none"; OTEL_SDK_DISABLED=true turns it all off).
+ * The exporter reads the rest of OTEL_* itself (headers, timeouts, batch delay).
+ */
+export function initTracing(serviceName: string, env: NodeJS.ProcessEnv = process.env): void {
+  if (provider || env.OTEL_SDK_DISABLED === 'true') return;
+  const exportWanted =
+    (env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) && env.OTEL_TRACES_EXPORTER !== 'none';
+  const spanProcessors: SpanProcessor[] = exportWanted ? [new BatchSpanProcessor(new OTLPTraceExporter())] : [];
+  provider = new NodeTracerProvider({
+    resource: resourceFromAttributes({ 'service.name': env.OTEL_SERVICE_NAME ?? serviceName }),
+    spanProcessors,
+  });
+  provider.register({ propagator: new W3CTraceContextPropagator() });
+}
+
+/** Flushes buffered spans; called on shutdown. */
+export async function shutdownTracing(): Promise<void> {
+  await provider?.shutdown();
+  provider = undefined;
+}
