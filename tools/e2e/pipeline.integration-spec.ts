@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -50,13 +51,22 @@ async function startOtlpReceiver(): Promise<OtlpReceiver> {
     req.on('data', (c: Buffer) => (body += c.toString()));
     req.on('end', () => {
       const doc = JSON.parse(body) as {
-        resourceSpans: { resource: { attributes: Attr[] }; scopeSpans: { spans: { name: string; traceId: string; attributes?: Attr[] }[] }[] }[];
+        resourceSpans: {
+          resource: { attributes: Attr[] };
+          scopeSpans: { spans: { name: string; traceId: string; attributes?: Attr[] }[] }[];
+        }[];
       };
       for (const rs of doc.resourceSpans) {
-        const service = rs.resource.attributes.find((a) => a.key === 'service.name')?.value.stringValue ?? '?';
+        const service =
+          rs.resource.attributes.find((a) => a.key === 'service.name')?.value.stringValue ?? '?';
         for (const ss of rs.scopeSpans) {
           for (const span of ss.spans) {
-            const attributes = Object.fromEntries((span.attributes ?? []).map((a) => [a.key, a.value.stringValue ?? a.value.intValue ?? '']));
+            const attributes = Object.fromEntries(
+              (span.attributes ?? []).map((a) => [
+                a.key,
+                a.value.stringValue ?? a.value.intValue ?? '',
+              ]),
+            );
             received.push({ service, name: span.name, traceId: span.traceId, attributes });
           }
         }
@@ -286,7 +296,14 @@ describe('ticket enhancement pipeline, end to end', () => {
       return inTrace.some((sp) => sp.name === 'enhancement_posted') ? inTrace : undefined;
     }, 15_000);
     const names = new Set(spans.map((sp) => sp.name));
-    for (const name of ['webhook_received', 'signature_validation', 'job_queued', 'context_gathered', 'ticket_enhanced', 'enhancement_posted']) {
+    for (const name of [
+      'webhook_received',
+      'signature_validation',
+      'job_queued',
+      'context_gathered',
+      'ticket_enhanced',
+      'enhancement_posted',
+    ]) {
       expect(names).toContain(name);
     }
     expect(new Set(spans.map((sp) => sp.service))).toEqual(
@@ -299,14 +316,26 @@ describe('ticket enhancement pipeline, end to end', () => {
     // The runbook's metrics, labelled by tenant.
     const poster = services.find((sv) => sv.name === 'servicedesk-poster')!;
     const posterMetrics = await (await fetch(`${poster.url}/metrics`)).text();
-    expect(posterMetrics).toContain(`enhancement_outcomes_total{tenant_id="${acme.tenant_id}",outcome="posted"} 1`);
-    expect(posterMetrics).toMatch(new RegExp(`enhancement_request_duration_seconds_count\\{tenant_id="${acme.tenant_id}"\\} 1`));
-    expect(posterMetrics).toMatch(/sdp_api_calls_total\{operation="POST \/requests\/\{id\}\/notes",outcome="ok"\} 1/);
+    expect(posterMetrics).toContain(
+      `enhancement_outcomes_total{tenant_id="${acme.tenant_id}",outcome="posted"} 1`,
+    );
+    expect(posterMetrics).toMatch(
+      new RegExp(`enhancement_request_duration_seconds_count\\{tenant_id="${acme.tenant_id}"\\} 1`),
+    );
+    expect(posterMetrics).toMatch(
+      /sdp_api_calls_total\{operation="POST \/requests\/\{id\}\/notes",outcome="ok"\} 1/,
+    );
     expect(posterMetrics).toMatch(/enhancement_queue_depth\{stage="servicedesk-poster"\} \d+/);
     const ingressMetrics = await (await fetch(`${ingress.url}/metrics`)).text();
-    expect(ingressMetrics).toContain(`enhancement_requests_total{tenant_id="${acme.tenant_id}",duplicate="false"}`);
-    const synthMetrics = await (await fetch(`${services.find((sv) => sv.name === 'llm-synthesizer')!.url}/metrics`)).text();
-    expect(synthMetrics).toContain(`llm_tokens_total{tenant_id="${acme.tenant_id}",kind="completion"} 60`);
+    expect(ingressMetrics).toContain(
+      `enhancement_requests_total{tenant_id="${acme.tenant_id}",duplicate="false"}`,
+    );
+    const synthMetrics = await (
+      await fetch(`${services.find((sv) => sv.name === 'llm-synthesizer')!.url}/metrics`)
+    ).text();
+    expect(synthMetrics).toContain(
+      `llm_tokens_total{tenant_id="${acme.tenant_id}",kind="completion"} 60`,
+    );
 
     // The runbook's log lines, and no secret in any log.
     expect(ingress.output()).toContain(`Webhook received from tenant_id=${acme.tenant_id}`);
@@ -378,6 +407,26 @@ describe('ticket enhancement pipeline, end to end', () => {
     });
     expect(notesOn(acme, 'TKT-404')).toHaveLength(0);
   }, 60_000);
+
+  const promtool = spawnSync('promtool', ['--version']).status === 0;
+  if (!promtool)
+    console.warn(
+      'SKIPPED promtool check metrics: promtool (Debian package prometheus) is not installed',
+    );
+  (promtool ? it : it.skip)(
+    'serves /metrics that pass `promtool check metrics` on every service',
+    async () => {
+      for (const service of services) {
+        const text = await (await fetch(`${service.url}/metrics`)).text();
+        const result = spawnSync('promtool', ['check', 'metrics'], { input: text });
+        expect([
+          service.name,
+          result.status,
+          result.stdout.toString() + result.stderr.toString(),
+        ]).toEqual([service.name, 0, '']);
+      }
+    },
+  );
 
   describe('registry changes reach the ingress within a second', () => {
     const admin = (method: string, path: string, body?: unknown) =>

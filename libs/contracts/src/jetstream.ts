@@ -1,4 +1,11 @@
-import { SpanKind, SpanStatusCode, context, propagation, trace, type Context } from '@opentelemetry/api';
+import {
+  SpanKind,
+  SpanStatusCode,
+  context,
+  propagation,
+  trace,
+  type Context,
+} from '@opentelemetry/api';
 import {
   AckPolicy,
   DeliverPolicy,
@@ -291,7 +298,10 @@ async function processOne<S extends z.ZodType>(
   const started = performance.now();
   const span = tracer.startSpan(
     `${stage} process`,
-    { kind: SpanKind.CONSUMER, attributes: { tenant_id: tenantId, job_id: jobId, 'messaging.delivery_count': deliveryCount } },
+    {
+      kind: SpanKind.CONSUMER,
+      attributes: { tenant_id: tenantId, job_id: jobId, 'messaging.delivery_count': deliveryCount },
+    },
     extractTraceContext(msg.headers),
   );
   try {
@@ -307,10 +317,21 @@ async function processOne<S extends z.ZodType>(
     );
     // Double ack: once confirmed, the server never redelivers this message.
     await msg.ackAck();
-    options.onProcessed?.({ tenantId, seconds: (performance.now() - started) / 1000, outcome: 'done' });
+    options.onProcessed?.({
+      tenantId,
+      seconds: (performance.now() - started) / 1000,
+      outcome: 'done',
+    });
   } catch (error) {
-    span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
-    options.onProcessed?.({ tenantId, seconds: (performance.now() - started) / 1000, outcome: 'failed' });
+    span.setStatus({
+      code: SpanStatusCode.ERROR,
+      message: error instanceof Error ? error.message : String(error),
+    });
+    options.onProcessed?.({
+      tenantId,
+      seconds: (performance.now() - started) / 1000,
+      outcome: 'failed',
+    });
     const disposition = dispositionFor(error, deliveryCount, maxDeliver);
     const reason = error instanceof Error ? error.message : String(error);
     switch (disposition.kind) {

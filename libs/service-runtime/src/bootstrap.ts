@@ -11,7 +11,11 @@ export interface HttpLimits {
   keepAliveTimeoutMs: number;
 }
 
-export const DEFAULT_HTTP_LIMITS: HttpLimits = { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5_000 };
+export const DEFAULT_HTTP_LIMITS: HttpLimits = {
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 5_000,
+};
 
 /** Applies the limits before listening; Node checks them every second instead of every 30 s. */
 export function applyHttpLimits(server: Server, limits: HttpLimits): void {
@@ -45,7 +49,10 @@ export async function startService<C extends { HOST: string; PORT: number }>(
   });
   app.useLogger(app.get(Logger));
   app.enableShutdownHooks();
-  applyHttpLimits(app.getHttpServer() as Server, definition.httpLimits?.(config) ?? DEFAULT_HTTP_LIMITS);
+  applyHttpLimits(
+    app.getHttpServer() as Server,
+    definition.httpLimits?.(config) ?? DEFAULT_HTTP_LIMITS,
+  );
   await definition.configure?.(app, config);
   await app.listen(config.PORT, config.HOST);
   app.get(Logger).log(`${definition.name} listening on http://${config.HOST}:${config.PORT}`);

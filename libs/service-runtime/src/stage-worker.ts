@@ -34,7 +34,10 @@ export abstract class StageWorker<S extends z.ZodType>
   private async sampleQueueDepth(): Promise<void> {
     try {
       const jsm = await this.js.jetstreamManager();
-      const info = await jsm.consumers.info(this.topology.ticketsStream, this.topology.consumers[this.stage].durable);
+      const info = await jsm.consumers.info(
+        this.topology.ticketsStream,
+        this.topology.consumers[this.stage].durable,
+      );
       this.metrics.queueDepth.set({ stage: this.stage }, info.num_pending);
     } catch {
       // NATS briefly away: keep the last value; /health reports the outage.
@@ -86,9 +89,13 @@ export abstract class StageWorker<S extends z.ZodType>
       },
       concurrency: this.concurrency,
       onActivity: (inFlight) => this.metrics.activeTasks.set({ stage: this.stage }, inFlight),
-      onProcessed: ({ seconds, outcome }) => this.metrics.stageDuration.observe({ stage: this.stage, outcome }, seconds),
+      onProcessed: ({ seconds, outcome }) =>
+        this.metrics.stageDuration.observe({ stage: this.stage, outcome }, seconds),
     });
-    this.depthTimer = setInterval(() => void this.sampleQueueDepth(), QUEUE_DEPTH_INTERVAL_MS).unref();
+    this.depthTimer = setInterval(
+      () => void this.sampleQueueDepth(),
+      QUEUE_DEPTH_INTERVAL_MS,
+    ).unref();
     await this.sampleQueueDepth();
     this.exhausted = await runExhaustedDeliveryCapture({
       js: this.js,

@@ -17,8 +17,11 @@ let provider: NodeTracerProvider | undefined;
 export function initTracing(serviceName: string, env: NodeJS.ProcessEnv = process.env): void {
   if (provider || env.OTEL_SDK_DISABLED === 'true') return;
   const exportWanted =
-    (env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) && env.OTEL_TRACES_EXPORTER !== 'none';
-  const spanProcessors: SpanProcessor[] = exportWanted ? [new BatchSpanProcessor(new OTLPTraceExporter())] : [];
+    (env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) &&
+    env.OTEL_TRACES_EXPORTER !== 'none';
+  const spanProcessors: SpanProcessor[] = exportWanted
+    ? [new BatchSpanProcessor(new OTLPTraceExporter())]
+    : [];
   provider = new NodeTracerProvider({
     resource: resourceFromAttributes({ 'service.name': env.OTEL_SERVICE_NAME ?? serviceName }),
     spanProcessors,

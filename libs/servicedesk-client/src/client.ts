@@ -1,6 +1,11 @@
 import type { z } from 'zod';
 import { createAuthProvider, type AuthProvider, type ServiceDeskAuth } from './auth';
-import { ServiceDeskError, classifyFailure, truncateUpstreamText, type ServiceDeskErrorKind } from './errors';
+import {
+  ServiceDeskError,
+  classifyFailure,
+  truncateUpstreamText,
+  type ServiceDeskErrorKind,
+} from './errors';
 import {
   HttpTransport,
   markNotApplied,
@@ -327,7 +332,6 @@ export class ServiceDeskClient {
     schema: S,
     target: string,
   ): Promise<z.output<S>> {
-
     let retries = 0;
     let refreshedAuth = false;
     for (;;) {
@@ -452,7 +456,9 @@ function operationPath(path: string): string {
   const collections = new Set(['requests', 'notes', 'solutions', 'resolutions']);
   return path
     .split('/')
-    .map((segment, i, all) => (i > 0 && collections.has(all[i - 1]!) && !collections.has(segment) ? '{id}' : segment))
+    .map((segment, i, all) =>
+      i > 0 && collections.has(all[i - 1]!) && !collections.has(segment) ? '{id}' : segment,
+    )
     .join('/');
 }
 

@@ -17,7 +17,9 @@ export interface TenantServiceDeskConfig {
 export function clientForTenant(
   tenant: TenantServiceDeskConfig,
   cipher: SecretCipher,
-  options: Pick<ServiceDeskClientOptions, 'timeoutMs' | 'beforeConnect' | 'onResult'> & { timeoutMs: number },
+  options: Pick<ServiceDeskClientOptions, 'timeoutMs' | 'beforeConnect' | 'onResult'> & {
+    timeoutMs: number;
+  },
 ): ServiceDeskClient {
   const settings = ServiceDeskSettingsSchema.parse(tenant.servicedesk_settings ?? {});
   const secret = cipher.decrypt(tenant.servicedesk_api_key_encrypted);
