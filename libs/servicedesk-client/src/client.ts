@@ -457,7 +457,7 @@ function operationPath(path: string): string {
   return path
     .split('/')
     .map((segment, i, all) =>
-      i > 0 && collections.has(all[i - 1]!) && !collections.has(segment) ? '{id}' : segment,
+      i > 0 && collections.has(all[i - 1]) && !collections.has(segment) ? '{id}' : segment,
     )
     .join('/');
 }
