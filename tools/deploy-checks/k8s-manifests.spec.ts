@@ -1,0 +1,736 @@
+/**
+ * deploy/k8s: every manifest validates against the Kubernetes API schemas,
+ * and the properties the platform relies on hold (probes on /health,
+ * resources, non-root, a PDB and an HPA per service, default-deny network
+ * policies, a JetStream cluster of three with R3 and fsync always).
+ *
+ * The base's resource files are checked as they are (no kustomize needed);
+ * the overlays are rendered with `kubectl kustomize` (or `kustomize build`)
+ * when one is on PATH, and skipped visibly otherwise.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import type { IDeployment } from 'kubernetes-models/apps/v1/Deployment';
+import type { IStatefulSet } from 'kubernetes-models/apps/v1/StatefulSet';
+import type { IHorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler';
+import type { IJob } from 'kubernetes-models/batch/v1/Job';
+import type { INetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1/NetworkPolicy';
+import type { IPodDisruptionBudget } from 'kubernetes-models/policy/v1/PodDisruptionBudget';
+import type { IContainer } from 'kubernetes-models/v1/Container';
+import type { IPodTemplateSpec } from 'kubernetes-models/v1/PodTemplateSpec';
+import type { ISecret } from 'kubernetes-models/v1/Secret';
+import type { IService } from 'kubernetes-models/v1/Service';
+import type { IScaledObject } from '@kubernetes-models/keda/keda.sh/v1alpha1/ScaledObject';
+import {
+  K8S_DIR,
+  SERVICES,
+  findExecutable,
+  findKustomize,
+  loadK8sFile,
+  objectId,
+  parseEnvFile,
+  parseK8sObjects,
+  readKustomization,
+  renderWithComponents,
+  resourceFiles,
+  type K8sObject,
+} from './deploy-files';
+import { UNVALIDATED_KINDS, validateObject } from './k8s-models';
+
+const BASE = join(K8S_DIR, 'base');
+const OVERLAYS = ['production', 'staging'] as const;
+const SECRET_TEMPLATES = [
+  join(K8S_DIR, 'secrets', 'tep-secrets.template.yaml'),
+  join(K8S_DIR, 'secrets', 'tep-migration-secrets.template.yaml'),
+];
+const WORKERS = SERVICES.filter((s) => s.role === 'worker').map((s) => s.name);
+const APIS = SERVICES.filter((s) => s.role === 'api').map((s) => s.name);
+
+function ofKind<T>(objects: K8sObject[], kind: string): (K8sObject & T)[] {
+  return objects.filter((o) => o.kind === kind) as (K8sObject & T)[];
+}
+
+function named<T extends K8sObject>(objects: T[], name: string): T {
+  const found = objects.find((o) => o.metadata.name === name);
+  if (!found) throw new Error(`no ${name} among ${objects.map((o) => o.metadata.name).join(', ')}`);
+  return found;
+}
+
+interface LabelSelector {
+  matchLabels?: Record<string, string>;
+  matchExpressions?: { key: string; operator: string; values?: string[] }[];
+}
+
+/** Kubernetes label selector semantics (an empty selector selects everything). */
+function selects(selector: LabelSelector | undefined, labels: Record<string, string>): boolean {
+  if (!selector) return false;
+  const byLabels = Object.entries(selector.matchLabels ?? {}).every(([k, v]) => labels[k] === v);
+  const byExpressions = (selector.matchExpressions ?? []).every((e) => {
+    switch (e.operator) {
+      case 'In':
+        return e.values?.includes(labels[e.key]) ?? false;
+      case 'NotIn':
+        return !(e.values?.includes(labels[e.key]) ?? false);
+      case 'Exists':
+        return e.key in labels;
+      case 'DoesNotExist':
+        return !(e.key in labels);
+      default:
+        throw new Error(`unknown selector operator ${e.operator}`);
+    }
+  });
+  return byLabels && byExpressions;
+}
+
+interface Workload {
+  name: string;
+  kind: string;
+  template: IPodTemplateSpec;
+}
+
+function workloads(objects: K8sObject[]): Workload[] {
+  return [
+    ...ofKind<IDeployment>(objects, 'Deployment'),
+    ...ofKind<IStatefulSet>(objects, 'StatefulSet'),
+    ...ofKind<IJob>(objects, 'Job'),
+  ].map((o) => ({ name: o.metadata.name, kind: o.kind, template: o.spec!.template }));
+}
+
+function podLabels(workload: Workload): Record<string, string> {
+  return workload.template.metadata?.labels ?? {};
+}
+
+/** Names of the workloads whose pods a NetworkPolicy with a matching rule selects. */
+function workloadsAllowed(
+  objects: K8sObject[],
+  direction: 'ingress' | 'egress',
+  rule: (r: {
+    ports?: { port?: number | string; protocol?: string }[];
+    peers: Record<string, unknown>[];
+  }) => boolean,
+): string[] {
+  const policies = ofKind<INetworkPolicy>(objects, 'NetworkPolicy');
+  const names = new Set<string>();
+  for (const policy of policies) {
+    const rules = (direction === 'ingress' ? policy.spec?.ingress : policy.spec?.egress) ?? [];
+    const matching = rules.some((r) =>
+      rule({
+        ports: r.ports,
+        peers: ((direction === 'ingress'
+          ? (r as { from?: unknown[] }).from
+          : (r as { to?: unknown[] }).to) ?? []) as Record<string, unknown>[],
+      }),
+    );
+    if (!matching) continue;
+    for (const w of workloads(objects)) {
+      if (selects(policy.spec?.podSelector, podLabels(w))) names.add(w.name);
+    }
+  }
+  return [...names].sort();
+}
+
+function onPort(port: number) {
+  return (r: { ports?: { port?: number | string }[] }) =>
+    (r.ports ?? []).some((p) => p.port === port);
+}
+
+function secretKeyRefs(objects: K8sObject[]): { secret: string; key: string; optional: boolean }[] {
+  return workloads(objects).flatMap((w) =>
+    [...(w.template.spec?.containers ?? []), ...(w.template.spec?.initContainers ?? [])].flatMap(
+      (c) =>
+        (c.env ?? []).flatMap((e) =>
+          e.valueFrom?.secretKeyRef
+            ? [
+                {
+                  secret: e.valueFrom.secretKeyRef.name!,
+                  key: e.valueFrom.secretKeyRef.key,
+                  optional: e.valueFrom.secretKeyRef.optional ?? false,
+                },
+              ]
+            : [],
+        ),
+    ),
+  );
+}
+
+function envValue(container: IContainer, name: string): string | undefined {
+  return container.env?.find((e) => e.name === name)?.value;
+}
+
+const baseFiles = resourceFiles(BASE);
+const baseObjects = baseFiles.flatMap(loadK8sFile);
+
+describe('deploy/k8s base resource files (no kustomize needed)', () => {
+  it('lists the files the base consists of, all present', () => {
+    expect(baseFiles.map((f) => relative(BASE, f)).sort()).toEqual(
+      [
+        'ingress.yaml',
+        'migration-job.yaml',
+        'namespace.yaml',
+        'nats/nats.yaml',
+        'network-policies.yaml',
+        ...SERVICES.map((s) => `services/${s.name}.yaml`),
+      ].sort(),
+    );
+  });
+
+  it('contains the expected objects, each valid against the Kubernetes API schema', () => {
+    const counts: Record<string, number> = {};
+    for (const o of baseObjects) counts[o.kind] = (counts[o.kind] ?? 0) + 1;
+    expect(counts).toEqual({
+      Namespace: 1,
+      Deployment: 5,
+      // five services + nats (clients) + nats-headless (cluster routes)
+      Service: 7,
+      PodDisruptionBudget: 6,
+      HorizontalPodAutoscaler: 5,
+      StatefulSet: 1,
+      NetworkPolicy: 9,
+      Job: 1,
+      Ingress: 2,
+    });
+    const results = baseObjects.map(validateObject);
+    expect(results.filter((r) => r.outcome !== 'valid')).toEqual([]);
+    expect(results).toHaveLength(37);
+  });
+
+  it('rejects an invalid object (the validation is not a no-op)', () => {
+    const deployment = structuredClone(
+      named(ofKind<IDeployment>(baseObjects, 'Deployment'), 'webhook-ingress'),
+    );
+    deployment.spec!.template.spec!.containers[0].ports![0].containerPort = 'http' as never;
+    const result = validateObject(deployment);
+    expect(result.outcome).toBe('invalid');
+    expect(result.outcome === 'invalid' && result.error).toMatch(/containerPort must be integer/);
+    expect(
+      validateObject({ apiVersion: 'example.com/v1', kind: 'Widget', metadata: { name: 'w' } }),
+    ).toEqual({
+      object: 'example.com/v1/Widget/w',
+      outcome: 'invalid',
+      error: 'no model for example.com/v1/Widget and no reason to skip it',
+    });
+  });
+
+  it('names the CRDs it cannot validate, with a reason each', () => {
+    for (const [kind, reason] of Object.entries(UNVALIDATED_KINDS)) {
+      console.log(`deploy-checks: not schema-validated: ${kind} — ${reason}`);
+      expect(reason.length).toBeGreaterThan(20);
+    }
+    const prometheusRule = validateObject({
+      apiVersion: 'monitoring.coreos.com/v1',
+      kind: 'PrometheusRule',
+      metadata: { name: 'tep' },
+    });
+    expect(prometheusRule.outcome).toBe('skipped');
+  });
+
+  it('labels the shared production namespace (Basic tier) and enforces the restricted pod security level', () => {
+    const [namespace] = ofKind<K8sObject>(baseObjects, 'Namespace');
+    expect(namespace.metadata.name).toBe('production');
+    expect(namespace.metadata.labels).toMatchObject({
+      tier: 'basic',
+      tenancy: 'shared',
+      'pod-security.kubernetes.io/enforce': 'restricted',
+    });
+    expect(readKustomization(BASE)).toMatchObject({ namespace: 'production' });
+  });
+
+  describe.each(SERVICES)('$name', ({ name, port, role }) => {
+    const deployment = named(ofKind<IDeployment>(baseObjects, 'Deployment'), name);
+    const pod = deployment.spec!.template;
+    const container = pod.spec!.containers.find((c) => c.name === name)!;
+
+    it('runs one container from its own image, listening on its port', () => {
+      expect(pod.spec!.containers).toHaveLength(1);
+      expect(container.image).toMatch(new RegExp(`^tep/${name}:`));
+      expect(container.ports?.find((p) => p.name === 'http')?.containerPort).toBe(port);
+      expect(envValue(container, 'PORT')).toBe(String(port));
+      expect(deployment.spec!.selector.matchLabels).toEqual({ 'app.kubernetes.io/name': name });
+      expect(pod.metadata?.labels?.['app.kubernetes.io/name']).toBe(name);
+    });
+
+    it('probes GET /health for startup, readiness and liveness', () => {
+      for (const probe of [
+        container.startupProbe,
+        container.readinessProbe,
+        container.livenessProbe,
+      ]) {
+        expect(probe?.httpGet).toEqual({ path: '/health', port: 'http' });
+      }
+      // Liveness is the most patient: a Postgres blip must not restart every pod.
+      const tolerance = (p: typeof container.livenessProbe) =>
+        (p?.periodSeconds ?? 10) * (p?.failureThreshold ?? 3);
+      expect(tolerance(container.livenessProbe)).toBeGreaterThanOrEqual(120);
+      expect(tolerance(container.livenessProbe)).toBeGreaterThan(
+        tolerance(container.readinessProbe),
+      );
+    });
+
+    it('requests and limits CPU and memory', () => {
+      const resources = container.resources!;
+      expect(Object.keys(resources.requests ?? {}).sort()).toEqual(['cpu', 'memory']);
+      expect(Object.keys(resources.limits ?? {}).sort()).toEqual(['cpu', 'memory']);
+      const mebibytes = (q: string | number) => {
+        const m = /^(\d+)(Mi|Gi)$/.exec(String(q));
+        if (!m) throw new Error(`unexpected memory quantity ${q}`);
+        return Number(m[1]) * (m[2] === 'Gi' ? 1024 : 1);
+      };
+      expect(mebibytes(resources.requests!.memory)).toBeLessThanOrEqual(
+        mebibytes(resources.limits!.memory),
+      );
+      // The V8 heap cap stays below the container's memory limit.
+      const heap = /--max-old-space-size=(\d+)/.exec(envValue(container, 'NODE_OPTIONS') ?? '');
+      expect(Number(heap?.[1])).toBeLessThan(mebibytes(resources.limits!.memory));
+    });
+
+    it('runs as non-root with a read-only root filesystem and no privileges', () => {
+      expect(pod.spec!.securityContext).toMatchObject({
+        runAsNonRoot: true,
+        seccompProfile: { type: 'RuntimeDefault' },
+      });
+      expect(pod.spec!.securityContext!.runAsUser).toBeGreaterThan(0);
+      expect(container.securityContext).toEqual({
+        runAsNonRoot: true,
+        allowPrivilegeEscalation: false,
+        readOnlyRootFilesystem: true,
+        capabilities: { drop: ['ALL'] },
+      });
+      expect(pod.spec!.automountServiceAccountToken).toBe(false);
+      expect(container.volumeMounts?.map((m) => m.mountPath)).toEqual(['/tmp']);
+    });
+
+    it('takes settings from the tep-config ConfigMap and secrets from Secret references', () => {
+      expect(container.envFrom).toEqual([{ configMapRef: { name: 'tep-config' } }]);
+      const generated = readKustomization(BASE).configMapGenerator?.map((g) => g.name);
+      expect(generated).toContain('tep-config');
+      const refs = (container.env ?? []).filter((e) => e.valueFrom?.secretKeyRef);
+      expect(refs.map((e) => e.name)).toContain('DATABASE_URL');
+      // No credentials as literal values.
+      for (const e of container.env ?? []) {
+        expect(`${e.name}=${e.value ?? ''}`).not.toMatch(/postgres:\/\/|KEY=.+|TOKENS=.+/);
+      }
+      const secretEnv = refs.map((e) => e.name).sort();
+      const expected: Record<string, string[]> = {
+        'webhook-ingress': ['DATABASE_URL', 'TENANT_ENCRYPTION_KEY'],
+        'tenant-registry': ['ADMIN_TOKENS', 'DATABASE_URL', 'TENANT_ENCRYPTION_KEY'],
+        'context-gatherer': ['DATABASE_URL'],
+        'llm-synthesizer': ['DATABASE_URL', 'LLM_API_KEY'],
+        'servicedesk-poster': ['DATABASE_URL', 'TENANT_ENCRYPTION_KEY'],
+      };
+      expect(secretEnv).toEqual(expected[name]);
+    });
+
+    it('has a Service selecting its pods on its port', () => {
+      const service = named(ofKind<IService>(baseObjects, 'Service'), name);
+      expect(selects({ matchLabels: service.spec!.selector }, pod.metadata!.labels!)).toBe(true);
+      expect(service.spec!.ports!.find((p) => p.name === 'http')).toMatchObject({
+        port,
+        targetPort: 'http',
+      });
+    });
+
+    it('has a PodDisruptionBudget selecting its pods', () => {
+      const pdb = named(ofKind<IPodDisruptionBudget>(baseObjects, 'PodDisruptionBudget'), name);
+      expect(selects(pdb.spec!.selector as LabelSelector, pod.metadata!.labels!)).toBe(true);
+      expect(pdb.spec!.maxUnavailable).toBe(1);
+      // Only this service's pods.
+      const others = workloads(baseObjects).filter(
+        (w) => w.name !== name && selects(pdb.spec!.selector as LabelSelector, podLabels(w)),
+      );
+      expect(others.map((w) => w.name)).toEqual([]);
+    });
+
+    it(`scales with a HorizontalPodAutoscaler on ${role === 'api' ? 'CPU' : 'queue depth'}`, () => {
+      const hpa = named(
+        ofKind<IHorizontalPodAutoscaler>(baseObjects, 'HorizontalPodAutoscaler'),
+        name,
+      );
+      expect(hpa.spec!.scaleTargetRef).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name });
+      expect(hpa.spec!.minReplicas).toBeGreaterThanOrEqual(2);
+      expect(hpa.spec!.maxReplicas).toBeGreaterThan(hpa.spec!.minReplicas!);
+      // The HPA owns the replica count.
+      expect(deployment.spec!.replicas).toBeUndefined();
+      expect(hpa.spec!.metrics).toHaveLength(1);
+      const [metric] = hpa.spec!.metrics!;
+      if (role === 'api') {
+        expect(metric.type).toBe('Resource');
+        expect(metric.resource).toMatchObject({ name: 'cpu', target: { type: 'Utilization' } });
+      } else {
+        expect(metric.type).toBe('External');
+        expect(metric.external!.metric).toEqual({
+          name: 'enhancement_queue_depth',
+          selector: { matchLabels: { stage: name } },
+        });
+        expect(metric.external!.target.type).toBe('AverageValue');
+        expect(Number(metric.external!.target.averageValue)).toBeGreaterThan(0);
+      }
+    });
+
+    it('is scraped by Prometheus on its own port', () => {
+      expect(pod.metadata!.annotations).toEqual({
+        'prometheus.io/scrape': 'true',
+        'prometheus.io/port': String(port),
+        'prometheus.io/path': '/metrics',
+      });
+    });
+  });
+
+  describe('network policies', () => {
+    const policies = ofKind<INetworkPolicy>(baseObjects, 'NetworkPolicy');
+
+    it('deny all ingress and egress by default in the namespace', () => {
+      const deny = named(policies, 'default-deny-all');
+      expect(deny.spec).toEqual({ podSelector: {}, policyTypes: ['Ingress', 'Egress'] });
+    });
+
+    it('let only webhook-ingress and tenant-registry be reached from the ingress controller', () => {
+      const fromController = workloadsAllowed(baseObjects, 'ingress', (r) =>
+        r.peers.some(
+          (p) =>
+            (p.namespaceSelector as LabelSelector | undefined)?.matchLabels?.[
+              'kubernetes.io/metadata.name'
+            ] === 'ingress-nginx',
+        ),
+      );
+      expect(fromController).toEqual([...APIS].sort());
+    });
+
+    it('let the five services reach NATS, and NATS accept them and its peers', () => {
+      expect(
+        workloadsAllowed(
+          baseObjects,
+          'egress',
+          (r) =>
+            onPort(4222)(r) &&
+            r.peers.some(
+              (p) =>
+                (p.podSelector as LabelSelector | undefined)?.matchLabels?.[
+                  'app.kubernetes.io/name'
+                ] === 'nats',
+            ),
+        ),
+      ).toEqual(SERVICES.map((s) => s.name).sort());
+      expect(workloadsAllowed(baseObjects, 'ingress', onPort(4222))).toEqual(['nats']);
+      expect(workloadsAllowed(baseObjects, 'ingress', onPort(6222))).toEqual(['nats']);
+      expect(workloadsAllowed(baseObjects, 'egress', onPort(6222))).toEqual(['nats']);
+    });
+
+    it('let the services and the migration reach PostgreSQL', () => {
+      expect(workloadsAllowed(baseObjects, 'egress', onPort(5432))).toEqual(
+        [...SERVICES.map((s) => s.name), 'tep-db-migrate'].sort(),
+      );
+    });
+
+    it('allow HTTPS out only for llm-synthesizer and servicedesk-poster, never to private ranges', () => {
+      expect(workloadsAllowed(baseObjects, 'egress', onPort(443))).toEqual([
+        'llm-synthesizer',
+        'servicedesk-poster',
+      ]);
+      const https = named(policies, 'allow-egress-https');
+      const blocks = https.spec!.egress!.flatMap((r) => r.to ?? []).map((p) => p.ipBlock!);
+      expect(blocks.find((b) => b.cidr === '0.0.0.0/0')?.except).toEqual(
+        expect.arrayContaining(['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '169.254.0.0/16']),
+      );
+    });
+
+    it('let the five services (not NATS, not the migration) send traces over OTLP', () => {
+      expect(workloadsAllowed(baseObjects, 'egress', onPort(4318))).toEqual(
+        SERVICES.map((s) => s.name).sort(),
+      );
+    });
+
+    it('let every pod resolve names through kube-dns', () => {
+      const dns = named(policies, 'allow-dns-egress');
+      expect(dns.spec!.podSelector).toEqual({});
+      expect(dns.spec!.egress![0].ports).toEqual([
+        { protocol: 'UDP', port: 53 },
+        { protocol: 'TCP', port: 53 },
+      ]);
+    });
+  });
+
+  describe('NATS JetStream cluster', () => {
+    const statefulSet = named(ofKind<IStatefulSet>(baseObjects, 'StatefulSet'), 'nats');
+    const natsConf = readFileSync(join(BASE, 'nats', 'nats.conf'), 'utf8');
+    const platformEnv = parseEnvFile(join(BASE, 'platform.env'));
+
+    it('is a StatefulSet of three with a volume each and a headless Service', () => {
+      expect(statefulSet.spec!.replicas).toBe(3);
+      expect(statefulSet.spec!.volumeClaimTemplates).toHaveLength(1);
+      expect(statefulSet.spec!.volumeClaimTemplates![0].spec!.resources!.requests!.storage).toBe(
+        '10Gi',
+      );
+      const headless = named(
+        ofKind<IService>(baseObjects, 'Service'),
+        statefulSet.spec!.serviceName!,
+      );
+      expect(headless.spec!.clusterIP).toBe('None');
+      expect(headless.spec!.publishNotReadyAddresses).toBe(true);
+      const anti = statefulSet.spec!.template.spec!.affinity!.podAntiAffinity!;
+      expect(anti.requiredDuringSchedulingIgnoredDuringExecution![0].topologyKey).toBe(
+        'kubernetes.io/hostname',
+      );
+      const pdb = named(ofKind<IPodDisruptionBudget>(baseObjects, 'PodDisruptionBudget'), 'nats');
+      expect(pdb.spec!.maxUnavailable).toBe(1);
+      const container = statefulSet.spec!.template.spec!.containers[0];
+      expect(container.securityContext).toMatchObject({
+        runAsNonRoot: true,
+        readOnlyRootFilesystem: true,
+      });
+      expect(container.volumeMounts?.map((m) => m.mountPath).sort()).toEqual(
+        ['/data', '/etc/nats', '/var/run/nats'].sort(),
+      );
+    });
+
+    it('enables JetStream with fsync on every write and routes to all three servers', () => {
+      expect(natsConf).toMatch(/^jetstream \{[^}]*store_dir: \/data/m);
+      expect(natsConf).toMatch(/^\s+sync_interval: always$/m);
+      const routes = [...natsConf.matchAll(/nats:\/\/(nats-\d)\.nats-headless:6222/g)].map(
+        (m) => m[1],
+      );
+      expect(routes).toEqual(['nats-0', 'nats-1', 'nats-2']);
+      expect(readKustomization(BASE).configMapGenerator).toContainEqual({
+        name: 'nats-config',
+        files: ['nats/nats.conf'],
+      });
+    });
+
+    it('is used by the services with three replicas per stream', () => {
+      expect(platformEnv.NATS_STREAM_REPLICAS).toBe('3');
+      expect(platformEnv.NATS_URL.split(',')).toEqual([
+        'nats://nats-0.nats-headless:4222',
+        'nats://nats-1.nats-headless:4222',
+        'nats://nats-2.nats-headless:4222',
+      ]);
+      expect(platformEnv).toMatchObject({ NODE_ENV: 'production', HOST: '0.0.0.0' });
+    });
+
+    const natsServer = findExecutable('nats-server');
+    (natsServer ? it : it.skip)('nats.conf is accepted by nats-server -t', () => {
+      const version = execFileSync(natsServer!, ['--version'], { encoding: 'utf8' });
+      const [major, minor] = (/v(\d+)\.(\d+)/.exec(version) ?? []).slice(1).map(Number);
+      let conf = natsConf;
+      if (major === 2 && minor < 10) {
+        // sync_interval arrived in 2.10; the image runs 2.12. Check the rest with the old binary.
+        console.log(
+          `deploy-checks: nats-server ${version.trim()} predates sync_interval: checking nats.conf without that line`,
+        );
+        conf = conf.replace(/^\s+sync_interval: always$/m, '');
+      }
+      const scratch = mkdtempSync(join(tmpdir(), 'tep-nats-'));
+      try {
+        writeFileSync(join(scratch, 'nats.conf'), conf);
+        const result = spawnSync(natsServer!, ['-c', join(scratch, 'nats.conf'), '-t'], {
+          encoding: 'utf8',
+          env: { ...process.env, POD_NAME: 'nats-0' },
+        });
+        expect(`${result.stdout}${result.stderr}`).toMatch(/configuration file .* is valid/);
+        expect(result.status).toBe(0);
+      } finally {
+        rmSync(scratch, { recursive: true, force: true });
+      }
+    });
+    if (!natsServer) {
+      console.log('deploy-checks: SKIPPED nats.conf check: nats-server is not on PATH');
+    }
+  });
+
+  describe('migration Job', () => {
+    const job = named(ofKind<IJob>(baseObjects, 'Job'), 'tep-db-migrate');
+    const container = job.spec!.template.spec!.containers[0];
+
+    it('runs the compiled db:migrate from the registry image with the four database URLs', () => {
+      expect(container.image).toMatch(/^tep\/tenant-registry:/);
+      expect(container.command).toEqual([
+        'node',
+        '--enable-source-maps',
+        'dist/tools/db/migrate.js',
+      ]);
+      expect((container.env ?? []).map((e) => e.name).sort()).toEqual([
+        'DATABASE_ADMIN_URL',
+        'DATABASE_OWNER_URL',
+        'DATABASE_REGISTRY_URL',
+        'DATABASE_URL',
+      ]);
+      expect(job.spec!.template.spec!.restartPolicy).toBe('Never');
+      expect(container.securityContext).toMatchObject({
+        runAsNonRoot: true,
+        readOnlyRootFilesystem: true,
+      });
+      expect(container.resources?.limits).toBeDefined();
+    });
+  });
+
+  describe('Secret templates', () => {
+    const secrets = SECRET_TEMPLATES.flatMap(loadK8sFile) as (K8sObject & ISecret)[];
+
+    it('are valid Secrets holding only placeholders', () => {
+      expect(secrets.map((s) => s.metadata.name).sort()).toEqual([
+        'tep-migration-secrets',
+        'tep-secrets',
+      ]);
+      for (const secret of secrets) {
+        expect(validateObject(secret)).toEqual({ object: objectId(secret), outcome: 'valid' });
+        expect(secret.data).toBeUndefined();
+        for (const [key, value] of Object.entries(secret.stringData ?? {})) {
+          expect(`${key}: ${value}`).toMatch(/REPLACE_ME/);
+        }
+      }
+    });
+
+    it('hold every key the manifests reference, and are not applied by any kustomization', () => {
+      const keys = new Set(
+        secrets.flatMap((s) =>
+          Object.keys(s.stringData ?? {}).map((k) => `${s.metadata.name}/${k}`),
+        ),
+      );
+      const refs = secretKeyRefs(baseObjects);
+      expect(refs.length).toBeGreaterThanOrEqual(12);
+      for (const ref of refs) expect(keys).toContain(`${ref.secret}/${ref.key}`);
+      for (const dir of [BASE, ...OVERLAYS.map((o) => join(K8S_DIR, 'overlays', o))]) {
+        expect(JSON.stringify(readKustomization(dir))).not.toMatch(/secrets\//);
+      }
+    });
+  });
+});
+
+const kustomize = findKustomize();
+if (!kustomize) {
+  console.log(
+    'deploy-checks: SKIPPED rendering deploy/k8s overlays: neither kubectl nor kustomize is on PATH (base files were still checked)',
+  );
+}
+const describeRendered = kustomize ? describe : describe.skip;
+
+describeRendered(`deploy/k8s overlays rendered with ${kustomize?.tool ?? 'kustomize'}`, () => {
+  const rendered = new Map<string, K8sObject[]>();
+  function render(overlay: (typeof OVERLAYS)[number]): K8sObject[] {
+    if (!rendered.has(overlay)) {
+      const dir = join(K8S_DIR, 'overlays', overlay);
+      rendered.set(overlay, parseK8sObjects(kustomize!.render(dir), `overlays/${overlay}`));
+    }
+    return rendered.get(overlay)!;
+  }
+
+  describe.each(OVERLAYS)('%s', (overlay) => {
+    it('renders objects that all validate, all in the overlay namespace', () => {
+      const objects = render(overlay);
+      // The base's 37 objects plus the two generated ConfigMaps.
+      expect(objects).toHaveLength(39);
+      expect(objects.map(validateObject).filter((r) => r.outcome !== 'valid')).toEqual([]);
+      for (const o of objects) {
+        if (o.kind === 'Namespace') expect(o.metadata.name).toBe(overlay);
+        else expect([objectId(o), o.metadata.namespace]).toEqual([objectId(o), overlay]);
+      }
+    });
+
+    it('points every ConfigMap reference at a generated ConfigMap', () => {
+      const objects = render(overlay);
+      const configMaps = new Set(
+        ofKind<K8sObject>(objects, 'ConfigMap').map((c) => c.metadata.name),
+      );
+      expect(configMaps.size).toBe(2);
+      const refs = workloads(objects).flatMap((w) => [
+        ...(w.template.spec?.containers ?? []).flatMap((c) =>
+          (c.envFrom ?? []).map((e) => e.configMapRef?.name),
+        ),
+        ...(w.template.spec?.volumes ?? []).map((v) => v.configMap?.name),
+      ]);
+      const names = refs.filter((r): r is string => r !== undefined);
+      // tep-config in the five Deployments, nats-config in the StatefulSet.
+      expect(names.length).toBe(6);
+      for (const ref of names) expect(configMaps).toContain(ref);
+      expect(names.every((r) => /-[a-z0-9]{10}$/.test(r))).toBe(true);
+    });
+
+    it('uses registry images, never the base placeholders', () => {
+      const images = workloads(render(overlay)).flatMap((w) =>
+        w.template.spec!.containers.map((c) => c.image!),
+      );
+      expect(images).toHaveLength(7);
+      for (const image of images) expect(image).not.toMatch(/^tep\/|:latest$/);
+    });
+
+    it('configures production-grade NATS and service settings', () => {
+      const objects = render(overlay);
+      const config = ofKind<K8sObject & { data: Record<string, string> }>(objects, 'ConfigMap');
+      const tepConfig = config.find((c) => c.metadata.name.startsWith('tep-config-'))!.data;
+      expect(tepConfig).toMatchObject({
+        NODE_ENV: 'production',
+        HOST: '0.0.0.0',
+        NATS_STREAM_REPLICAS: '3',
+      });
+      const natsConfig = config.find((c) => c.metadata.name.startsWith('nats-config-'))!.data;
+      expect(natsConfig['nats.conf']).toMatch(/^\s+sync_interval: always$/m);
+    });
+  });
+
+  it('production: the LLM endpoint is set, the database egress narrowed to its subnet', () => {
+    const objects = render('production');
+    const tepConfig = ofKind<K8sObject & { data: Record<string, string> }>(
+      objects,
+      'ConfigMap',
+    ).find((c) => c.metadata.name.startsWith('tep-config-'))!.data;
+    expect(tepConfig.LLM_BASE_URL).toMatch(/^https:\/\//);
+    expect(tepConfig.LOG_LEVEL).toBe('info');
+    const postgres = named(
+      ofKind<INetworkPolicy>(objects, 'NetworkPolicy'),
+      'allow-egress-to-postgres',
+    );
+    expect(postgres.spec!.egress).toEqual([
+      { to: [{ ipBlock: { cidr: '10.20.0.0/24' } }], ports: [{ protocol: 'TCP', port: 5432 }] },
+    ]);
+  });
+
+  it('staging: one replica minimum, offline synthesizer, staging hosts', () => {
+    const objects = render('staging');
+    const hpas = ofKind<IHorizontalPodAutoscaler>(objects, 'HorizontalPodAutoscaler');
+    expect(hpas.map((h) => h.spec!.minReplicas)).toEqual([1, 1, 1, 1, 1]);
+    const tepConfig = ofKind<K8sObject & { data: Record<string, string> }>(
+      objects,
+      'ConfigMap',
+    ).find((c) => c.metadata.name.startsWith('tep-config-'))!.data;
+    expect(tepConfig.LLM_BASE_URL).toBeUndefined();
+    expect(tepConfig.LOG_LEVEL).toBe('debug');
+    const hosts = ofKind<K8sObject & { spec: { rules: { host: string }[] } }>(
+      objects,
+      'Ingress',
+    ).map((i) => i.spec.rules[0].host);
+    expect(hosts.sort()).toEqual(['admin.ai-agents.staging', 'api.ai-agents.staging']);
+    expect(ofKind<K8sObject>(objects, 'Namespace')[0].metadata.labels?.environment).toBe('staging');
+  });
+
+  it('production with the KEDA component: ScaledObjects replace the workers’ HPAs', () => {
+    const objects = parseK8sObjects(
+      renderWithComponents(
+        kustomize!.render,
+        join(K8S_DIR, 'overlays', 'production'),
+        [join(K8S_DIR, 'components', 'keda')],
+        'production',
+      ),
+      'production+keda',
+    );
+    expect(objects.map(validateObject).filter((r) => r.outcome !== 'valid')).toEqual([]);
+    const hpas = ofKind<IHorizontalPodAutoscaler>(objects, 'HorizontalPodAutoscaler');
+    expect(hpas.map((h) => h.metadata.name).sort()).toEqual([...APIS].sort());
+    const scaled = ofKind<IScaledObject>(objects, 'ScaledObject');
+    expect(scaled.map((s) => s.spec.scaleTargetRef.name).sort()).toEqual([...WORKERS].sort());
+    for (const s of scaled) {
+      const [trigger] = s.spec.triggers;
+      expect(trigger.type).toBe('prometheus');
+      expect(trigger.metadata.query).toBe(
+        `max(enhancement_queue_depth{stage="${s.spec.scaleTargetRef.name}", namespace="production"})`,
+      );
+      expect(Number(trigger.metadata.threshold)).toBeGreaterThan(0);
+    }
+  });
+});
+
+it('kustomize overlays exist for production and staging', () => {
+  for (const overlay of OVERLAYS) {
+    const kustomization = readKustomization(join(K8S_DIR, 'overlays', overlay));
+    expect(kustomization).toMatchObject({ namespace: overlay, resources: ['../../base'] });
+  }
+});
