@@ -1,6 +1,7 @@
 // Lint rules that keep the architecture visible: Nx module boundaries by
 // project tags (apps depend on libs, libs never on apps, contracts depend on
 // nothing of ours), one public entry per library, and promise discipline.
+// `npm run lint` builds the Nx project graph first: without it the boundary rule is silently skipped.
 import js from '@eslint/js';
 import nx from '@nx/eslint-plugin';
 import tseslint from 'typescript-eslint';
@@ -90,7 +91,10 @@ export default tseslint.config(
               sourceTag: 'type:data-access',
               onlyDependOnLibsWithTags: ['type:util', 'type:contracts', 'type:testing'],
             },
-            { sourceTag: 'type:contracts', onlyDependOnLibsWithTags: ['type:util'] },
+            {
+              sourceTag: 'type:contracts',
+              onlyDependOnLibsWithTags: ['type:util', 'type:testing'],
+            },
             { sourceTag: 'type:util', onlyDependOnLibsWithTags: ['type:util'] },
             { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
           ],
