@@ -210,4 +210,43 @@ describe('stage consumer runner', () => {
       await capture.stop();
     }
   }, 30_000);
+
+  it('dead-letters a message whose body names another tenant than its subject and header', async () => {
+    const victim = randomUUID();
+    const attacker = randomUUID();
+    const crafted = { ...received(victim, 'EVIL-1') };
+    // Published on the attacker's subject with the attacker's header, body naming the victim.
+    await publishMessage(js, {
+      subject: nats.topology.subjects.received(attacker),
+      schema: TicketReceivedSchema,
+      message: crafted,
+      msgId: `received:${crafted.job_id}`,
+      tenantId: attacker,
+      jobId: crafted.job_id,
+    });
+    const handled: string[] = [];
+    const dead: DeadLetter[] = [];
+    const consumer = await runStageConsumer({
+      js,
+      topology: nats.topology,
+      stage: 'context-gatherer',
+      schema: TicketReceivedSchema,
+      logger: quiet,
+      onDeadLetter: (d) => {
+        dead.push(d);
+        return Promise.resolve();
+      },
+      handle: (m) => {
+        handled.push(m.tenant_id);
+        return Promise.resolve();
+      },
+    });
+    try {
+      await eventually(() => (dead.length === 1 ? true : undefined), 10_000);
+      expect(handled).toEqual([]);
+      expect(dead[0]).toMatchObject({ error_code: 'invalid_message', tenant_id: attacker });
+    } finally {
+      await consumer.stop();
+    }
+  }, 30_000);
 });

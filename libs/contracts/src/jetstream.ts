@@ -306,6 +306,7 @@ async function processOne<S extends z.ZodType>(
   );
   try {
     const message = parseMessage(options.schema, msg);
+    assertOneTenant(msg, tenantId, message);
     await context.with(trace.setSpan(context.active(), span), () =>
       options.handle(message, {
         tenantId,
@@ -361,6 +362,18 @@ async function processOne<S extends z.ZodType>(
     }
   } finally {
     span.end();
+  }
+}
+
+/**
+ * The subject, the header and the body must name the same tenant: a message
+ * crafted to smuggle another tenant's id is poison, never processed.
+ */
+function assertOneTenant(msg: JsMsg, headerTenant: string, message: unknown): void {
+  const subjectTenant = msg.subject.slice(msg.subject.lastIndexOf('.') + 1);
+  const bodyTenant = (message as { tenant_id?: unknown }).tenant_id;
+  if (subjectTenant !== headerTenant || bodyTenant !== headerTenant) {
+    throw new StageError('invalid_message', 'Tenant mismatch between subject, header and body');
   }
 }
 
