@@ -41,7 +41,10 @@ function nextRequest(request: autocannon.Request): autocannon.Request {
   };
 }
 
-function run(seconds: number, record: boolean): Promise<{ result: autocannon.Result; ms: number[] }> {
+function run(
+  seconds: number,
+  record: boolean,
+): Promise<{ result: autocannon.Result; ms: number[] }> {
   const latencies: number[] = [];
   return new Promise((resolve, reject) => {
     const instance = autocannon(
@@ -53,7 +56,10 @@ function run(seconds: number, record: boolean): Promise<{ result: autocannon.Res
         timeout: 10,
         requests: [{ method: 'POST', setupRequest: nextRequest }],
       },
-      (error, result) => (error ? reject(error) : resolve({ result, ms: latencies })),
+      (error: unknown, result) =>
+        error
+          ? reject(error instanceof Error ? error : new Error(JSON.stringify(error)))
+          : resolve({ result, ms: latencies }),
     );
     if (record) {
       instance.on('response', (_client, _status, _bytes, responseTime: number) => {
@@ -68,7 +74,7 @@ async function main(): Promise<void> {
   const { result, ms } = await run(spec.durationSeconds, true);
   const statusCounts: Record<string, number> = {};
   for (const [code, { count }] of Object.entries(result.statusCodeStats ?? {})) {
-    statusCounts[code] = count;
+    statusCounts[code] = count ?? 0;
   }
   const seconds = (new Date(result.finish).getTime() - new Date(result.start).getTime()) / 1000;
   const accepted = statusCounts['202'] ?? 0;

@@ -8,17 +8,23 @@
  *    Nats-Msg-Id) awaited until the server acknowledges storing it, on the
  *    platform's own TICKETS stream settings (created with ensureTopology) —
  *    the least any correct ingress must do before answering 202.
+ *  - `hmac-jetstream-kv` (diagnostic): the same plus what the ingress's
+ *    DeliveryGuard adds per webhook — a KV get of the delivery key before the
+ *    publish and a KV put after it (apps/webhook-ingress/src/receive-webhook/
+ *    delivery-guard.ts) — to show how much of the gap those round trips are.
  *
  * Environment: REF_MODE, PORT, REF_SECRET, NATS_URL, NATS_NAMESPACE.
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
+import { Kvm, type KV } from '@nats-io/kv';
 import { connect } from '@nats-io/transport-node';
 import { createTopology, ensureTopology } from '@tep/contracts';
 
 const mode = process.env.REF_MODE;
-if (mode !== 'hmac' && mode !== 'hmac-jetstream') throw new Error('REF_MODE must be set');
+if (mode !== 'hmac' && mode !== 'hmac-jetstream' && mode !== 'hmac-jetstream-kv')
+  throw new Error('REF_MODE must be set');
 const secret = process.env.REF_SECRET ?? '';
 if (!secret) throw new Error('REF_SECRET must be set');
 const port = Number(process.env.PORT ?? 0);
@@ -44,10 +50,18 @@ function verified(body: Buffer, header: string | string[] | undefined): boolean 
 
 async function main(): Promise<void> {
   let js: JetStreamClient | undefined;
-  if (mode === 'hmac-jetstream') {
+  let kv: KV | undefined;
+  if (mode !== 'hmac') {
     const nc = await connect({ servers: process.env.NATS_URL ?? 'nats://127.0.0.1:4222' });
     await ensureTopology(await jetstreamManager(nc), topology);
     js = jetstream(nc);
+    if (mode === 'hmac-jetstream-kv') {
+      // Same bucket settings as the ingress's idempotency keys.
+      kv = await new Kvm(nc).create(`${topology.namespace}_ref_deliveries`, {
+        history: 1,
+        ttl: 96 * 3600 * 1000,
+      });
+    }
   }
 
   const handle = (req: IncomingMessage, res: ServerResponse, body: Buffer) => {
@@ -56,7 +70,17 @@ async function main(): Promise<void> {
     if (!js) return reply(res, 202, ACCEPTED);
     const tenantId = new URL(req.url ?? '/', 'http://x').searchParams.get('tenant_id') ?? 'none';
     const msgID = createHash('sha256').update(tenantId).update('\n').update(body).digest('hex');
-    js.publish(topology.subjects.received(tenantId), body, { msgID, timeout: 5_000 }).then(
+    const publish = () =>
+      js.publish(topology.subjects.received(tenantId), body, { msgID, timeout: 5_000 });
+    const work = kv
+      ? (async () => {
+          const key = `${tenantId}.${msgID.slice(0, 32)}`;
+          await kv.get(key);
+          await publish();
+          await kv.put(key, msgID);
+        })()
+      : publish();
+    work.then(
       () => reply(res, 202, ACCEPTED),
       () => reply(res, 503, '{"status":"rejected","error":"queue_unavailable"}'),
     );

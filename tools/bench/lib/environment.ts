@@ -4,7 +4,7 @@
  * clean-up of both, and a description of the machine for the report.
  */
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
@@ -111,14 +111,37 @@ export async function deleteStaleBenchStreams(nc: NatsConnection): Promise<strin
   return names;
 }
 
-/** The pid of a process by its command name (e.g. nats-server), for CPU accounting. */
-export function findPid(comm: string): number | undefined {
+/**
+ * The pid of the nats-server we talk to (for CPU accounting): the process
+ * named `nats-server` that owns the socket listening on NATS_URL's port —
+ * other engineers may run more NATS servers on this machine.
+ */
+export function natsServerPid(): number | undefined {
+  const port = Number(new URL(NATS_URL.split(',')[0]).port || 4222);
+  const portHex = port.toString(16).toUpperCase().padStart(4, '0');
+  const inodes = new Set<string>();
+  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    try {
+      for (const line of readFileSync(table, 'utf8').split('\n').slice(1)) {
+        const cols = line.trim().split(/\s+/);
+        // local_address is ADDR:PORT in hex; state 0A is LISTEN.
+        if (cols[1]?.endsWith(`:${portHex}`) && cols[3] === '0A') inodes.add(cols[9]);
+      }
+    } catch {
+      // no IPv6 table
+    }
+  }
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
-      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === comm) return Number(entry);
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() !== 'nats-server') continue;
+      for (const fd of readdirSync(`/proc/${entry}/fd`)) {
+        const target = readlinkSync(`/proc/${entry}/fd/${fd}`);
+        const inode = /^socket:\[(\d+)\]$/.exec(target)?.[1];
+        if (inode && inodes.has(inode)) return Number(entry);
+      }
     } catch {
-      // gone meanwhile
+      // gone meanwhile, or not ours to read
     }
   }
   return undefined;
@@ -140,7 +163,8 @@ export async function machineInfo(nc: NatsConnection): Promise<MachineInfo> {
   await admin.connect();
   let postgres = 'unknown';
   try {
-    postgres = (await admin.query<{ v: string }>('SHOW server_version')).rows[0].v;
+    postgres = (await admin.query<{ server_version: string }>('SHOW server_version')).rows[0]
+      .server_version;
   } finally {
     await admin.end();
   }

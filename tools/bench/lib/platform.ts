@@ -41,6 +41,8 @@ export interface PlatformSettings {
   extraEnv?: Partial<Record<ServiceName, Record<string, string>>>;
   cpu?: Partial<Record<ServiceName, string>>;
   nodeArgs?: Partial<Record<ServiceName, string[]>>;
+  /** Run the production build in this directory (dist layout) instead of the TypeScript sources. */
+  compiledDir?: string;
 }
 
 export interface Platform {
@@ -80,7 +82,10 @@ export async function startPlatform(
     Object.assign(env, settings.extraEnv?.[name] ?? {});
     const proc = spawnNode({
       name,
-      script: `apps/${name}/src/main.ts`,
+      script: settings.compiledDir
+        ? `${settings.compiledDir}/apps/${name}/src/main.js`
+        : `apps/${name}/src/main.ts`,
+      compiled: settings.compiledDir !== undefined,
       env,
       cpu: settings.cpu?.[name],
       logDir: settings.logDir,

@@ -23,13 +23,15 @@ export function canPin(): boolean {
 
 export interface NodeProcessOptions {
   name: string;
-  /** Path of a TypeScript entry, relative to the repository root. */
+  /** Path of the entry, relative to the repository root (TypeScript unless `compiled`). */
   script: string;
+  /** A compiled JavaScript entry: run by plain node, without the SWC loader. */
+  compiled?: boolean;
   env: Record<string, string>;
   /** A CPU list for `taskset -c` (e.g. "0"); ignored where pinning is impossible. */
   cpu?: string;
   logDir: string;
-  /** Extra node flags (e.g. --cpu-prof). */
+  /** Extra node arguments, after the TypeScript loader (e.g. another `-r` preload). */
   nodeArgs?: string[];
 }
 
@@ -47,7 +49,8 @@ export function spawnNode(options: NodeProcessOptions): BenchProcess {
   mkdirSync(options.logDir, { recursive: true });
   const logFile = join(options.logDir, `${options.name}.log`);
   const fd = openSync(logFile, 'w');
-  const nodeArgv = [...(options.nodeArgs ?? []), '-r', './tools/register.js', options.script];
+  const loader = options.compiled ? [] : ['-r', './tools/register.js'];
+  const nodeArgv = [...loader, ...(options.nodeArgs ?? []), options.script];
   const pinned = options.cpu !== undefined && canPin();
   // taskset execs node, so the child's pid is node's pid.
   const [command, args] = pinned
@@ -135,3 +138,24 @@ export function cpuSeconds(pid: number): number {
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Jiffies the whole machine spent busy and in total so far (/proc/stat). */
+export function machineJiffies(): { busy: number; total: number } {
+  const fields = readFileSync('/proc/stat', 'utf8')
+    .split('\n')[0]
+    .trim()
+    .split(/\s+/)
+    .slice(1)
+    .map(Number);
+  const total = fields.reduce((a, b) => a + b, 0);
+  const idle = fields[3] + (fields[4] ?? 0); // idle + iowait
+  return { busy: total - idle, total };
+}
+
+/** How busy the machine was between two readings, in cores (0..nproc). */
+export function coresBusy(
+  before: { busy: number; total: number },
+  after: { busy: number; total: number },
+): number {
+  return ((after.busy - before.busy) / Math.max(1, after.total - before.total)) * cpus().length;
+}

@@ -30,11 +30,12 @@ export function summarize(samples: ArrayLike<number>): LatencySummary {
   };
 }
 
+/** The middle value (the mean of the two middle values for an even count). */
 export function median(values: number[]): number {
-  return percentile(
-    [...values].sort((a, b) => a - b),
-    50,
-  );
+  const sorted = values.filter((v) => !Number.isNaN(v)).sort((a, b) => a - b);
+  if (sorted.length === 0) return Number.NaN;
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 export const round = (value: number, digits = 1): number =>

@@ -1,0 +1,528 @@
+/**
+ * Part 3: context retrieval latency against 1,000,000 ticket_history rows
+ * spread over 1,000 tenants, run the way the context-gatherer runs it: as
+ * the application role (tep_app, RLS applies), one transaction per source
+ * through TenantDatabase.withTenant with the per-source statement timeout,
+ * with the gatherer's own SQL (copied below — apps cannot be imported from
+ * tools — and checked against the source file at every run).
+ */
+import { readFileSync } from 'node:fs';
+import { isIPv4, isIPv6 } from 'node:net';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Client } from 'pg';
+import { TenantDatabase, createDataSource, type TenantTransaction } from '@tep/data';
+import { benchDatabase, databaseExists, dropDatabase, type BenchDatabase } from './lib/environment';
+import { ROOT } from './lib/processes';
+import { summarize, type LatencySummary } from './lib/stats';
+
+export interface ContextOptions {
+  rows: number;
+  tenants: number;
+  queries: number;
+  /** Keep the generated database for the next run (and reuse one of the same size). */
+  keepDatabase: boolean;
+}
+
+export interface ContextReport {
+  rows: number;
+  tenants: number;
+  kbArticles: number;
+  inventory: number;
+  /** Seconds to generate and index the rows (0 when reused). */
+  generationSeconds: number;
+  tableSizeMiB: number;
+  queries: number;
+  /** findSimilarTickets alone (its transaction and statement timeout included). */
+  similarTicketsMs: LatencySummary;
+  /** All three sources in parallel, as GatherContext.gather runs them. */
+  gatherMs: LatencySummary;
+  /** Rows the similar-tickets query returned, on average (5 at most). */
+  meanSimilarFound: number;
+  trigramFallbacks: number;
+  explain: Record<string, string>;
+  indexesUsed: Record<string, string[]>;
+  /**
+   * Rows of all tenants the sample's any-word query matches (superuser, no
+   * RLS): what a scan of the GIN index on search_vector would have to visit
+   * before RLS keeps the one tenant's rows.
+   */
+  ginCandidatesAllTenants: number;
+  /** Copied SQL not found (whitespace-normalised) in the gatherer's source. */
+  sqlDrift: string[];
+}
+
+const DATABASE = 'ai_agents_bench_ctx';
+const REPOSITORY_SOURCE = 'apps/context-gatherer/src/gather-context/context.repository.ts';
+const STATEMENT_TIMEOUT_MS = 3000; // CONTEXT_SOURCE_TIMEOUT_MS default
+
+// ---- The gatherer's SQL, verbatim from apps/context-gatherer/src/gather-context/context.repository.ts
+// (`${ANY_WORD_QUERY}` stands where the source interpolates that constant).
+const ANY_WORD_QUERY = `(SELECT to_tsquery('english', string_agg(quote_literal(lexeme), ' | '))
+                           FROM unnest(to_tsvector('english', $1)) AS t(lexeme, positions, weights))`;
+const SIMILAR_TICKETS = `SELECT ticket_id, display_id, subject, resolution,
+            ts_rank_cd(search_vector, q.query, 32)::float8 AS score
+       FROM ticket_history, \${ANY_WORD_QUERY} AS q(query)
+      WHERE search_vector @@ q.query
+        AND resolution IS NOT NULL AND ticket_id <> $2
+      ORDER BY score DESC, resolved_at DESC NULLS LAST
+      LIMIT $3`;
+const SIMILAR_TICKETS_TRIGRAM = `SELECT ticket_id, display_id, subject, resolution, similarity(subject, $1)::float8 AS score
+       FROM ticket_history
+      WHERE subject % $1 AND resolution IS NOT NULL AND ticket_id <> $2
+      ORDER BY score DESC
+      LIMIT $3`;
+const KB_ARTICLES = `SELECT article_id, title, content, url, ts_rank_cd(search_vector, q.query, 32)::float8 AS score
+       FROM kb_articles, \${ANY_WORD_QUERY} AS q(query)
+      WHERE search_vector @@ q.query
+      ORDER BY score DESC
+      LIMIT $2`;
+const MENTIONED_SYSTEMS = `SELECT hostname, host(ip_address) AS ip_address, service_name, status,
+            CASE WHEN ip_address = ANY($2::inet[]) THEN 'ip_address'
+                 WHEN lower(hostname) = ANY($1) OR lower(split_part(hostname, '.', 1)) = ANY($1) THEN 'hostname'
+                 ELSE 'service_name' END AS matched_on
+       FROM system_inventory
+      WHERE lower(hostname) = ANY($1)
+         OR lower(split_part(hostname, '.', 1)) = ANY($1)
+         OR ip_address = ANY($2::inet[])
+         OR lower(service_name) = ANY($3)
+      ORDER BY (status NOT IN ('up', 'healthy', 'ok')) DESC, hostname
+      LIMIT $4`;
+const SET_TIMEOUT = `SELECT set_config('statement_timeout', $1, true)`;
+const sql = (template: string) => template.replace('${ANY_WORD_QUERY}', ANY_WORD_QUERY);
+
+/** Copied from apps/context-gatherer/src/gather-context/mentions.ts (extractMentions). */
+function extractMentions(text: string): { hosts: string[]; addresses: string[]; words: string[] } {
+  const hosts = new Set<string>();
+  const addresses = new Set<string>();
+  const words = new Set<string>();
+  for (const raw of text.match(/[A-Za-z0-9][A-Za-z0-9.:%_-]*[A-Za-z0-9]|::1?|[A-Za-z0-9]/g) ?? []) {
+    const token = raw.replace(/^[.:-]+|[.:-]+$/g, '');
+    const v6 = raw.replace(/%.*$/, '');
+    if (isIPv4(token)) {
+      addresses.add(token);
+    } else if (isIPv6(v6)) {
+      addresses.add(v6.toLowerCase());
+    } else if (
+      /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*$/i.test(token)
+    ) {
+      const lower = token.toLowerCase();
+      if (lower.length >= 3) {
+        words.add(lower);
+        if (lower.includes('.') || (/[a-z]/.test(lower) && /[0-9-]/.test(lower))) hosts.add(lower);
+      }
+    }
+    if (hosts.size + addresses.size + words.size > 200) break;
+  }
+  return { hosts: [...hosts], addresses: [...addresses], words: [...words] };
+}
+
+// ---- Vocabulary shared by the generated history and the incoming tickets.
+const SYSTEMS = [
+  'PostgreSQL database',
+  'MySQL database',
+  'Oracle database',
+  'VPN',
+  'Outlook',
+  'Exchange mailbox',
+  'printer',
+  'Wi-Fi',
+  'network switch',
+  'firewall',
+  'Active Directory',
+  'SharePoint',
+  'Teams',
+  'laptop',
+  'file server',
+  'backup job',
+  'DNS',
+  'DHCP',
+  'load balancer',
+  'ERP',
+  'CRM',
+  'payroll application',
+  'billing application',
+  'Citrix',
+  'Jira',
+  'OneDrive',
+  'SSO',
+  'MFA',
+  'web portal',
+  'Kubernetes cluster',
+];
+const PROBLEMS = [
+  'connection timeout',
+  'not responding',
+  'slow performance',
+  'login failure',
+  'disk full',
+  'certificate expired',
+  'high CPU usage',
+  'memory leak',
+  'access denied',
+  'sync error',
+  'crash on startup',
+  'packet loss',
+  'password reset',
+  'license expired',
+  'replication lag',
+  'service unavailable',
+  'HTTP 500 error',
+  'cannot connect',
+  'intermittent outage',
+  'configuration drift',
+  'blue screen',
+  'paper jam',
+  'quota exceeded',
+  'account locked',
+];
+const HOSTS = [
+  'db01',
+  'db02',
+  'app01',
+  'app02',
+  'web01',
+  'web02',
+  'mail01',
+  'fs01',
+  'vpn-gw',
+  'dc01',
+  'dc02',
+  'print01',
+  'erp01',
+  'crm01',
+  'lb01',
+  'k8s-node3',
+  'backup01',
+  'sql03',
+  'citrix02',
+  'proxy01',
+];
+const FIXES = [
+  'Restarted the service and monitored it for an hour',
+  'Increased the connection pool size to 50',
+  'Renewed the TLS certificate',
+  'Cleared old log files and extended the volume',
+  'Reset the user password and re-enrolled MFA',
+  'Rebooted the switch and replaced the uplink cable',
+  'Added the missing index and vacuumed the table',
+  'Reinstalled the printer driver',
+  'Unlocked the account in Active Directory',
+  'Rolled back the last deployment',
+  'Raised the mailbox quota',
+  'Renewed the license key',
+  'Updated the firewall rule for the subnet',
+  'Failed over to the standby replica',
+  'Re-created the Outlook profile',
+  'Replaced the faulty disk',
+  'Cleared the DNS cache and fixed the A record',
+  'Extended the DHCP scope',
+  'Patched the application to the latest version',
+  'Restarted the load balancer health checks',
+  'Increased the VM memory',
+  'Removed the stuck print job',
+  'Re-synchronised OneDrive',
+  'Rotated the service account credentials',
+];
+const EXTRAS = [
+  'Several users are affected.',
+  'Only one user is affected.',
+  'Started after the weekend maintenance.',
+  'Happens intermittently during business hours.',
+  'The issue blocks month-end reporting.',
+  'Workaround: restart the client.',
+  'Error appears in the event log.',
+  'No recent changes according to the requester.',
+];
+const SERVICES = ['postgresql', 'mysql', 'exchange', 'nginx', 'iis', 'cups', 'openvpn', 'bind'];
+
+/** Deterministic pseudo-random numbers (mulberry32), so runs query the same tickets. */
+function random(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const tenantIdSql = (expr: string) => `md5('bench-tenant-' || (${expr}))::uuid`;
+
+/** The same ids the SQL generates: md5('bench-tenant-<n>') as a uuid. */
+async function tenantIds(admin: Client, tenants: number): Promise<string[]> {
+  const { rows } = await admin.query<{ id: string }>(
+    `SELECT ${tenantIdSql('i')}::text AS id FROM generate_series(0, $1 - 1) AS i ORDER BY i`,
+    [tenants],
+  );
+  return rows.map((r) => r.id);
+}
+
+/** One INSERT … SELECT generate_series as superuser, GIN indexes built after the load. */
+async function generate(db: BenchDatabase, options: ContextOptions): Promise<number> {
+  const admin = new Client({ connectionString: db.adminUrl });
+  await admin.connect();
+  const started = performance.now();
+  try {
+    await admin.query(`SET maintenance_work_mem = '256MB'`);
+    await admin.query(`SET synchronous_commit = off`);
+    // Build the GIN indexes once after the load (same definitions), not row by row.
+    const { rows: indexes } = await admin.query<{ name: string; def: string }>(
+      `SELECT indexname AS name, indexdef AS def FROM pg_indexes
+        WHERE tablename = 'ticket_history' AND indexdef ILIKE '%USING gin%'`,
+    );
+    for (const index of indexes) await admin.query(`DROP INDEX ${index.name}`);
+    const h = (salt: number, n: number) => `(abs(hashint4(i * 31 + ${salt})) % ${n} + 1)`;
+    await admin.query(
+      `INSERT INTO ticket_history (tenant_id, ticket_id, display_id, subject, description, priority,
+                                   status, resolution, source, ticket_created_at, resolved_at)
+       SELECT ${tenantIdSql(`i % ${options.tenants}`)},
+              'TKT-' || (i / ${options.tenants}), 'TKT-' || (i / ${options.tenants}),
+              ($1::text[])[${h(1, SYSTEMS.length)}] || ' ' || ($2::text[])[${h(2, PROBLEMS.length)}]
+                || CASE WHEN ${h(3, 2)} = 1 THEN ' on ' || ($3::text[])[${h(4, HOSTS.length)}] ELSE '' END,
+              CASE ${h(5, 4)}
+                WHEN 1 THEN 'User reports ' || ($2::text[])[${h(6, PROBLEMS.length)}] || ' with the ' || ($1::text[])[${h(7, SYSTEMS.length)}] || ' since ' || ${h(8, 11)} || ' AM. ' || ($5::text[])[${h(9, EXTRAS.length)}]
+                WHEN 2 THEN 'Since this morning ' || ($3::text[])[${h(10, HOSTS.length)}] || ' shows ' || ($2::text[])[${h(11, PROBLEMS.length)}] || '. ' || ($5::text[])[${h(12, EXTRAS.length)}]
+                WHEN 3 THEN ($1::text[])[${h(13, SYSTEMS.length)}] || ': ' || ($2::text[])[${h(14, PROBLEMS.length)}] || ' for the finance team.'
+                ELSE 'Monitoring alert on ' || ($3::text[])[${h(15, HOSTS.length)}] || ': ' || ($2::text[])[${h(16, PROBLEMS.length)}] || '. ' || ($5::text[])[${h(17, EXTRAS.length)}]
+              END,
+              (ARRAY['Low', 'Medium', 'High', 'Urgent'])[${h(18, 4)}],
+              CASE WHEN ${h(19, 10)} <= 7 THEN 'Resolved' ELSE 'Open' END,
+              CASE WHEN ${h(19, 10)} <= 7 THEN ($4::text[])[${h(20, FIXES.length)}] || '.' END,
+              'import',
+              now() - (i % 730) * interval '1 day',
+              CASE WHEN ${h(19, 10)} <= 7 THEN now() - (i % 730) * interval '1 day' + interval '4 hours' END
+         FROM generate_series(0, $6 - 1) AS i`,
+      [SYSTEMS, PROBLEMS, HOSTS, FIXES, EXTRAS, options.rows],
+    );
+    for (const index of indexes) await admin.query(index.def);
+    const perTenant = 20;
+    await admin.query(
+      `INSERT INTO kb_articles (tenant_id, article_id, title, content, keywords)
+       SELECT ${tenantIdSql(`i % ${options.tenants}`)}, 'KB-' || (i / ${options.tenants}),
+              'How to fix ' || ($2::text[])[${h(2, PROBLEMS.length)}] || ' on the ' || ($1::text[])[${h(1, SYSTEMS.length)}],
+              ($3::text[])[${h(3, FIXES.length)}] || '. Then confirm with the requester.',
+              lower(($1::text[])[${h(1, SYSTEMS.length)}])
+         FROM generate_series(0, $4 - 1) AS i`,
+      [SYSTEMS, PROBLEMS, FIXES, options.tenants * perTenant],
+    );
+    await admin.query(
+      `INSERT INTO system_inventory (tenant_id, hostname, ip_address, service_name, status)
+       SELECT ${tenantIdSql(`i % ${options.tenants}`)}, ($1::text[])[(i / ${options.tenants}) % ${HOSTS.length} + 1],
+              ('10.' || (i % 250) || '.' || (i / ${options.tenants}) || '.' || (i % 200 + 1))::inet,
+              ($2::text[])[${h(2, SERVICES.length)}],
+              CASE WHEN ${h(3, 10)} = 1 THEN 'down' ELSE 'up' END
+         FROM generate_series(0, $3 - 1) AS i`,
+      [HOSTS, SERVICES, options.tenants * Math.min(perTenant, HOSTS.length)],
+    );
+    // VACUUM too: in production the rows were written long ago, so their hint
+    // bits are set; otherwise the first queries would dirty and write pages.
+    await admin.query('VACUUM (ANALYZE) ticket_history');
+    await admin.query('VACUUM (ANALYZE) kb_articles');
+    await admin.query('VACUUM (ANALYZE) system_inventory');
+  } finally {
+    await admin.end();
+  }
+  return (performance.now() - started) / 1000;
+}
+
+interface IncomingTicket {
+  ticket_id: string;
+  subject: string;
+  description_text: string;
+}
+
+function incomingTicket(rand: () => number, n: number): IncomingTicket {
+  const pick = <T>(list: T[]) => list[Math.floor(rand() * list.length)];
+  const problem = pick(PROBLEMS);
+  return {
+    ticket_id: `NEW-${n}`,
+    subject: `${pick(SYSTEMS)} ${problem}`,
+    description_text:
+      `Application reports '${pick(PROBLEMS)}' when using the ${pick(SYSTEMS)} on ${pick(HOSTS)}. ` +
+      `Error started at ${1 + Math.floor(rand() * 11)}:30 AM. ${pick(EXTRAS)}`,
+  };
+}
+
+const textOf = (t: IncomingTicket) => `${t.subject} ${t.description_text}`.slice(0, 4000);
+
+/** findSimilarTickets: full text first, trigram when full text finds nothing. */
+async function similarTickets(tx: TenantTransaction, ticket: IncomingTicket) {
+  const rows = await tx.query(sql(SIMILAR_TICKETS), [textOf(ticket), ticket.ticket_id, 5]);
+  if (rows.length > 0) return { rows: rows.length, trigram: false };
+  const fuzzy = await tx.query(SIMILAR_TICKETS_TRIGRAM, [ticket.subject, ticket.ticket_id, 5]);
+  return { rows: fuzzy.length, trigram: true };
+}
+
+export async function benchContext(options: ContextOptions): Promise<ContextReport> {
+  let generationSeconds = 0;
+  let db: BenchDatabase;
+  let reuse = false;
+  if (options.keepDatabase && (await databaseExists(DATABASE))) {
+    db = await benchDatabase(DATABASE, false);
+    const check = new Client({ connectionString: db.adminUrl });
+    await check.connect();
+    const { rows } = await check.query<{ n: string; t: string }>(
+      'SELECT count(*) AS n, count(DISTINCT tenant_id) AS t FROM ticket_history',
+    );
+    await check.end();
+    reuse = Number(rows[0].n) === options.rows && Number(rows[0].t) === options.tenants;
+  }
+  if (!reuse) {
+    db = await benchDatabase(DATABASE, true);
+    console.log(`  [context] generating ${options.rows} rows over ${options.tenants} tenants…`);
+    generationSeconds = await generate(db, options);
+    console.log(`  [context] generated and indexed in ${generationSeconds.toFixed(0)} s`);
+  } else {
+    db = await benchDatabase(DATABASE, false);
+    console.log(`  [context] reusing ${DATABASE}`);
+  }
+
+  const admin = new Client({ connectionString: db.adminUrl });
+  await admin.connect();
+  const dataSource = createDataSource({ url: db.appUrl, poolSize: 10, applicationName: 'bench' });
+  await dataSource.initialize();
+  try {
+    const tenants = await tenantIds(admin, options.tenants);
+    const counts = await admin.query<{ kb: string; inv: string; size: string }>(
+      `SELECT (SELECT count(*) FROM kb_articles) AS kb, (SELECT count(*) FROM system_inventory) AS inv,
+              pg_total_relation_size('ticket_history') AS size`,
+    );
+    const database = new TenantDatabase(dataSource);
+    const withDeadline = <T>(tenantId: string, work: (tx: TenantTransaction) => Promise<T>) =>
+      database.withTenant(tenantId, async (tx) => {
+        await tx.query(SET_TIMEOUT, [`${STATEMENT_TIMEOUT_MS}ms`]);
+        return work(tx);
+      });
+    const rand = random(42);
+    const gatherOnce = (tenantId: string, ticket: IncomingTicket) => {
+      const mentions = extractMentions(`${ticket.subject}\n${ticket.description_text}`);
+      return Promise.all([
+        withDeadline(tenantId, (tx) => similarTickets(tx, ticket)),
+        withDeadline(tenantId, (tx) => tx.query(sql(KB_ARTICLES), [textOf(ticket), 3])),
+        withDeadline(tenantId, (tx) =>
+          tx.query(MENTIONED_SYSTEMS, [
+            [...mentions.hosts, ...mentions.words],
+            mentions.addresses,
+            mentions.words,
+            10,
+          ]),
+        ),
+      ]);
+    };
+    // Warm the pool and the plan cache; not measured.
+    for (let i = 0; i < 30; i++) {
+      await gatherOnce(tenants[Math.floor(rand() * tenants.length)], incomingTicket(rand, i));
+    }
+    const similarMs: number[] = [];
+    const gatherMs: number[] = [];
+    let found = 0;
+    let fallbacks = 0;
+    for (let i = 0; i < options.queries; i++) {
+      const tenantId = tenants[Math.floor(rand() * tenants.length)];
+      const ticket = incomingTicket(rand, i);
+      let t0 = performance.now();
+      const result = await withDeadline(tenantId, (tx) => similarTickets(tx, ticket));
+      similarMs.push(performance.now() - t0);
+      found += result.rows;
+      if (result.trigram) fallbacks++;
+      const other = incomingTicket(rand, i + options.queries);
+      t0 = performance.now();
+      await gatherOnce(tenants[Math.floor(rand() * tenants.length)], other);
+      gatherMs.push(performance.now() - t0);
+    }
+
+    // EXPLAIN (ANALYZE, BUFFERS) as the application role, under RLS, same parameters.
+    const sample = incomingTicket(random(7), 0);
+    const mentions = extractMentions(`${sample.subject}\n${sample.description_text}`);
+    const explain: Record<string, string> = {};
+    const plans: [string, string, unknown[]][] = [
+      ['similar tickets (full text)', sql(SIMILAR_TICKETS), [textOf(sample), sample.ticket_id, 5]],
+      [
+        'similar tickets (trigram fallback)',
+        SIMILAR_TICKETS_TRIGRAM,
+        [sample.subject, sample.ticket_id, 5],
+      ],
+      ['kb articles', sql(KB_ARTICLES), [textOf(sample), 3]],
+      [
+        'mentioned systems',
+        MENTIONED_SYSTEMS,
+        [[...mentions.hosts, ...mentions.words], mentions.addresses, mentions.words, 10],
+      ],
+    ];
+    for (const [name, text, params] of plans) {
+      const rows = await database.withTenant(tenants[0], (tx) =>
+        tx.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, BUFFERS) ${text}`, params),
+      );
+      explain[name] =
+        `-- sample ticket: ${JSON.stringify(sample.subject)}\n${rows.map((r) => r['QUERY PLAN']).join('\n')}`;
+    }
+    const indexesUsed = Object.fromEntries(
+      Object.entries(explain).map(([name, plan]) => [
+        name,
+        [
+          ...new Set(
+            [
+              ...plan.matchAll(
+                /(?:Index|Index Only|Bitmap Index) Scan (?:Backward )?(?:using|on) (\w+)/g,
+              ),
+            ].map((m) => m[1]),
+          ),
+        ],
+      ]),
+    );
+    const gin = await admin.query<{ n: string }>(
+      `SELECT count(*) AS n FROM ticket_history, ${ANY_WORD_QUERY} AS q(query)
+        WHERE search_vector @@ q.query AND resolution IS NOT NULL`,
+      [textOf(sample)],
+    );
+    const report: ContextReport = {
+      rows: options.rows,
+      tenants: options.tenants,
+      kbArticles: Number(counts.rows[0].kb),
+      inventory: Number(counts.rows[0].inv),
+      generationSeconds,
+      tableSizeMiB: Math.round(Number(counts.rows[0].size) / 2 ** 20),
+      queries: options.queries,
+      similarTicketsMs: summarize(similarMs),
+      gatherMs: summarize(gatherMs),
+      meanSimilarFound: found / options.queries,
+      trigramFallbacks: fallbacks,
+      explain,
+      indexesUsed,
+      ginCandidatesAllTenants: Number(gin.rows[0].n),
+      sqlDrift: sqlDrift(),
+    };
+    console.log(
+      `  [context] similar tickets p50=${report.similarTicketsMs.p50.toFixed(1)} p95=${report.similarTicketsMs.p95.toFixed(1)} ` +
+        `p99=${report.similarTicketsMs.p99.toFixed(1)} ms; whole gather p95=${report.gatherMs.p95.toFixed(1)} ms; ` +
+        `indexes: ${JSON.stringify(indexesUsed)}`,
+    );
+    if (report.sqlDrift.length) {
+      console.warn(
+        `  [context] WARNING: the gatherer's SQL changed; update context.ts: ${report.sqlDrift.join(', ')}`,
+      );
+    }
+    return report;
+  } finally {
+    await dataSource.destroy();
+    await admin.end();
+    if (!options.keepDatabase) await dropDatabase(DATABASE);
+  }
+}
+
+/** Which copied statements no longer appear in the gatherer's source (whitespace-normalised). */
+function sqlDrift(): string[] {
+  const normalise = (s: string) => s.replace(/\s+/g, ' ').trim();
+  const source = normalise(readFileSync(join(ROOT, REPOSITORY_SOURCE), 'utf8'));
+  const copies: Record<string, string> = {
+    ANY_WORD_QUERY,
+    SIMILAR_TICKETS,
+    SIMILAR_TICKETS_TRIGRAM,
+    KB_ARTICLES,
+    MENTIONED_SYSTEMS,
+  };
+  return Object.entries(copies)
+    .filter(([, text]) => !source.includes(normalise(text)))
+    .map(([name]) => name);
+}
