@@ -1,4 +1,9 @@
-export { SynthesizeEnhancement, SYNTHESIZER, LLM_PRICES, type LlmPrices } from './synthesize-enhancement.handler';
+export {
+  SynthesizeEnhancement,
+  SYNTHESIZER,
+  LLM_PRICES,
+  type LlmPrices,
+} from './synthesize-enhancement.handler';
 export {
   SynthesizeEnhancementWorker,
   SYNTHESIZER_CONCURRENCY,

@@ -80,7 +80,9 @@ export class SynthesizeEnhancement {
       this.metrics.llmTokens.inc({ tenant_id: tenantId, kind: 'completion' }, completion);
       this.metrics.llmCost.inc(
         { tenant_id: tenantId },
-        (prompt * this.prices.promptPerMillionUsd + completion * this.prices.completionPerMillionUsd) / 1e6,
+        (prompt * this.prices.promptPerMillionUsd +
+          completion * this.prices.completionPerMillionUsd) /
+          1e6,
       );
     }
 
