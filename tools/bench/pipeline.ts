@@ -44,6 +44,8 @@ export interface PipelineOptions {
   rateSeconds: number;
   /** A second, lighter fixed rate: the overhead when nothing queues (0: skip). */
   lowRate: number;
+  /** Seconds at half the target rate before anything is measured (JIT, pools). */
+  warmupSeconds: number;
   /** Seconds of a last closed loop with every service's CPU profiled (0: skip). */
   profileSeconds: number;
   tenants: number;
@@ -231,15 +233,6 @@ export async function benchPipeline(
     };
     let notesSoFar = await simulator.noteCount();
 
-    // Warm-up: JIT, connection pools, prepared plans. Not measured.
-    const warm = await Promise.all(
-      Array.from({ length: 40 }, (_, i) => send(tenants[i % tenants.length])),
-    );
-    await waitForNotes(
-      warm.flatMap((j) => (j.jobId ? [j.jobId] : [])),
-      60_000,
-    );
-
     const services = ALL_SERVICES.map((name) => platform!.get(name));
     const machineMeter = async () => {
       const backends = await postgresBackends(db);
@@ -280,8 +273,12 @@ export async function benchPipeline(
     };
 
     // --- Latency at fixed rates: the target rate, then a light one.
-    const fixedRate = async (rate: number, seconds: number): Promise<FixedRateResult> => {
-      console.log(`  [pipeline] ${rate} webhooks/s for ${seconds} s`);
+    const fixedRate = async (
+      rate: number,
+      seconds: number,
+      label = '',
+    ): Promise<FixedRateResult> => {
+      console.log(`  [pipeline] ${label}${rate} webhooks/s for ${seconds} s`);
       const meter = await machineMeter();
       const total = Math.round(rate * seconds);
       const pending: Promise<Job>[] = [];
@@ -316,7 +313,7 @@ export async function benchPipeline(
         machine,
       };
       console.log(
-        `  [pipeline] end to end at ${rate}/s: p50=${result.endToEndMs.p50.toFixed(1)} ` +
+        `  [pipeline] ${label}end to end at ${rate}/s: p50=${result.endToEndMs.p50.toFixed(1)} ` +
           `p95=${result.endToEndMs.p95.toFixed(1)} p99=${result.endToEndMs.p99.toFixed(1)} ms ` +
           `(${result.notes}/${total} notes; cores busy: all ${machine.allProcessesCores.toFixed(2)}, ` +
           `services ${machine.platformServicesCores.toFixed(2)}, postgres ${machine.postgresCores.toFixed(2)}, ` +
@@ -326,6 +323,10 @@ export async function benchPipeline(
       );
       return result;
     };
+    // Warm-up: JIT in five processes, connection pools, plans. Not reported.
+    if (options.warmupSeconds > 0) {
+      await fixedRate(Math.max(1, options.rate / 2), options.warmupSeconds, 'warm-up: ');
+    }
     const latency = [await fixedRate(options.rate, options.rateSeconds)];
     if (options.lowRate > 0)
       latency.push(await fixedRate(options.lowRate, options.rateSeconds / 2));

@@ -6,7 +6,7 @@
  *   --part ingress,pipeline,memory,context   parts to run (default: all)
  *   --duration 7 --warmup 1 --rounds 2 --connections 10,50,100   ingress
  *   --diagnostics 50                  ingress variants at this many connections (0: skip)
- *   --rate 50 --rate-seconds 20 --low-rate 10 --tenants 5 --throughput-seconds 20
+ *   --rate 50 --rate-seconds 20 --low-rate 10 --pipeline-warmup 15 --tenants 5 --throughput-seconds 20
  *   --backlog 400 --profile-seconds 8 --worker-concurrency 4             pipeline
  *   --idle-seconds 5                                                      memory
  *   --rows 1000000 --context-tenants 1000 --queries 500 --keep-context-db   context
@@ -44,6 +44,7 @@ export interface BenchSettings {
     rate: number;
     rateSeconds: number;
     lowRate: number;
+    warmupSeconds: number;
     profileSeconds: number;
     tenants: number;
     throughputSeconds: number;
@@ -90,6 +91,7 @@ function parseArgs(argv: string[]): BenchSettings {
     'rate',
     'rate-seconds',
     'low-rate',
+    'pipeline-warmup',
     'profile-seconds',
     'idle-seconds',
     'tenants',
@@ -127,6 +129,7 @@ function parseArgs(argv: string[]): BenchSettings {
       rate: num('rate', 50),
       rateSeconds: num('rate-seconds', 20),
       lowRate: num('low-rate', 10),
+      warmupSeconds: num('pipeline-warmup', 15),
       profileSeconds: num('profile-seconds', 8),
       tenants: num('tenants', 5),
       throughputSeconds: num('throughput-seconds', 20),

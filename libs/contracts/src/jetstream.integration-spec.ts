@@ -170,6 +170,14 @@ describe('stage consumer runner', () => {
         last_by_subj: nats.topology.subjects.deadLetter('context-gatherer', tenant),
       });
       expect(DeadLetterSchema.parse(stored!.json()).original_payload).toContain('P-1');
+      // Terminated, not left pending for another delivery (nats-server 2.9 ignores TERM with a reason).
+      await eventually(async () => {
+        const info = await jsm.consumers.info(
+          nats.topology.ticketsStream,
+          nats.topology.consumers['context-gatherer'].durable,
+        );
+        return info.num_ack_pending === 0 && info.num_pending === 0 ? true : undefined;
+      }, 5_000);
     } finally {
       await consumer.stop();
     }

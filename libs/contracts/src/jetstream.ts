@@ -233,7 +233,7 @@ export async function runStageConsumer<S extends z.ZodType>(
 
   const start = (msg: JsMsg, tenantId: string) => {
     perTenant.set(tenantId, (perTenant.get(tenantId) ?? 0) + 1);
-    const task = processOne(options, msg, spec.maxDeliver).finally(() => {
+    const task = processOne(options, msg, spec.maxDeliver, spec.ackWaitMs).finally(() => {
       inFlight.delete(task);
       const left = (perTenant.get(tenantId) ?? 1) - 1;
       if (left > 0) perTenant.set(tenantId, left);
@@ -289,6 +289,7 @@ async function processOne<S extends z.ZodType>(
   options: StageConsumerOptions<S>,
   msg: JsMsg,
   maxDeliver: number,
+  ackWaitMs: number,
 ): Promise<void> {
   const { stage, logger } = options;
   const tenantId = msg.headers?.get(HEADER.tenantId) || 'unknown';
@@ -296,6 +297,7 @@ async function processOne<S extends z.ZodType>(
   const deliveryCount = msg.info.deliveryCount;
   const log = { stage, tenant_id: tenantId, job_id: jobId, delivery: deliveryCount };
   const started = performance.now();
+  let heartbeat: NodeJS.Timeout | undefined;
   const span = tracer.startSpan(
     `${stage} process`,
     {
@@ -307,6 +309,10 @@ async function processOne<S extends z.ZodType>(
   try {
     const message = parseMessage(options.schema, msg);
     assertOneTenant(msg, tenantId, message);
+    // Keep the delivery ours while the handler waits on SDP or the LLM (e.g. a
+    // long Retry-After): otherwise JetStream hands it to another slot and the
+    // same job could be worked twice at once.
+    heartbeat = setInterval(() => msg.working(), Math.max(1_000, ackWaitMs / 3));
     await context.with(trace.setSpan(context.active(), span), () =>
       options.handle(message, {
         tenantId,
@@ -351,7 +357,9 @@ async function processOne<S extends z.ZodType>(
         }).then(
           () => {
             logger.error({ ...log, err: reason }, 'Stage failed permanently, dead-lettered');
-            msg.term(reason.slice(0, 200));
+            // No reason argument: nats-server 2.9 ignores a TERM that carries one,
+            // and the message would keep coming back (found by the fault suite).
+            msg.term();
           },
           (dlqError: unknown) => {
             // Could not record the failure: keep the message and try later.
@@ -361,6 +369,7 @@ async function processOne<S extends z.ZodType>(
         );
     }
   } finally {
+    clearInterval(heartbeat);
     span.end();
   }
 }

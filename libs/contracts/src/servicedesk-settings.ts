@@ -13,8 +13,12 @@ export const ServiceDeskSettingsSchema = z
     authtoken_header: z.enum(['authtoken', 'TECHNICIAN_KEY']).default('authtoken'),
     portal: z.string().trim().min(1).max(100).optional(),
     portal_id: z.string().trim().min(1).max(100).optional(),
-    /** Cloud: request_note; current on-premises: note (the other is tried once). */
-    note_wrapper_key: z.enum(['request_note', 'note']).default('request_note'),
+    /**
+     * Cloud: request_note; current on-premises: note (the other is tried once).
+     * Unset: chosen by auth_kind, so on-premises tenants are not sent the
+     * wrong wrapper first on every note.
+     */
+    note_wrapper_key: z.enum(['request_note', 'note']).optional(),
     /** Cloud: the Zoho accounts server of the tenant's data centre. */
     accounts_url: z.string().url().optional(),
   })

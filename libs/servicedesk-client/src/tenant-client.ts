@@ -45,7 +45,8 @@ export function clientForTenant(
     baseUrl: tenant.servicedesk_url,
     portal: settings.portal,
     auth,
-    noteWrapperKey: settings.note_wrapper_key,
+    noteWrapperKey:
+      settings.note_wrapper_key ?? (settings.auth_kind === 'oauth' ? 'request_note' : 'note'),
     timeoutMs: options.timeoutMs,
     beforeConnect: options.beforeConnect,
     onResult: options.onResult,

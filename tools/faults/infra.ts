@@ -1,0 +1,367 @@
+/**
+ * The fault suite's own infrastructure: a PostgreSQL cluster and a NATS
+ * server on free ports in temporary directories (never the shared ones on
+ * 5432/4222, which other engineers' tests use), and the platform's services
+ * as child processes that can be killed with SIGKILL and started again on
+ * the same port. Output goes to log files, not pipes.
+ */
+import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import {
+  chownSync,
+  closeSync,
+  existsSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  rmSync,
+} from 'node:fs';
+import { createServer, Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+export const ROOT = join(__dirname, '..', '..');
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+const run = promisify(execFile);
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function portOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = new Socket();
+    const done = (open: boolean) => {
+      socket.destroy();
+      resolve(open);
+    };
+    socket.setTimeout(500, () => done(false));
+    socket.once('error', () => done(false));
+    socket.connect(port, '127.0.0.1', () => done(true));
+  });
+}
+
+export async function waitForPort(port: number, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await portOpen(port))) {
+    if (Date.now() > deadline) throw new Error(`${what} did not listen on ${port}`);
+    await sleep(100);
+  }
+}
+
+/** Every temporary directory this process made, removed by `removeTempDirs`. */
+const tempDirs = new Set<string>();
+
+export function makeTempDir(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  tempDirs.add(dir);
+  return dir;
+}
+
+/** Children and clusters to end if this process dies before its own clean-up ran. */
+const liveChildren = new Set<ChildProcess>();
+const liveClusters = new Set<() => void>();
+let exitHookInstalled = false;
+
+function track(child: ChildProcess): void {
+  liveChildren.add(child);
+  child.once('exit', () => liveChildren.delete(child));
+  installExitHook();
+}
+
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.once('exit', () => {
+    for (const c of liveChildren) c.kill('SIGKILL');
+    for (const stop of liveClusters) stop();
+    for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+  });
+}
+
+export function removeTempDirs(): void {
+  for (const dir of tempDirs) {
+    rmSync(dir, { recursive: true, force: true });
+    tempDirs.delete(dir);
+  }
+}
+
+/** The newest /usr/lib/postgresql/<version>/bin, or FAULTS_PG_BIN. */
+export function postgresBinDir(): string {
+  if (process.env.FAULTS_PG_BIN) return process.env.FAULTS_PG_BIN;
+  const base = '/usr/lib/postgresql';
+  const versions = existsSync(base)
+    ? readdirSync(base)
+        .filter((v) => existsSync(join(base, v, 'bin', 'initdb')))
+        .sort((a, b) => Number(b) - Number(a))
+    : [];
+  if (!versions.length) throw new Error('No PostgreSQL server binaries (set FAULTS_PG_BIN)');
+  return join(base, versions[0], 'bin');
+}
+
+export const NATS_SERVER = process.env.FAULTS_NATS_SERVER ?? '/usr/sbin/nats-server';
+
+/**
+ * initdb refuses to run as root: as root, the cluster belongs to the
+ * `postgres` system user (the Debian packages create it) and every pg_ctl
+ * call runs through `runuser`.
+ */
+function asPostgresUser(): { uid: number; gid: number } | undefined {
+  if (process.getuid?.() !== 0) return undefined;
+  const uid = spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' });
+  const gid = spawnSync('id', ['-g', 'postgres'], { encoding: 'utf8' });
+  if (uid.status !== 0 || gid.status !== 0) {
+    throw new Error('Running as root needs a "postgres" system user to own the test cluster');
+  }
+  return { uid: Number(uid.stdout.trim()), gid: Number(gid.stdout.trim()) };
+}
+
+export class PostgresInstance {
+  readonly adminUrl: string;
+  private readonly bin = postgresBinDir();
+  private readonly owner = asPostgresUser();
+
+  private constructor(
+    readonly dir: string,
+    readonly port: number,
+  ) {
+    this.adminUrl = `postgres://postgres@127.0.0.1:${port}/postgres`;
+  }
+
+  get dataDir(): string {
+    return join(this.dir, 'data');
+  }
+
+  private async pg(tool: string, args: string[]): Promise<string> {
+    const [command, argv] = this.owner
+      ? ['runuser', ['-u', 'postgres', '--', join(this.bin, tool), ...args]]
+      : [join(this.bin, tool), args];
+    const { stdout } = await run(command, argv, { timeout: 60_000 });
+    return stdout;
+  }
+
+  static async create(): Promise<PostgresInstance> {
+    const dir = makeTempDir('tep-faults-pg-');
+    const instance = new PostgresInstance(dir, await freePort());
+    if (instance.owner) chownSync(dir, instance.owner.uid, instance.owner.gid);
+    await instance.pg('initdb', [
+      '-D',
+      instance.dataDir,
+      '-U',
+      'postgres',
+      '--auth=trust',
+      '-E',
+      'UTF8',
+      '--no-sync',
+    ]);
+    await instance.start();
+    const emergencyStop = () => instance.stopSync();
+    liveClusters.add(emergencyStop);
+    installExitHook();
+    instance.forget = () => liveClusters.delete(emergencyStop);
+    return instance;
+  }
+
+  private forget?: () => void;
+
+  /** For the exit hook: no promises there. */
+  private stopSync(): void {
+    const args = ['-D', this.dataDir, '-m', 'immediate', '-w', 'stop'];
+    const pgCtl = join(this.bin, 'pg_ctl');
+    if (this.owner) spawnSync('runuser', ['-u', 'postgres', '--', pgCtl, ...args]);
+    else spawnSync(pgCtl, args);
+  }
+
+  async start(): Promise<void> {
+    // fsync off: an immediate stop is a process crash, not an OS crash, so nothing is lost.
+    const options = [
+      `-p ${this.port}`,
+      `-k ${this.dir}`,
+      '-c listen_addresses=127.0.0.1',
+      '-c fsync=off',
+      '-c max_connections=200',
+    ].join(' ');
+    await this.pg('pg_ctl', [
+      '-D',
+      this.dataDir,
+      '-o',
+      options,
+      '-l',
+      join(this.dir, 'postgres.log'),
+      '-w',
+      '-t',
+      '60',
+      'start',
+    ]);
+  }
+
+  /** `immediate` is a crash (SIGQUIT, recovery on start); `fast` a clean shutdown. */
+  async stop(mode: 'fast' | 'immediate' = 'fast'): Promise<void> {
+    await this.pg('pg_ctl', ['-D', this.dataDir, '-m', mode, '-w', '-t', '60', 'stop']);
+  }
+
+  async destroy(): Promise<void> {
+    await this.stop('immediate').catch(() => undefined);
+    this.forget?.();
+  }
+}
+
+export class NatsInstance {
+  readonly url: string;
+  private child?: ChildProcess;
+  private exited?: Promise<void>;
+
+  private constructor(
+    readonly dir: string,
+    readonly port: number,
+  ) {
+    this.url = `nats://127.0.0.1:${port}`;
+  }
+
+  static async create(): Promise<NatsInstance> {
+    const instance = new NatsInstance(makeTempDir('tep-faults-nats-'), await freePort());
+    await instance.start();
+    return instance;
+  }
+
+  async start(): Promise<void> {
+    const log = openSync(join(this.dir, 'nats-server.log'), 'a');
+    const child = spawn(
+      NATS_SERVER,
+      ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', join(this.dir, 'js')],
+      { stdio: ['ignore', log, log] },
+    );
+    closeSync(log);
+    track(child);
+    this.child = child;
+    this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
+    await waitForPort(this.port, 30_000, 'nats-server');
+  }
+
+  /** SIGKILL: a crash. SIGTERM: a clean shutdown. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    child.kill(signal);
+    await this.exited;
+  }
+
+  async destroy(): Promise<void> {
+    await this.stop('SIGKILL');
+  }
+}
+
+export interface ServiceProcessOptions {
+  name: string;
+  env: Record<string, string>;
+  logDir: string;
+  /** TypeScript entry relative to the repository root (default: apps/<name>/src/main.ts). */
+  script?: string;
+  /** Answers 200 once the process is ready (default: /health). */
+  readyPath?: string;
+  /** The variable that carries the port (default: PORT). */
+  portVariable?: string;
+}
+
+/**
+ * One of the platform's services (or the SDP simulator), as `npm start` runs
+ * it (the TypeScript entry through SWC), on a fixed port so a restart keeps
+ * its URL.
+ */
+export class ServiceProcess {
+  child?: ChildProcess;
+  readonly logFile: string;
+  private exited?: Promise<void>;
+  starts = 0;
+
+  private constructor(
+    private readonly options: ServiceProcessOptions,
+    readonly port: number,
+  ) {
+    this.logFile = join(options.logDir, `${options.name}.log`);
+  }
+
+  get name(): string {
+    return this.options.name;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  static async start(options: ServiceProcessOptions): Promise<ServiceProcess> {
+    const service = new ServiceProcess(options, await freePort());
+    await service.start();
+    return service;
+  }
+
+  /** Spawns the process (appending to its log) and waits until /health is 200. */
+  async start(timeoutMs = 90_000): Promise<void> {
+    const log = openSync(this.logFile, this.starts === 0 ? 'w' : 'a');
+    const child = spawn(
+      process.execPath,
+      ['-r', './tools/register.js', this.options.script ?? `apps/${this.options.name}/src/main.ts`],
+      {
+        cwd: ROOT,
+        env: {
+          ...process.env,
+          NODE_ENV: 'test',
+          HOST: '127.0.0.1',
+          [this.options.portVariable ?? 'PORT']: String(this.port),
+          ...this.options.env,
+        },
+        stdio: ['ignore', log, log],
+      },
+    );
+    closeSync(log);
+    track(child);
+    this.starts += 1;
+    this.child = child;
+    this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      if (child.exitCode !== null || child.signalCode !== null) {
+        throw new Error(`${this.name} exited during start (see ${this.logFile})`);
+      }
+      try {
+        const res = await fetch(`${this.url}${this.options.readyPath ?? '/health'}`, {
+          signal: AbortSignal.timeout(2_000),
+        });
+        if (res.status === 200) return;
+      } catch {
+        // not listening yet
+      }
+      if (Date.now() > deadline) {
+        await this.kill('SIGKILL');
+        throw new Error(`${this.name} did not become healthy (see ${this.logFile})`);
+      }
+      await sleep(200);
+    }
+  }
+
+  get running(): boolean {
+    return !!this.child && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  /** Sends the signal and waits for the exit (SIGKILL after 15 s of SIGTERM). */
+  async kill(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    const child = this.child;
+    if (!child || !this.running) return;
+    child.kill(signal);
+    const timer =
+      signal === 'SIGKILL' ? undefined : setTimeout(() => child.kill('SIGKILL'), 15_000);
+    await this.exited;
+    if (timer) clearTimeout(timer);
+  }
+}

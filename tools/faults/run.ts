@@ -1,0 +1,68 @@
+/**
+ * The fault-injection suite:
+ *
+ *   node -r ./tools/register.js tools/faults/run.ts            # all six scenarios
+ *   node -r ./tools/register.js tools/faults/run.ts --quick    # scenarios 1, 4, 6, smaller
+ *   node -r ./tools/register.js tools/faults/run.ts --only=2,3 # some scenarios
+ *   (--drain-timeout=<s> bounds the wait after each scenario; --out=<file> moves the JSON)
+ *
+ * Starts its own PostgreSQL and NATS (never the shared ones), the five
+ * services, a fake LLM and SDP simulators; prints a table, writes the JSON
+ * to tools/faults/results/latest.json (latest-quick.json with --quick) and
+ * exits 1 when any accepted webhook was lost or got more than one note.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { format } from 'prettier';
+import { ROOT } from './infra';
+import { formatTable, runSuite } from './suite';
+
+async function main(): Promise<number> {
+  const args = process.argv.slice(2);
+  const quick = args.includes('--quick');
+  const only = args
+    .find((a) => a.startsWith('--only='))
+    ?.slice('--only='.length)
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const drainArg = args.find((a) => a.startsWith('--drain-timeout='))?.slice(16);
+  const drainTimeoutMs = drainArg ? Number(drainArg) * 1000 : undefined;
+  const outArg = args.find((a) => a.startsWith('--out='))?.slice('--out='.length);
+  const out =
+    outArg ?? join(ROOT, 'tools', 'faults', 'results', quick ? 'latest-quick.json' : 'latest.json');
+
+  const result = await runSuite({ quick, only, drainTimeoutMs });
+  console.log(`\n${formatTable(result)}\n`);
+  for (const scenario of result.scenarios) {
+    for (const problem of scenario.problems) {
+      console.log(
+        `scenario ${scenario.id}: job ${problem.jobId} (tenant ${problem.tenantIndex}, ticket ${problem.ticketId}) ` +
+          `${problem.verdict}: ${problem.notes} note(s), ${problem.deadLetters} dead letter(s), history ${problem.history ?? 'none'}`,
+      );
+    }
+  }
+  mkdirSync(join(out, '..'), { recursive: true });
+  writeFileSync(out, await format(JSON.stringify(result), { parser: 'json' }));
+  console.log(`${result.passed ? 'PASSED' : 'FAILED'} in ${result.duration_seconds} s; ${out}`);
+  return result.passed ? 0 : 1;
+}
+
+let stopping = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  // The suite's finally blocks stop what it started; exiting runs the emergency clean-up.
+  process.once(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    console.error(`\n${signal}: stopping`);
+    process.exit(130);
+  });
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(2);
+  },
+);
