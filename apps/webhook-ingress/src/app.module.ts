@@ -16,7 +16,7 @@ export class AppModule {
   static register(config: IngressConfig): DynamicModule {
     return {
       module: AppModule,
-      imports: [PlatformModule.forService('webhook-ingress', config)],
+      imports: [PlatformModule.forService('webhook-ingress', config, { requestLogs: false })],
       controllers: [WebhookController],
       providers: [
         { provide: SECRET_CIPHER, useValue: SecretCipher.fromEnv(config.TENANT_ENCRYPTION_KEY) },

@@ -23,14 +23,16 @@ export const REDACTED_PATHS = [
   '*.refresh_token',
 ];
 
-export function loggerParams(service: string, level: string): Params {
+export function loggerParams(service: string, level: string, requestLogs = true): Params {
   return {
     pinoHttp: {
       name: service,
       level,
       redact: { paths: REDACTED_PATHS, censor: '[Redacted]' },
       // Probes and scrapes would drown the useful lines.
-      autoLogging: { ignore: (req) => /^\/(health|metrics)\b/.test(req.url ?? '') },
+      autoLogging: requestLogs
+        ? { ignore: (req) => /^\/(health|metrics)\b/.test(req.url ?? '') }
+        : false,
       customProps: () => ({ service }),
       serializers: {
         req: (req: { id: unknown; method: string; url: string }) => ({

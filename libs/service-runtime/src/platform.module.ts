@@ -28,6 +28,8 @@ export interface PlatformOptions {
   natsNamespace: string;
   /** JetStream replicas for the streams this service ensures (3 in a cluster). */
   streamReplicas?: number;
+  /** One log line per HTTP request (off for the ingress: it logs each webhook itself). */
+  requestLogs?: boolean;
   /** How long boot waits for Postgres and NATS before giving up. */
   connectTimeoutMs?: number;
 }
@@ -84,7 +86,11 @@ export interface BaseServiceConfig {
 @Global()
 @Module({})
 export class PlatformModule {
-  static forService(service: string, config: BaseServiceConfig): DynamicModule {
+  static forService(
+    service: string,
+    config: BaseServiceConfig,
+    extra: Pick<PlatformOptions, 'requestLogs'> = {},
+  ): DynamicModule {
     return PlatformModule.forRoot({
       service,
       logLevel: config.LOG_LEVEL,
@@ -93,6 +99,7 @@ export class PlatformModule {
       natsUrl: config.NATS_URL,
       natsNamespace: config.NATS_NAMESPACE,
       streamReplicas: config.NATS_STREAM_REPLICAS,
+      ...extra,
     });
   }
 
@@ -100,7 +107,11 @@ export class PlatformModule {
     const timeout = options.connectTimeoutMs ?? 30_000;
     return {
       module: PlatformModule,
-      imports: [LoggerModule.forRoot(loggerParams(options.service, options.logLevel))],
+      imports: [
+        LoggerModule.forRoot(
+          loggerParams(options.service, options.logLevel, options.requestLogs ?? true),
+        ),
+      ],
       controllers: [HealthController, MetricsController],
       providers: [
         { provide: SERVICE_OPTIONS, useValue: options },

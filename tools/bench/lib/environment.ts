@@ -100,12 +100,17 @@ export async function deleteNamespaceStreams(nc: NatsConnection, namespace: stri
   for (const name of names) await jsm.streams.delete(name).catch(() => undefined);
 }
 
-/** Leftovers of an interrupted run: any stream of a `bench_…` namespace. */
+/**
+ * Leftovers of an interrupted run: streams of a `bench_…` namespace created
+ * more than an hour ago (a run takes minutes, so a concurrent run's are spared).
+ */
 export async function deleteStaleBenchStreams(nc: NatsConnection): Promise<string[]> {
   const jsm = await jetstreamManager(nc);
   const names: string[] = [];
   for await (const name of jsm.streams.names()) {
-    if (/^(KV_)?bench_[a-z]+_[0-9a-f]{6}_/.test(name)) names.push(name);
+    if (!/^(KV_)?bench_[a-z]+_[0-9a-f]{6}_/.test(name)) continue;
+    const info = await jsm.streams.info(name).catch(() => undefined);
+    if (info && Date.now() - new Date(info.created).getTime() > 3_600_000) names.push(name);
   }
   for (const name of names) await jsm.streams.delete(name).catch(() => undefined);
   return names;

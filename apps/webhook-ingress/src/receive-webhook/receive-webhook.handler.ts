@@ -255,8 +255,9 @@ export class ReceiveWebhook {
           jobId,
           timeoutMs: this.settings.publishTimeoutMs,
         });
-        // Stored: from here on nothing is lost. The key only widens de-duplication.
-        await this.guard
+        // Stored: from here on nothing is lost. The key only widens de-duplication
+        // beyond JetStream's window, so the reply does not wait for it.
+        void this.guard
           .remember(tenantId, deliveryKey, jobId)
           .catch((error: unknown) =>
             this.logger.warn(
