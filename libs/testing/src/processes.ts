@@ -35,7 +35,15 @@ export async function startServiceProcess(
   let output = '';
   const child = spawn(process.execPath, ['-r', './tools/register.js', `apps/${name}/src/main.ts`], {
     cwd: ROOT,
-    env: { ...process.env, NODE_ENV: 'test', HOST: '127.0.0.1', PORT: String(port), ...env },
+    // Its own gRPC port too: specs run in parallel and 50051 would collide.
+    env: {
+      ...process.env,
+      NODE_ENV: 'test',
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      GRPC_PORT: String(await freePort()),
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
