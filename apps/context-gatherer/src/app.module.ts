@@ -1,12 +1,8 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { PlatformModule } from '@tep/service-runtime';
+import { TicketReceivedSchema } from '@tep/contracts';
+import { PlatformModule, WORKER_CONCURRENCY, stageWorker } from '@tep/service-runtime';
 import type { GathererConfig } from './config/gatherer.config';
-import {
-  GATHERER_CONCURRENCY,
-  GATHER_CONTEXT_SETTINGS,
-  GatherContext,
-  GatherContextWorker,
-} from './gather-context';
+import { GATHER_CONTEXT_SETTINGS, GatherContext } from './gather-context';
 
 @Module({})
 export class AppModule {
@@ -19,9 +15,9 @@ export class AppModule {
           provide: GATHER_CONTEXT_SETTINGS,
           useValue: { sourceTimeoutMs: config.CONTEXT_SOURCE_TIMEOUT_MS },
         },
-        { provide: GATHERER_CONCURRENCY, useValue: config.WORKER_CONCURRENCY },
+        { provide: WORKER_CONCURRENCY, useValue: config.WORKER_CONCURRENCY },
         GatherContext,
-        GatherContextWorker,
+        stageWorker('context-gatherer', TicketReceivedSchema, GatherContext),
       ],
     };
   }

@@ -1,15 +1,10 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { PinoLogger } from 'nestjs-pino';
 import { createSynthesizerFromEnv } from '@tep/enhancement-synthesis';
-import { PlatformModule } from '@tep/service-runtime';
+import { TicketContextualizedSchema } from '@tep/contracts';
+import { PlatformModule, WORKER_CONCURRENCY, stageWorker } from '@tep/service-runtime';
 import type { SynthesizerConfig } from './config/synthesizer.config';
-import {
-  LLM_PRICES,
-  SYNTHESIZER,
-  SYNTHESIZER_CONCURRENCY,
-  SynthesizeEnhancement,
-  SynthesizeEnhancementWorker,
-} from './synthesize-enhancement';
+import { LLM_PRICES, SYNTHESIZER, SynthesizeEnhancement } from './synthesize-enhancement';
 
 @Module({})
 export class AppModule {
@@ -31,7 +26,7 @@ export class AppModule {
             }),
           inject: [PinoLogger],
         },
-        { provide: SYNTHESIZER_CONCURRENCY, useValue: config.WORKER_CONCURRENCY },
+        { provide: WORKER_CONCURRENCY, useValue: config.WORKER_CONCURRENCY },
         {
           provide: LLM_PRICES,
           useValue: {
@@ -40,7 +35,7 @@ export class AppModule {
           },
         },
         SynthesizeEnhancement,
-        SynthesizeEnhancementWorker,
+        stageWorker('llm-synthesizer', TicketContextualizedSchema, SynthesizeEnhancement),
       ],
     };
   }

@@ -1,15 +1,10 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { SecretCipher } from '@tep/encryption';
-import { PlatformModule } from '@tep/service-runtime';
+import { TicketEnhancedSchema } from '@tep/contracts';
+import { PlatformModule, WORKER_CONCURRENCY, stageWorker } from '@tep/service-runtime';
 import { assertPublicUrl } from '@tep/url-guard';
 import type { PosterConfig } from './config/poster.config';
-import {
-  POSTER_CIPHER,
-  POSTER_CONCURRENCY,
-  POST_ENHANCEMENT_SETTINGS,
-  PostEnhancement,
-  PostEnhancementWorker,
-} from './post-enhancement';
+import { POSTER_CIPHER, POST_ENHANCEMENT_SETTINGS, PostEnhancement } from './post-enhancement';
 
 @Module({})
 export class AppModule {
@@ -29,9 +24,9 @@ export class AppModule {
             },
           },
         },
-        { provide: POSTER_CONCURRENCY, useValue: config.WORKER_CONCURRENCY },
+        { provide: WORKER_CONCURRENCY, useValue: config.WORKER_CONCURRENCY },
         PostEnhancement,
-        PostEnhancementWorker,
+        stageWorker('servicedesk-poster', TicketEnhancedSchema, PostEnhancement),
       ],
     };
   }

@@ -12,5 +12,5 @@ export {
 } from './bootstrap';
 export { JETSTREAM, NATS_CONNECTION, SERVICE_OPTIONS, TOPOLOGY } from './tokens';
 export { parseBody, fieldProblems } from './zod-body';
-export { StageWorker } from './stage-worker';
+export { StageWorker, stageWorker, WORKER_CONCURRENCY, type StageHandler } from './stage-worker';
 export { initTracing, shutdownTracing } from './tracing';

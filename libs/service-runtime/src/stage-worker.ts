@@ -1,10 +1,12 @@
-import type { BeforeApplicationShutdown, OnApplicationBootstrap } from '@nestjs/common';
-import { TenantDatabase, isUuid, recordJobFailed } from '@tep/data';
-import type { PipelineMetrics } from './metrics';
-
-const QUEUE_DEPTH_INTERVAL_MS = 5_000;
+import {
+  Inject,
+  Injectable,
+  type BeforeApplicationShutdown,
+  type OnApplicationBootstrap,
+  type Type,
+} from '@nestjs/common';
 import type { JetStreamClient } from '@nats-io/jetstream';
-import type { PinoLogger } from 'nestjs-pino';
+import { PinoLogger } from 'nestjs-pino';
 import type { z } from 'zod';
 import {
   runExhaustedDeliveryCapture,
@@ -15,17 +17,59 @@ import {
   type StageName,
   type Topology,
 } from '@tep/contracts';
+import { TenantDatabase, isUuid, recordJobFailed } from '@tep/data';
+import { PipelineMetrics } from './metrics';
+import { JETSTREAM, TOPOLOGY } from './tokens';
+
+const QUEUE_DEPTH_INTERVAL_MS = 5_000;
+
+/** Messages one worker replica processes at once (from WORKER_CONCURRENCY). */
+export const WORKER_CONCURRENCY = Symbol('WORKER_CONCURRENCY');
+
+/** A stage's use case: what the worker calls for each message. */
+export interface StageHandler<S extends z.ZodType> {
+  execute(message: z.infer<S>, ctx: StageContext): Promise<void>;
+}
+
+/**
+ * The worker provider for a stage: a durable JetStream consumer that calls
+ * the stage's use case for each message. Apps list
+ * `stageWorker('context-gatherer', TicketReceivedSchema, GatherContext)`
+ * among their providers; everything else is shared.
+ */
+export function stageWorker<S extends z.ZodType>(
+  stage: StageName,
+  schema: S,
+  handler: Type<StageHandler<S>>,
+): Type<StageWorker<S>> {
+  @Injectable()
+  class Worker extends StageWorker<S> {
+    constructor(
+      @Inject(JETSTREAM) js: JetStreamClient,
+      @Inject(TOPOLOGY) topology: Topology,
+      database: TenantDatabase,
+      metrics: PipelineMetrics,
+      logger: PinoLogger,
+      @Inject(WORKER_CONCURRENCY) concurrency: number,
+      @Inject(handler) useCase: StageHandler<S>,
+    ) {
+      super({ stage, schema, useCase }, js, topology, database, metrics, logger, concurrency);
+    }
+  }
+  Object.defineProperty(Worker, 'name', { value: `${handler.name}Worker` });
+  return Worker;
+}
 
 /**
  * A pipeline stage's JetStream consumer, started once the app is up and
- * stopped (in-flight work finished) before connections close. Subclasses
- * only build the use case's input and call it.
+ * stopped (in-flight work finished) before connections close.
  */
-export abstract class StageWorker<S extends z.ZodType>
+export class StageWorker<S extends z.ZodType>
   implements OnApplicationBootstrap, BeforeApplicationShutdown
 {
-  protected abstract readonly stage: StageName;
-  protected abstract readonly schema: S;
+  private readonly stage: StageName;
+  private readonly schema: S;
+  private readonly useCase: StageHandler<S>;
   private running?: RunningConsumer;
   private exhausted?: RunningConsumer;
   private depthTimer?: NodeJS.Timeout;
@@ -45,15 +89,18 @@ export abstract class StageWorker<S extends z.ZodType>
   }
 
   protected constructor(
+    definition: { stage: StageName; schema: S; useCase: StageHandler<S> },
     private readonly js: JetStreamClient,
     private readonly topology: Topology,
     private readonly database: TenantDatabase,
     private readonly metrics: PipelineMetrics,
-    protected readonly logger: PinoLogger,
+    private readonly logger: PinoLogger,
     private readonly concurrency: number,
-  ) {}
-
-  protected abstract handle(message: z.infer<S>, ctx: StageContext): Promise<void>;
+  ) {
+    this.stage = definition.stage;
+    this.schema = definition.schema;
+    this.useCase = definition.useCase;
+  }
 
   /** After the dead letter is stored: the job shows as failed, with its reason. */
   private async onDeadLetter(deadLetter: DeadLetter): Promise<void> {
@@ -80,7 +127,7 @@ export abstract class StageWorker<S extends z.ZodType>
       topology: this.topology,
       stage: this.stage,
       schema: this.schema,
-      handle: (message, ctx) => this.handle(message, ctx),
+      handle: (message, ctx) => this.useCase.execute(message, ctx),
       onDeadLetter: (deadLetter) => this.onDeadLetter(deadLetter),
       logger: {
         info: (obj, msg) => this.logger.info(obj, msg),

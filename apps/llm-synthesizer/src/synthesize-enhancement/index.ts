@@ -4,7 +4,3 @@ export {
   LLM_PRICES,
   type LlmPrices,
 } from './synthesize-enhancement.handler';
-export {
-  SynthesizeEnhancementWorker,
-  SYNTHESIZER_CONCURRENCY,
-} from './synthesize-enhancement.worker';

@@ -7,6 +7,7 @@ import {
   TicketPostedSchema,
   publishMessage,
   readEnhancementPreferences,
+  type StageContext,
   type TicketEnhanced,
   type Topology,
 } from '@tep/contracts';
@@ -45,7 +46,9 @@ export class PostEnhancement {
     this.logger.setContext(PostEnhancement.name);
   }
 
-  async execute(message: TicketEnhanced, isRedelivery: boolean): Promise<void> {
+  async execute(message: TicketEnhanced, ctx: StageContext): Promise<void> {
+    // Redelivered: a crash may have come between posting and recording.
+    const isRedelivery = ctx.deliveryCount > 1;
     const { tenant_id: tenantId, job_id: jobId, ticket, enhancement } = message;
     const log = { tenant_id: tenantId, job_id: jobId, ticket_id: ticket.ticket_id };
 
