@@ -3,17 +3,18 @@
  * spread over 1,000 tenants, run the way the context-gatherer runs it: as
  * the application role (tep_app, RLS applies), one transaction per source
  * through TenantDatabase.withTenant with the per-source statement timeout,
- * with the gatherer's own SQL (copied below — apps cannot be imported from
- * tools — and checked against the source file at every run).
+ * with the gatherer's own queries (@tep/context-retrieval).
  */
-import { readFileSync } from 'node:fs';
-import { isIPv4, isIPv6 } from 'node:net';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Client } from 'pg';
+import {
+  ANY_WORD_QUERY,
+  CONTEXT_QUERIES,
+  extractMentions,
+  searchTextOf,
+} from '@tep/context-retrieval';
 import { TenantDatabase, createDataSource, type TenantTransaction } from '@tep/data';
 import { benchDatabase, databaseExists, dropDatabase, type BenchDatabase } from './lib/environment';
-import { ROOT } from './lib/processes';
 import { summarize, type LatencySummary } from './lib/stats';
 
 export interface ContextOptions {
@@ -48,74 +49,18 @@ export interface ContextReport {
    * before RLS keeps the one tenant's rows.
    */
   ginCandidatesAllTenants: number;
-  /** Copied SQL not found (whitespace-normalised) in the gatherer's source. */
-  sqlDrift: string[];
 }
 
 const DATABASE = 'ai_agents_bench_ctx';
-const REPOSITORY_SOURCE = 'apps/context-gatherer/src/gather-context/context.repository.ts';
 const STATEMENT_TIMEOUT_MS = 3000; // CONTEXT_SOURCE_TIMEOUT_MS default
 
-// ---- The gatherer's SQL, verbatim from apps/context-gatherer/src/gather-context/context.repository.ts
-// (`${ANY_WORD_QUERY}` stands where the source interpolates that constant).
-const ANY_WORD_QUERY = `(SELECT to_tsquery('english', string_agg(quote_literal(lexeme), ' | '))
-                           FROM unnest(to_tsvector('english', $1)) AS t(lexeme, positions, weights))`;
-const SIMILAR_TICKETS = `SELECT ticket_id, display_id, subject, resolution,
-            ts_rank_cd(search_vector, q.query, 32)::float8 AS score
-       FROM ticket_history, \${ANY_WORD_QUERY} AS q(query)
-      WHERE search_vector @@ q.query
-        AND resolution IS NOT NULL AND ticket_id <> $2
-      ORDER BY score DESC, resolved_at DESC NULLS LAST
-      LIMIT $3`;
-const SIMILAR_TICKETS_TRIGRAM = `SELECT ticket_id, display_id, subject, resolution, similarity(subject, $1)::float8 AS score
-       FROM ticket_history
-      WHERE subject % $1 AND resolution IS NOT NULL AND ticket_id <> $2
-      ORDER BY score DESC
-      LIMIT $3`;
-const KB_ARTICLES = `SELECT article_id, title, content, url, ts_rank_cd(search_vector, q.query, 32)::float8 AS score
-       FROM kb_articles, \${ANY_WORD_QUERY} AS q(query)
-      WHERE search_vector @@ q.query
-      ORDER BY score DESC
-      LIMIT $2`;
-const MENTIONED_SYSTEMS = `SELECT hostname, host(ip_address) AS ip_address, service_name, status,
-            CASE WHEN ip_address = ANY($2::inet[]) THEN 'ip_address'
-                 WHEN lower(hostname) = ANY($1) OR lower(split_part(hostname, '.', 1)) = ANY($1) THEN 'hostname'
-                 ELSE 'service_name' END AS matched_on
-       FROM system_inventory
-      WHERE lower(hostname) = ANY($1)
-         OR lower(split_part(hostname, '.', 1)) = ANY($1)
-         OR ip_address = ANY($2::inet[])
-         OR lower(service_name) = ANY($3)
-      ORDER BY (status NOT IN ('up', 'healthy', 'ok')) DESC, hostname
-      LIMIT $4`;
+const {
+  similarTickets: SIMILAR_TICKETS,
+  similarTicketsTrigram: SIMILAR_TICKETS_TRIGRAM,
+  kbArticles: KB_ARTICLES,
+  mentionedSystems: MENTIONED_SYSTEMS,
+} = CONTEXT_QUERIES;
 const SET_TIMEOUT = `SELECT set_config('statement_timeout', $1, true)`;
-const sql = (template: string) => template.replace('${ANY_WORD_QUERY}', ANY_WORD_QUERY);
-
-/** Copied from apps/context-gatherer/src/gather-context/mentions.ts (extractMentions). */
-function extractMentions(text: string): { hosts: string[]; addresses: string[]; words: string[] } {
-  const hosts = new Set<string>();
-  const addresses = new Set<string>();
-  const words = new Set<string>();
-  for (const raw of text.match(/[A-Za-z0-9][A-Za-z0-9.:%_-]*[A-Za-z0-9]|::1?|[A-Za-z0-9]/g) ?? []) {
-    const token = raw.replace(/^[.:-]+|[.:-]+$/g, '');
-    const v6 = raw.replace(/%.*$/, '');
-    if (isIPv4(token)) {
-      addresses.add(token);
-    } else if (isIPv6(v6)) {
-      addresses.add(v6.toLowerCase());
-    } else if (
-      /^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*$/i.test(token)
-    ) {
-      const lower = token.toLowerCase();
-      if (lower.length >= 3) {
-        words.add(lower);
-        if (lower.includes('.') || (/[a-z]/.test(lower) && /[0-9-]/.test(lower))) hosts.add(lower);
-      }
-    }
-    if (hosts.size + addresses.size + words.size > 200) break;
-  }
-  return { hosts: [...hosts], addresses: [...addresses], words: [...words] };
-}
 
 // ---- Vocabulary shared by the generated history and the incoming tickets.
 const SYSTEMS = [
@@ -344,11 +289,11 @@ function incomingTicket(rand: () => number, n: number): IncomingTicket {
   };
 }
 
-const textOf = (t: IncomingTicket) => `${t.subject} ${t.description_text}`.slice(0, 4000);
+const textOf = (t: IncomingTicket) => searchTextOf(t);
 
 /** findSimilarTickets: full text first, trigram when full text finds nothing. */
 async function similarTickets(tx: TenantTransaction, ticket: IncomingTicket) {
-  const rows = await tx.query(sql(SIMILAR_TICKETS), [textOf(ticket), ticket.ticket_id, 5]);
+  const rows = await tx.query(SIMILAR_TICKETS, [textOf(ticket), ticket.ticket_id, 5]);
   if (rows.length > 0) return { rows: rows.length, trigram: false };
   const fuzzy = await tx.query(SIMILAR_TICKETS_TRIGRAM, [ticket.subject, ticket.ticket_id, 5]);
   return { rows: fuzzy.length, trigram: true };
@@ -399,7 +344,7 @@ export async function benchContext(options: ContextOptions): Promise<ContextRepo
       const mentions = extractMentions(`${ticket.subject}\n${ticket.description_text}`);
       return Promise.all([
         withDeadline(tenantId, (tx) => similarTickets(tx, ticket)),
-        withDeadline(tenantId, (tx) => tx.query(sql(KB_ARTICLES), [textOf(ticket), 3])),
+        withDeadline(tenantId, (tx) => tx.query(KB_ARTICLES, [textOf(ticket), 3])),
         withDeadline(tenantId, (tx) =>
           tx.query(MENTIONED_SYSTEMS, [
             [...mentions.hosts, ...mentions.words],
@@ -437,13 +382,13 @@ export async function benchContext(options: ContextOptions): Promise<ContextRepo
     const mentions = extractMentions(`${sample.subject}\n${sample.description_text}`);
     const explain: Record<string, string> = {};
     const plans: [string, string, unknown[]][] = [
-      ['similar tickets (full text)', sql(SIMILAR_TICKETS), [textOf(sample), sample.ticket_id, 5]],
+      ['similar tickets (full text)', SIMILAR_TICKETS, [textOf(sample), sample.ticket_id, 5]],
       [
         'similar tickets (trigram fallback)',
         SIMILAR_TICKETS_TRIGRAM,
         [sample.subject, sample.ticket_id, 5],
       ],
-      ['kb articles', sql(KB_ARTICLES), [textOf(sample), 3]],
+      ['kb articles', KB_ARTICLES, [textOf(sample), 3]],
       [
         'mentioned systems',
         MENTIONED_SYSTEMS,
@@ -491,18 +436,12 @@ export async function benchContext(options: ContextOptions): Promise<ContextRepo
       explain,
       indexesUsed,
       ginCandidatesAllTenants: Number(gin.rows[0].n),
-      sqlDrift: sqlDrift(),
     };
     console.log(
       `  [context] similar tickets p50=${report.similarTicketsMs.p50.toFixed(1)} p95=${report.similarTicketsMs.p95.toFixed(1)} ` +
         `p99=${report.similarTicketsMs.p99.toFixed(1)} ms; whole gather p95=${report.gatherMs.p95.toFixed(1)} ms; ` +
         `indexes: ${JSON.stringify(indexesUsed)}`,
     );
-    if (report.sqlDrift.length) {
-      console.warn(
-        `  [context] WARNING: the gatherer's SQL changed; update context.ts: ${report.sqlDrift.join(', ')}`,
-      );
-    }
     return report;
   } finally {
     await dataSource.destroy();
@@ -512,17 +451,3 @@ export async function benchContext(options: ContextOptions): Promise<ContextRepo
 }
 
 /** Which copied statements no longer appear in the gatherer's source (whitespace-normalised). */
-function sqlDrift(): string[] {
-  const normalise = (s: string) => s.replace(/\s+/g, ' ').trim();
-  const source = normalise(readFileSync(join(ROOT, REPOSITORY_SOURCE), 'utf8'));
-  const copies: Record<string, string> = {
-    ANY_WORD_QUERY,
-    SIMILAR_TICKETS,
-    SIMILAR_TICKETS_TRIGRAM,
-    KB_ARTICLES,
-    MENTIONED_SYSTEMS,
-  };
-  return Object.entries(copies)
-    .filter(([, text]) => !source.includes(normalise(text)))
-    .map(([name]) => name);
-}

@@ -206,12 +206,6 @@ export function renderMarkdown(results: BenchResults): string {
         "keeps one tenant's rows, which is why the planner prefers the tenant_id index.",
       '',
     );
-    if (context.sqlDrift.length) {
-      out.push(
-        `**Warning:** copied SQL no longer matches the gatherer: ${context.sqlDrift.join(', ')}.`,
-        '',
-      );
-    }
     for (const [name, plan] of Object.entries(context.explain)) {
       out.push(
         `<details><summary>EXPLAIN (ANALYZE, BUFFERS): ${name}</summary>`,

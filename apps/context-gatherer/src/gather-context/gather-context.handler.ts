@@ -20,12 +20,12 @@ import {
 } from '@tep/data';
 import { JETSTREAM, TOPOLOGY } from '@tep/service-runtime';
 import {
+  extractMentions,
   findKbArticles,
   findMentionedSystems,
   findSimilarTickets,
   recordTicket,
-} from './context.repository';
-import { extractMentions } from './mentions';
+} from '@tep/context-retrieval';
 
 export interface GatherContextSettings {
   sourceTimeoutMs: number;

@@ -3,4 +3,3 @@ export {
   GATHER_CONTEXT_SETTINGS,
   type GatherContextSettings,
 } from './gather-context.handler';
-export { extractMentions } from './mentions';
