@@ -5,6 +5,7 @@ export {
   booleanFlag,
   encryptionKeySchema,
   postgresUrl,
+  resolveInsecureServiceDeskUrls,
   workerConcurrency,
   type ServiceName,
 } from './schemas';

@@ -1,5 +1,11 @@
 import { z } from 'zod';
-import { ConfigError, baseServiceSchema, loadConfig } from './index';
+import {
+  ConfigError,
+  baseServiceSchema,
+  booleanFlag,
+  loadConfig,
+  resolveInsecureServiceDeskUrls,
+} from './index';
 
 describe('loadConfig', () => {
   it('applies the platform defaults and freezes the result', () => {
@@ -30,5 +36,25 @@ describe('loadConfig', () => {
     expect(() =>
       loadConfig(baseServiceSchema('context-gatherer'), { DATABASE_URL: 'mysql://x@y/z' }),
     ).toThrow(/DATABASE_URL/);
+  });
+});
+
+describe('ALLOW_INSECURE_SERVICEDESK_URLS', () => {
+  const schema = z
+    .object({ NODE_ENV: z.string(), ALLOW_INSECURE_SERVICEDESK_URLS: booleanFlag.optional() })
+    .transform((env, ctx) => resolveInsecureServiceDeskUrls(env, ctx));
+
+  it('is on by default outside production and off in production', () => {
+    expect(loadConfig(schema, { NODE_ENV: 'development' })).toBe(true);
+    expect(
+      loadConfig(schema, { NODE_ENV: 'development', ALLOW_INSECURE_SERVICEDESK_URLS: 'false' }),
+    ).toBe(false);
+    expect(loadConfig(schema, { NODE_ENV: 'production' })).toBe(false);
+  });
+
+  it('is refused in production, naming the variable', () => {
+    expect(() =>
+      loadConfig(schema, { NODE_ENV: 'production', ALLOW_INSECURE_SERVICEDESK_URLS: 'true' }),
+    ).toThrow(/ALLOW_INSECURE_SERVICEDESK_URLS: must not be enabled in production/);
   });
 });

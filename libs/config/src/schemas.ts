@@ -60,3 +60,24 @@ export const workerConcurrency = z.coerce.number().int().min(1).max(64).default(
 
 /** TENANT_ENCRYPTION_KEY: comma-separated Fernet keys, first one encrypts. */
 export const encryptionKeySchema = z.string().min(1, 'is required (comma-separated Fernet keys)');
+
+/**
+ * ALLOW_INSECURE_SERVICEDESK_URLS, the named development setting that lets
+ * tenants use http:// and loopback SDP URLs (the simulator): on by default
+ * outside production, refused in production.
+ */
+export function resolveInsecureServiceDeskUrls(
+  env: { NODE_ENV: string; ALLOW_INSECURE_SERVICEDESK_URLS?: boolean },
+  ctx: z.RefinementCtx,
+): boolean {
+  const production = env.NODE_ENV === 'production';
+  const allowInsecure = env.ALLOW_INSECURE_SERVICEDESK_URLS ?? !production;
+  if (production && allowInsecure) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['ALLOW_INSECURE_SERVICEDESK_URLS'],
+      message: 'must not be enabled in production',
+    });
+  }
+  return allowInsecure;
+}

@@ -4,6 +4,7 @@ import {
   encryptionKeySchema,
   loadConfig,
   workerConcurrency,
+  resolveInsecureServiceDeskUrls,
 } from '@tep/config';
 import { z } from 'zod';
 
@@ -17,15 +18,7 @@ export const posterConfigSchema = baseServiceSchema('servicedesk-poster')
     ALLOW_INSECURE_SERVICEDESK_URLS: booleanFlag.optional(),
   })
   .transform((env, ctx) => {
-    const production = env.NODE_ENV === 'production';
-    const allowInsecure = env.ALLOW_INSECURE_SERVICEDESK_URLS ?? !production;
-    if (production && allowInsecure) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['ALLOW_INSECURE_SERVICEDESK_URLS'],
-        message: 'must not be enabled in production',
-      });
-    }
+    const allowInsecure = resolveInsecureServiceDeskUrls(env, ctx);
     return { ...env, ALLOW_INSECURE_SERVICEDESK_URLS: allowInsecure };
   });
 

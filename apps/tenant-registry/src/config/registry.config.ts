@@ -5,6 +5,7 @@ import {
   encryptionKeySchema,
   loadConfig,
   postgresUrl,
+  resolveInsecureServiceDeskUrls,
 } from '@tep/config';
 import { z } from 'zod';
 
@@ -53,14 +54,7 @@ export const registryConfigSchema = baseServiceSchema('tenant-registry')
         message: 'each token must be 32+ characters and not the development token',
       });
     }
-    const allowInsecure = env.ALLOW_INSECURE_SERVICEDESK_URLS ?? !production;
-    if (production && allowInsecure) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['ALLOW_INSECURE_SERVICEDESK_URLS'],
-        message: 'must not be enabled in production',
-      });
-    }
+    const allowInsecure = resolveInsecureServiceDeskUrls(env, ctx);
     return { ...env, ADMIN_TOKENS: tokens, ALLOW_INSECURE_SERVICEDESK_URLS: allowInsecure };
   });
 

@@ -3,7 +3,6 @@ import type { TenantConfigRow } from '@tep/data';
 
 /** A tenant as the admin API shows it: never a secret, encrypted or not. */
 export function tenantView(row: TenantConfigRow, publicWebhookBaseUrl: string) {
-  const limits = RateLimitsSchema.safeParse(row.rate_limits);
   return {
     tenant_id: row.tenant_id,
     name: row.name,
@@ -18,7 +17,7 @@ export function tenantView(row: TenantConfigRow, publicWebhookBaseUrl: string) {
     webhook_auth_weaker: row.webhook_auth_scheme === 'static_header',
     previous_webhook_secret_expires_at: activePreviousSecretExpiry(row)?.toISOString() ?? null,
     enhancement_preferences: readEnhancementPreferences(row.enhancement_preferences),
-    rate_limits: limits.success ? limits.data : { requests_per_minute: null },
+    rate_limits: rateLimitsOf(row),
     onboarding_record: row.onboarding_record,
     created_at: new Date(row.created_at).toISOString(),
     updated_at: new Date(row.updated_at).toISOString(),
@@ -40,4 +39,10 @@ export function activePreviousSecretExpiry(
   if (!row.webhook_signing_secret_previous_encrypted || !expires) return undefined;
   const at = new Date(expires);
   return at.getTime() > now ? at : undefined;
+}
+
+/** Stored limits read leniently: a hand-written row with bad JSON means no limit. */
+export function rateLimitsOf(row: TenantConfigRow): { requests_per_minute: number | null } {
+  const limits = RateLimitsSchema.safeParse(row.rate_limits);
+  return limits.success ? limits.data : { requests_per_minute: null };
 }

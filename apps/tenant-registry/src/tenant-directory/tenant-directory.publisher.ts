@@ -3,29 +3,25 @@ import { Kvm, type KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { PinoLogger } from 'nestjs-pino';
 import {
-  RateLimitsSchema,
   TenantDirectoryEntrySchema,
   type TenantDirectoryEntry,
   type Topology,
 } from '@tep/contracts';
 import { RegistryAdminStore, type TenantConfigRow } from '@tep/data';
 import { NATS_CONNECTION, TOPOLOGY } from '@tep/service-runtime';
+import { activePreviousSecretExpiry, rateLimitsOf } from '../tenant-admin/tenant-view';
 
 /** The KV entry the ingress reads for a tenant (secrets stay encrypted). */
 export function directoryEntryFor(row: TenantConfigRow): TenantDirectoryEntry {
-  const limits = RateLimitsSchema.safeParse(row.rate_limits);
-  const previousExpiry = row.webhook_signing_secret_previous_expires_at;
-  const previous =
-    row.webhook_signing_secret_previous_encrypted &&
-    previousExpiry &&
-    new Date(previousExpiry).getTime() > Date.now()
-      ? [
-          {
-            encrypted: row.webhook_signing_secret_previous_encrypted,
-            expires_at: new Date(previousExpiry).toISOString(),
-          },
-        ]
-      : [];
+  const previousExpiry = activePreviousSecretExpiry(row);
+  const previous = previousExpiry
+    ? [
+        {
+          encrypted: row.webhook_signing_secret_previous_encrypted!,
+          expires_at: previousExpiry.toISOString(),
+        },
+      ]
+    : [];
   return TenantDirectoryEntrySchema.parse({
     tenant_id: row.tenant_id,
     status: row.status,
@@ -35,7 +31,7 @@ export function directoryEntryFor(row: TenantConfigRow): TenantDirectoryEntry {
       { encrypted: row.webhook_signing_secret_encrypted, expires_at: null },
       ...previous,
     ],
-    rate_limits: { requests_per_minute: limits.success ? limits.data.requests_per_minute : null },
+    rate_limits: rateLimitsOf(row),
     updated_at: new Date(row.updated_at).toISOString(),
   });
 }

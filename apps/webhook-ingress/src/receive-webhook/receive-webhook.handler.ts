@@ -9,7 +9,7 @@ import {
   type Topology,
 } from '@tep/contracts';
 import { isUuid } from '@tep/data';
-import { JETSTREAM, TOPOLOGY } from '@tep/service-runtime';
+import { JETSTREAM, TOPOLOGY, fieldProblems } from '@tep/service-runtime';
 import { TenantDirectory, type CachedTenant } from '../tenant-directory/tenant-directory';
 import { authenticateWebhook, hasCredential, type HeaderReader } from './authenticate-webhook';
 import { DeliveryGuard } from './delivery-guard';
@@ -150,10 +150,7 @@ export class ReceiveWebhook {
     }
     const parsed = ServiceDeskWebhookPayloadSchema.safeParse(json);
     if (!parsed.success) {
-      const fields = parsed.error.issues.map((issue) => ({
-        field: issue.path.join('.') || '(body)',
-        message: issue.message,
-      }));
+      const fields = fieldProblems(parsed.error);
       this.logger.warn({ tenant_id: tenantId, fields }, 'Webhook payload failed the schema');
       return { kind: 'rejected', reason: 'schema_violation', fields };
     }
