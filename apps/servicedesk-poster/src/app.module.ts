@@ -1,10 +1,23 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { SecretCipher } from '@tep/encryption';
-import { TicketEnhancedSchema } from '@tep/contracts';
-import { PlatformModule, WORKER_CONCURRENCY, stageWorker } from '@tep/service-runtime';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { TicketEnhancedSchema, type Topology } from '@tep/contracts';
+import {
+  NATS_CONNECTION,
+  PlatformModule,
+  TOPOLOGY,
+  WORKER_CONCURRENCY,
+  stageWorker,
+} from '@tep/service-runtime';
+import { openAccessTokenStore } from '@tep/servicedesk-client';
 import { assertPublicUrl } from '@tep/url-guard';
 import type { PosterConfig } from './config/poster.config';
-import { POSTER_CIPHER, POST_ENHANCEMENT_SETTINGS, PostEnhancement } from './post-enhancement';
+import {
+  POSTER_CIPHER,
+  POSTER_TOKEN_STORE,
+  POST_ENHANCEMENT_SETTINGS,
+  PostEnhancement,
+} from './post-enhancement';
 
 @Module({})
 export class AppModule {
@@ -23,6 +36,15 @@ export class AppModule {
               await assertPublicUrl(url, { allowInsecure: config.ALLOW_INSECURE_SERVICEDESK_URLS });
             },
           },
+        },
+        {
+          // One Zoho access token per tenant for every poster replica.
+          provide: POSTER_TOKEN_STORE,
+          inject: [NATS_CONNECTION, TOPOLOGY, POSTER_CIPHER],
+          useFactory: (nc: NatsConnection, topology: Topology, cipher: SecretCipher) =>
+            openAccessTokenStore(nc, topology.oauthTokenBucket, cipher, {
+              replicas: config.NATS_STREAM_REPLICAS,
+            }),
         },
         { provide: WORKER_CONCURRENCY, useValue: config.WORKER_CONCURRENCY },
         PostEnhancement,

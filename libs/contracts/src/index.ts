@@ -62,6 +62,8 @@ export {
 export {
   ServiceDeskSettingsSchema,
   ServiceDeskOAuthSecretSchema,
+  ZOHO_DATA_CENTRE_IDS,
+  type ZohoDataCentre,
   type ServiceDeskSettings,
   type ServiceDeskOAuthSecret,
 } from './servicedesk-settings';

@@ -19,7 +19,7 @@ import {
 import { headers as natsHeaders, nanos, type MsgHdrs } from '@nats-io/transport-node';
 import { z } from 'zod';
 import { DeadLetterSchema, type DeadLetter } from './messages';
-import { StageError, dispositionFor } from './stage-error';
+import { StageError, dispositionFor, type RetryLimits } from './stage-error';
 import type { StageName, Topology } from './topology';
 
 const tracer = trace.getTracer('tep-pipeline');
@@ -233,7 +233,7 @@ export async function runStageConsumer<S extends z.ZodType>(
 
   const start = (msg: JsMsg, tenantId: string) => {
     perTenant.set(tenantId, (perTenant.get(tenantId) ?? 0) + 1);
-    const task = processOne(options, msg, spec.maxDeliver, spec.ackWaitMs).finally(() => {
+    const task = processOne(options, msg, spec, spec.ackWaitMs).finally(() => {
       inFlight.delete(task);
       const left = (perTenant.get(tenantId) ?? 1) - 1;
       if (left > 0) perTenant.set(tenantId, left);
@@ -288,7 +288,7 @@ export async function runStageConsumer<S extends z.ZodType>(
 async function processOne<S extends z.ZodType>(
   options: StageConsumerOptions<S>,
   msg: JsMsg,
-  maxDeliver: number,
+  limits: RetryLimits,
   ackWaitMs: number,
 ): Promise<void> {
   const { stage, logger } = options;
@@ -339,7 +339,7 @@ async function processOne<S extends z.ZodType>(
       seconds: (performance.now() - started) / 1000,
       outcome: 'failed',
     });
-    const disposition = dispositionFor(error, deliveryCount, maxDeliver);
+    const disposition = dispositionFor(error, deliveryCount, limits);
     const reason = error instanceof Error ? error.message : String(error);
     switch (disposition.kind) {
       case 'retry':

@@ -1,5 +1,20 @@
 import { z } from 'zod';
 
+/** Zoho data centres that host ServiceDesk Plus Cloud (hosts: @tep/servicedesk-client's zoho.ts). */
+export const ZOHO_DATA_CENTRE_IDS = [
+  'us',
+  'eu',
+  'in',
+  'au',
+  'jp',
+  'ca',
+  'uk',
+  'sa',
+  'ae',
+  'cn',
+] as const;
+export type ZohoDataCentre = (typeof ZOHO_DATA_CENTRE_IDS)[number];
+
 /**
  * `tenant_configs.servicedesk_settings`: how to talk to this tenant's SDP.
  * Non-secret; the API key (on-premises) or the OAuth client secret and
@@ -19,8 +34,13 @@ export const ServiceDeskSettingsSchema = z
      * wrong wrapper first on every note.
      */
     note_wrapper_key: z.enum(['request_note', 'note']).optional(),
-    /** Cloud: the Zoho accounts server of the tenant's data centre. */
-    accounts_url: z.string().url().optional(),
+    /** Cloud: the tenant's Zoho data centre; picks the accounts server (default us). */
+    data_centre: z.enum(ZOHO_DATA_CENTRE_IDS).optional(),
+    /**
+     * Cloud: the Zoho accounts server itself, when it must be named; only
+     * the allow-listed Zoho accounts hosts (the registry checks it).
+     */
+    accounts_url: z.string().url().max(300).optional(),
   })
   .strict();
 export type ServiceDeskSettings = z.infer<typeof ServiceDeskSettingsSchema>;

@@ -35,15 +35,25 @@ export function backoffDelay(deliveryCount: number, random: () => number = Math.
   return Math.round(ceiling / 2 + (random() * ceiling) / 2);
 }
 
+export interface RetryLimits {
+  /** Deliveries after which any failure but a rate limit is dead-lettered. */
+  maxAttempts: number;
+  /**
+   * The consumer's server-side max_deliver: a rate limit is the upstream
+   * asking us to wait, not a failure, so it retries until this safety net.
+   */
+  maxDeliver: number;
+}
+
 export function dispositionFor(
   error: unknown,
   deliveryCount: number,
-  maxDeliver: number,
+  limits: RetryLimits,
   random?: () => number,
 ): Disposition {
   const code: StageErrorCode = error instanceof StageError ? error.code : 'internal';
-  const retry = (): Disposition =>
-    deliveryCount >= maxDeliver
+  const retry = (limit: number): Disposition =>
+    deliveryCount >= limit
       ? { kind: 'dead_letter' }
       : {
           kind: 'retry',
@@ -60,9 +70,10 @@ export function dispositionFor(
     case 'validation_rejected':
       return { kind: 'dead_letter' };
     case 'rate_limited':
+      return retry(limits.maxDeliver - 1);
     case 'upstream_unavailable':
     case 'database_unavailable':
     case 'internal':
-      return retry();
+      return retry(limits.maxAttempts);
   }
 }

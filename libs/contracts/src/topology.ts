@@ -10,7 +10,10 @@ export interface StageConsumer {
   readonly filterSubject: string;
   /** How long a delivery may run before JetStream redelivers it (reset by `working()`). */
   readonly ackWaitMs: number;
+  /** Server-side max_deliver: a safety net for rate limits and crash loops. */
   readonly maxDeliver: number;
+  /** Failures other than rate limits are dead-lettered after this many deliveries. */
+  readonly maxAttempts: number;
 }
 
 export interface Topology {
@@ -20,6 +23,8 @@ export interface Topology {
   /** Captures the server's MAX_DELIVERIES advisories for the tickets stream. */
   readonly advisoryStream: string;
   readonly tenantDirectoryBucket: string;
+  /** SDP Cloud access tokens (encrypted), shared by every process that calls SDP. */
+  readonly oauthTokenBucket: string;
   readonly subjects: {
     received(tenantId: string): string;
     contextualized(tenantId: string): string;
@@ -45,11 +50,13 @@ export function createTopology(namespace = ''): Topology {
     durable: string,
     kind: string,
     ackWaitMs: number,
-    maxDeliver: number,
+    maxAttempts: number,
+    maxDeliver = maxAttempts,
   ): StageConsumer => ({
     durable: name(durable),
     filterSubject: `${prefix}tickets.${kind}.>`,
     ackWaitMs,
+    maxAttempts,
     maxDeliver,
   });
   return {
@@ -58,6 +65,7 @@ export function createTopology(namespace = ''): Topology {
     deadLetterStream: name('TICKETS_DLQ'),
     advisoryStream: name('TICKETS_ADVISORIES'),
     tenantDirectoryBucket: name('tenant_directory'),
+    oauthTokenBucket: name('sdp_oauth_tokens'),
     subjects: {
       received: subject('received'),
       contextualized: subject('contextualized'),
@@ -76,7 +84,9 @@ export function createTopology(namespace = ''): Topology {
       'context-gatherer': consumer('context-gatherer', 'received', 30_000, 10),
       // LLM calls are slow: the synthesizer calls working() while it waits.
       'llm-synthesizer': consumer('llm-synthesizer', 'contextualized', 60_000, 10),
-      'servicedesk-poster': consumer('servicedesk-poster', 'enhanced', 30_000, 10),
+      // SDP (and Zoho's token endpoint) may ask us to wait for many minutes:
+      // rate-limited deliveries go on up to 60 times (about an hour) before a dead letter.
+      'servicedesk-poster': consumer('servicedesk-poster', 'enhanced', 30_000, 10, 60),
     },
   };
 }

@@ -1,6 +1,12 @@
 import { ServiceDeskError, truncateUpstreamText } from './errors';
 import { HttpTransport, markNotApplied } from './http-transport';
 import { describeIssues, oauthTokenReply } from './schemas';
+import {
+  MemoryAccessTokenStore,
+  tokenStoreKey,
+  type AccessTokenStore,
+  type SharedAccessToken,
+} from './token-store';
 
 /** On-premises: a technician's API key. */
 export interface AuthTokenAuth {
@@ -28,6 +34,8 @@ export interface AuthHeaders {
   headers: Record<string, string>;
   /** The access token these headers carry, for invalidating exactly it after a 401. */
   token?: string;
+  /** Cloud: the API origin Zoho's token reply named (`api_domain`), not yet vetted. */
+  apiDomain?: string;
 }
 
 export interface AuthProvider {
@@ -36,16 +44,19 @@ export interface AuthProvider {
   invalidate(used: AuthHeaders): void;
 }
 
-export function createAuthProvider(
-  auth: ServiceDeskAuth,
-  transport: HttpTransport,
-  now: () => number,
-): AuthProvider {
+export interface AuthProviderDeps {
+  transport: HttpTransport;
+  now: () => number;
+  /** Cloud: the token cache shared by every process; a private one when absent. */
+  tokenStore?: AccessTokenStore;
+}
+
+export function createAuthProvider(auth: ServiceDeskAuth, deps: AuthProviderDeps): AuthProvider {
   switch (auth.kind) {
     case 'authtoken':
       return new ApiKeyAuthProvider(auth);
     case 'oauth':
-      return new OAuthTokenProvider(auth, transport, now);
+      return new OAuthTokenProvider(auth, deps);
   }
 }
 
@@ -66,36 +77,58 @@ class ApiKeyAuthProvider implements AuthProvider {
   invalidate(): void {}
 }
 
-interface CachedToken {
-  token: string;
-  refreshAt: number;
-}
-
 /** Refresh this long before Zoho's expiry so a token never dies in flight. */
 const EXPIRY_MARGIN_MS = 60_000;
+/** Zoho's "too many requests" names no delay; ask again after this long. */
+const DEFAULT_MINT_BLOCK_MS = 30_000;
+/** How long one process may hold the right to mint before others take over. */
+const MINT_LEASE_MS = 15_000;
+/** How long to wait for another process's mint before giving up on this call. */
+const MAX_WAIT_FOR_OTHERS_MS = 20_000;
+const POLL_MS = 100;
+
+/** The Zoho errors that mean the stored credential itself is bad. */
+const CREDENTIAL_ERRORS = new Set([
+  'invalid_code',
+  'invalid_client',
+  'invalid_client_secret',
+  'invalid_grant',
+  'invalid_refresh_token',
+  'unauthorized_client',
+]);
 
 /**
- * Caches one access token and coalesces concurrent refreshes: Zoho allows
- * only about ten new access tokens per refresh token every ten minutes.
+ * One access token per tenant credential, shared through `tokenStore` by
+ * every process: Zoho allows only about ten new access tokens per refresh
+ * token every ten minutes, and an hour-long token serves thousands of jobs.
+ * Concurrent refreshes coalesce twice: within the process (one promise) and
+ * across processes (one lease holder mints, the others wait for its token).
+ * A "too many requests" answer is recorded too, so no process asks Zoho
+ * again before it has had time to cool down.
  */
 class OAuthTokenProvider implements AuthProvider {
   readonly refreshable = true;
-  private cached?: CachedToken;
-  private inflight?: Promise<CachedToken>;
+  private cached?: SharedAccessToken;
+  private inflight?: Promise<SharedAccessToken>;
+  /** The last token SDP refused: never taken from the shared store again. */
+  private rejected?: string;
   private readonly tokenUrl: URL;
+  private readonly key: string;
+  private readonly store: AccessTokenStore;
 
   constructor(
     private readonly auth: OAuthAuth,
-    private readonly transport: HttpTransport,
-    private readonly now: () => number,
+    private readonly deps: AuthProviderDeps,
   ) {
     this.tokenUrl = new URL(`${auth.accountsUrl.replace(/\/+$/, '')}/oauth/v2/token`);
+    this.key = tokenStoreKey(auth);
+    this.store = deps.tokenStore ?? new MemoryAccessTokenStore(deps.now);
   }
 
   async headers(): Promise<AuthHeaders> {
     let current = this.cached;
-    if (!current || this.now() >= current.refreshAt) {
-      this.inflight ??= this.fetchToken().finally(() => {
+    if (!current || this.deps.now() >= current.refreshAt) {
+      this.inflight ??= this.obtain().finally(() => {
         this.inflight = undefined;
       });
       current = await this.inflight;
@@ -104,25 +137,110 @@ class OAuthTokenProvider implements AuthProvider {
     return {
       headers: { Authorization: `Zoho-oauthtoken ${current.token}` },
       token: current.token,
+      apiDomain: current.apiDomain,
     };
   }
 
   invalidate(used: AuthHeaders): void {
     // Another call may already have replaced the token; keep the new one.
     if (this.cached && this.cached.token === used.token) this.cached = undefined;
+    this.rejected = used.token;
+    if (used.token) void this.store.forget(this.key, used.token).catch(() => undefined);
   }
 
-  private async fetchToken(): Promise<CachedToken> {
+  /** A fresh token from the shared store, or minted here while holding the lease. */
+  private async obtain(): Promise<SharedAccessToken> {
+    const { now } = this.deps;
+    const giveUpAt = now() + MAX_WAIT_FOR_OTHERS_MS;
+    for (;;) {
+      let release: (() => Promise<void>) | undefined;
+      try {
+        const shared = await this.usableShared();
+        if (shared) return shared;
+        release = await this.store.lease(this.key, MINT_LEASE_MS);
+      } catch (error) {
+        if (error instanceof ServiceDeskError) throw error;
+        // The shared store is unreachable: a token minted here beats no note.
+        return this.fetchToken();
+      }
+      if (release) {
+        try {
+          // Another process may have finished minting between our read and our lease.
+          const shared = await this.usableShared();
+          if (shared) return shared;
+          const minted = await this.mintAndShare();
+          return minted;
+        } finally {
+          await release().catch(() => undefined);
+        }
+      }
+      if (now() >= giveUpAt) {
+        throw markNotApplied(
+          new ServiceDeskError(
+            'unavailable',
+            'OAuth token refresh: another process is still minting the token',
+          ),
+        );
+      }
+      // Real time, not the client's (injectable) retry sleep: another process is working.
+      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    }
+  }
+
+  /** The stored token if still fresh; throws when Zoho asked everyone to wait. */
+  private async usableShared(): Promise<SharedAccessToken | undefined> {
+    const entry = await this.store.read(this.key);
+    if (!entry) return undefined;
+    const now = this.deps.now();
+    if ('blockedUntil' in entry) {
+      if (now >= entry.blockedUntil) return undefined;
+      throw markNotApplied(
+        new ServiceDeskError(
+          'rate_limited',
+          'OAuth token refresh: Zoho asked to wait before the next token (too many requests)',
+          { retryAfterMs: entry.blockedUntil - now },
+        ),
+      );
+    }
+    return now < entry.refreshAt && entry.token !== this.rejected ? entry : undefined;
+  }
+
+  private async mintAndShare(): Promise<SharedAccessToken> {
+    try {
+      const minted = await this.fetchToken();
+      await this.store.write(this.key, minted).catch(() => undefined);
+      return minted;
+    } catch (error) {
+      if (error instanceof ServiceDeskError && error.kind === 'rate_limited') {
+        const waitMs = error.retryAfterMs ?? DEFAULT_MINT_BLOCK_MS;
+        await this.store
+          .write(this.key, { blockedUntil: this.deps.now() + waitMs })
+          .catch(() => undefined);
+        throw error.retryAfterMs === undefined
+          ? markNotApplied(
+              new ServiceDeskError('rate_limited', error.message, {
+                httpStatus: error.httpStatus,
+                retryAfterMs: waitMs,
+              }),
+            )
+          : error;
+      }
+      throw error;
+    }
+  }
+
+  private async fetchToken(): Promise<SharedAccessToken> {
+    const { transport, now } = this.deps;
     const body = new URLSearchParams({
       grant_type: 'refresh_token',
       client_id: this.auth.clientId,
       client_secret: this.auth.clientSecret,
       refresh_token: this.auth.refreshToken,
     }).toString();
-    const requestedAt = this.now();
+    const requestedAt = now();
     let reply;
     try {
-      reply = await this.transport.exchange({
+      reply = await transport.exchange({
         method: 'POST',
         url: this.tokenUrl,
         headers: {
@@ -143,8 +261,7 @@ class OAuthTokenProvider implements AuthProvider {
       markNotApplied(
         new ServiceDeskError(kind, `OAuth token refresh failed: ${detail}`, {
           httpStatus: reply.status,
-          retryAfterMs:
-            kind === 'rate_limited' ? this.transport.retryAfterMs(reply.headers) : undefined,
+          retryAfterMs: kind === 'rate_limited' ? transport.retryAfterMs(reply.headers) : undefined,
         }),
       );
 
@@ -166,20 +283,30 @@ class OAuthTokenProvider implements AuthProvider {
     const parsed = oauthTokenReply.safeParse(json);
     if (!parsed.success) {
       throw fail(
-        reply.status >= 400 ? 'auth' : 'unexpected_response',
+        reply.status === 401 || reply.status === 403 ? 'auth' : 'unexpected_response',
         describeIssues(parsed.error),
       );
     }
     if ('error' in parsed.data) {
-      // Zoho answers e.g. {"error":"invalid_code"} with HTTP 200.
-      throw fail('auth', `Zoho error "${truncateUpstreamText(parsed.data.error)}"`);
+      // Zoho answers e.g. {"error":"invalid_code"} with HTTP 200, and its
+      // throttle as {"error":"Access Denied","error_description":"You have
+      // made too many requests continuously…"} with HTTP 400.
+      const { error, error_description: description = '' } = parsed.data;
+      const shown = truncateUpstreamText(
+        description ? `Zoho error "${error}": ${description}` : `Zoho error "${error}"`,
+      );
+      if (/too many requests/i.test(`${error} ${description}`)) throw fail('rate_limited', shown);
+      if (CREDENTIAL_ERRORS.has(error.toLowerCase())) throw fail('auth', shown);
+      throw fail('unavailable', shown);
     }
-    if (reply.status >= 400) throw fail('auth', `HTTP ${reply.status}`);
+    if (reply.status === 401 || reply.status === 403) throw fail('auth', `HTTP ${reply.status}`);
+    if (reply.status >= 400) throw fail('unavailable', `HTTP ${reply.status}`);
 
     const lifetimeMs = parsed.data.expiresInSeconds * 1000;
     return {
       token: parsed.data.access_token,
       refreshAt: requestedAt + lifetimeMs - Math.min(EXPIRY_MARGIN_MS, lifetimeMs / 2),
+      ...(parsed.data.apiDomain ? { apiDomain: parsed.data.apiDomain } : {}),
     };
   }
 }

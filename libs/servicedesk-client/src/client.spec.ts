@@ -11,6 +11,8 @@ import {
 import { ServiceDeskClient, type ServiceDeskClientOptions } from './client';
 import { ServiceDeskError } from './errors';
 import { backfillResolvedRequestsQuery } from './search';
+import { MemoryAccessTokenStore } from './token-store';
+import { ZOHO_DATA_CENTRES, zohoAccountsUrl, zohoAccountsUrlProblem } from './zoho';
 
 const API_KEY = 'secret-api-key-0123456789';
 const CLIENT_SECRET = 'oauth-client-secret-xyz';
@@ -803,5 +805,152 @@ describe('ServiceDeskClient against a reply larger than any SDP reply', () => {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
     }
+  });
+});
+
+describe('ServiceDeskClient OAuth: Zoho throttling, shared tokens, data centres', () => {
+  const tokenReply = (token: string, apiDomain?: string): ReturnType<Responder> => ({
+    status: 200,
+    body: {
+      access_token: token,
+      ...(apiDomain ? { api_domain: apiDomain } : {}),
+      token_type: 'Bearer',
+      expires_in: 3600,
+    },
+  });
+  const okRequest: Responder = () => ({
+    status: 200,
+    body: { request: request('1'), response_status: ok },
+  });
+
+  function cloudClient(
+    accounts: AdHocServer,
+    api: { url: string },
+    overrides: Partial<ServiceDeskClientOptions> = {},
+  ) {
+    return clientFor(api, {
+      auth: {
+        kind: 'oauth',
+        accountsUrl: accounts.url,
+        clientId: '1000.CLIENT',
+        clientSecret: CLIENT_SECRET,
+        refreshToken: REFRESH_TOKEN,
+      },
+      ...overrides,
+    });
+  }
+
+  it('reports "too many requests" as a rate limit, asks Zoho nothing more until it cooled down', async () => {
+    let throttled = true;
+    let n = 0;
+    const accounts = await serve(() =>
+      throttled
+        ? {
+            status: 400,
+            body: {
+              error: 'Access Denied',
+              error_description:
+                'You have made too many requests continuously. Please try again after some time.',
+            },
+          }
+        : tokenReply(`token-${++n}`),
+    );
+    const api = await serve(okRequest);
+    const clock = { now: 1_000_000 };
+    const { client, sleeps } = cloudClient(accounts, api, { now: () => clock.now });
+
+    const first = await failureOf(client.addNote('1', { descriptionHtml: 'x' }));
+    expect(first).toMatchObject({ kind: 'rate_limited', retryable: true, retryAfterMs: 30_000 });
+    expect(first.message).toContain('too many requests');
+    // Handed back to the caller at once: no worker slot sleeps on Zoho's throttle.
+    expect(sleeps).toEqual([]);
+
+    clock.now += 10_000;
+    const second = await failureOf(client.getRequest('1'));
+    expect(second).toMatchObject({ kind: 'rate_limited', retryAfterMs: 20_000 });
+    expect(accounts.requests).toHaveLength(1);
+
+    throttled = false;
+    clock.now += 20_000;
+    await client.getRequest('1');
+    expect(accounts.requests).toHaveLength(2);
+  });
+
+  it('files only a refresh token Zoho declares invalid as bad credentials', async () => {
+    for (const [error, kind] of [
+      ['invalid_code', 'auth'],
+      ['invalid_client', 'auth'],
+      ['Access Denied', 'unavailable'],
+      ['general_error', 'unavailable'],
+    ] as const) {
+      const accounts = await serve(() => ({ status: 200, body: { error } }));
+      const api = await serve(okRequest);
+      const { client } = cloudClient(accounts, api, { maxRetries: 0 });
+      expect(await failureOf(client.getRequest('1'))).toMatchObject({ kind });
+    }
+  });
+
+  it('lets every client sharing a token store mint once', async () => {
+    let n = 0;
+    const accounts = await serve(() => tokenReply(`token-${++n}`));
+    const api = await serve(okRequest);
+    const tokenStore = new MemoryAccessTokenStore();
+    const replicas = [1, 2, 3].map(() => cloudClient(accounts, api, { tokenStore }));
+    await Promise.all(
+      replicas.flatMap(({ client }) => [client.getRequest('1'), client.getRequest('2')]),
+    );
+    expect(accounts.requests).toHaveLength(1);
+    expect(new Set(api.requests.map((r) => r.headers['authorization']))).toEqual(
+      new Set(['Zoho-oauthtoken token-1']),
+    );
+  });
+
+  it('follows api_domain to an SDP Cloud data centre host, and ignores any other host', async () => {
+    for (const [apiDomain, expected] of [
+      [
+        'https://sdpondemand.manageengine.eu',
+        'https://sdpondemand.manageengine.eu/app/itdesk/api/v3/requests/1',
+      ],
+      ['https://evil.example', undefined],
+      ['https://www.zohoapis.com', undefined],
+    ] as const) {
+      const accounts = await serve(() => tokenReply('t', apiDomain));
+      const api = await serve(okRequest);
+      const connected: string[] = [];
+      const { client } = cloudClient(accounts, api, {
+        portal: 'itdesk',
+        maxRetries: 0,
+        beforeConnect: (url) => {
+          connected.push(url.href);
+          // Stand-in for the network: only loopback is reachable here.
+          return url.hostname === '127.0.0.1'
+            ? Promise.resolve()
+            : Promise.reject(new Error('offline'));
+        },
+      });
+      await client.getRequest('1').catch(() => undefined);
+      const apiCall = connected.find((u) => u.includes('/requests/1'));
+      expect(apiCall).toBe(expected ?? `${api.url}/app/itdesk/api/v3/requests/1`);
+    }
+  });
+});
+
+describe('Zoho accounts allow-list', () => {
+  it('accepts the data centres’ accounts servers and nothing else', () => {
+    for (const dc of Object.keys(ZOHO_DATA_CENTRES) as (keyof typeof ZOHO_DATA_CENTRES)[]) {
+      expect(zohoAccountsUrlProblem(zohoAccountsUrl(dc), false)).toBeUndefined();
+    }
+    expect(zohoAccountsUrlProblem('https://accounts.zoho.eu/', false)).toBeUndefined();
+    expect(zohoAccountsUrlProblem('http://accounts.zoho.com', false)).toMatch(/https/);
+    expect(zohoAccountsUrlProblem('https://accounts.zoho.com.evil.example', false)).toMatch(
+      /Zoho accounts server/,
+    );
+    expect(zohoAccountsUrlProblem('https://accounts.zoho.com/oauth', false)).toMatch(/path/);
+    expect(zohoAccountsUrlProblem('https://u:p@accounts.zoho.com', false)).toMatch(/credentials/);
+    expect(zohoAccountsUrlProblem('http://127.0.0.1:8090', false)).toBeDefined();
+    // Development: the loopback SDP simulator stands in for Zoho.
+    expect(zohoAccountsUrlProblem('http://127.0.0.1:8090', true)).toBeUndefined();
+    expect(zohoAccountsUrl('eu')).toBe('https://accounts.zoho.eu');
+    expect(zohoAccountsUrl('cn')).toBe('https://accounts.zoho.com.cn');
   });
 });

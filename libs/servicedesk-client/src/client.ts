@@ -1,5 +1,7 @@
 import type { z } from 'zod';
 import { createAuthProvider, type AuthProvider, type ServiceDeskAuth } from './auth';
+import type { AccessTokenStore } from './token-store';
+import { trustedApiOrigin } from './zoho';
 import {
   ServiceDeskError,
   classifyFailure,
@@ -59,6 +61,8 @@ export interface ServiceDeskClientOptions {
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
   now?: () => number;
+  /** Cloud: the access-token cache shared by every process (see `AccessTokenStore`). */
+  tokenStore?: AccessTokenStore;
 }
 
 export interface AddNoteInput {
@@ -155,9 +159,13 @@ export class ServiceDeskClient {
       beforeConnect: options.beforeConnect,
       now,
     });
-    this.auth = createAuthProvider(options.auth, this.transport, now);
     this.maxRetries = maxRetries;
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.auth = createAuthProvider(options.auth, {
+      transport: this.transport,
+      now,
+      tokenStore: options.tokenStore,
+    });
     this.random = options.random ?? Math.random;
     this.noteKey = noteKey;
   }
@@ -336,11 +344,11 @@ export class ServiceDeskClient {
     let refreshedAuth = false;
     for (;;) {
       try {
-        const auth = await this.auth.headers();
+        const auth = await this.authHeaders();
         try {
           const reply = await this.transport.exchange({
             method,
-            url,
+            url: onApiDomain(url, auth.apiDomain),
             headers: { Accept: ACCEPT, ...(body ? { 'Content-Type': FORM } : {}), ...auth.headers },
             body,
           });
@@ -355,12 +363,29 @@ export class ServiceDeskClient {
           throw error;
         }
       } catch (error) {
+        if (error instanceof HandBack) throw error.error;
         if (!(error instanceof ServiceDeskError)) throw error;
         const delay = this.retryDelay(error, retries, method);
         if (delay === undefined) throw error;
         retries += 1;
         await this.sleep(delay);
       }
+    }
+  }
+
+  /**
+   * Zoho's token throttle lasts tens of seconds and is shared by every
+   * process: hand it to the caller (a delayed redelivery) rather than hold
+   * a worker slot sleeping on it.
+   */
+  private async authHeaders() {
+    try {
+      return await this.auth.headers();
+    } catch (error) {
+      if (error instanceof ServiceDeskError && error.kind === 'rate_limited') {
+        throw new HandBack(error);
+      }
+      throw error;
     }
   }
 
@@ -517,6 +542,23 @@ function pageInfo(
 function segment(id: string): string {
   if (!id || !id.trim()) throw new RangeError('id must not be empty');
   return encodeURIComponent(id);
+}
+
+/** Carries an error past the retry loop untouched. */
+class HandBack extends Error {
+  constructor(readonly error: ServiceDeskError) {
+    super(error.message);
+  }
+}
+
+/**
+ * Cloud: Zoho's token reply names the API host of the tenant's data centre
+ * (`api_domain`); the path (portal, /api/v3) stays. Only vetted hosts.
+ */
+function onApiDomain(url: URL, apiDomain: string | undefined): URL {
+  const origin = trustedApiOrigin(apiDomain, url.origin);
+  if (!origin || origin === url.origin) return url;
+  return new URL(`${url.pathname}${url.search}`, origin);
 }
 
 function isUnauthorized(error: unknown): boolean {

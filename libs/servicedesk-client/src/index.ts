@@ -29,3 +29,16 @@ export {
   type SearchValue,
 } from './search';
 export { clientForTenant, type TenantServiceDeskConfig } from './tenant-client';
+export {
+  KvAccessTokenStore,
+  MemoryAccessTokenStore,
+  openAccessTokenStore,
+  type AccessTokenStore,
+  type SharedTokenEntry,
+} from './token-store';
+export {
+  ZOHO_DATA_CENTRES,
+  trustedApiOrigin,
+  zohoAccountsUrl,
+  zohoAccountsUrlProblem,
+} from './zoho';

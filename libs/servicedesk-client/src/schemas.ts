@@ -288,15 +288,17 @@ export const oauthTokenReply = z.union([
       access_token: z.string().min(1),
       expires_in: z.union([z.number().positive(), z.string().regex(/^\d+$/).transform(Number)]),
       expires_in_sec: z.number().positive().optional(),
+      api_domain: z.string().max(300).optional(),
     })
     // Older Zoho replies gave expires_in in milliseconds next to expires_in_sec;
     // no access token lives a day, so a larger value must be milliseconds.
     .transform((t) => ({
       access_token: t.access_token,
+      apiDomain: t.api_domain,
       expiresInSeconds:
         t.expires_in_sec ?? (t.expires_in > 86_400 ? t.expires_in / 1000 : t.expires_in),
     })),
-  z.object({ error: z.string() }),
+  z.object({ error: z.string(), error_description: z.string().optional() }),
 ]);
 
 /** Field paths and messages only: zod's input echo could carry upstream data. */

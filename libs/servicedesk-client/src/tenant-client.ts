@@ -2,6 +2,7 @@ import { ServiceDeskOAuthSecretSchema, ServiceDeskSettingsSchema } from '@tep/co
 import type { SecretCipher } from '@tep/encryption';
 import type { ServiceDeskAuth } from './auth';
 import { ServiceDeskClient, type ServiceDeskClientOptions } from './client';
+import { zohoAccountsUrl } from './zoho';
 
 /** The tenant_configs columns a client is built from. */
 export interface TenantServiceDeskConfig {
@@ -17,7 +18,10 @@ export interface TenantServiceDeskConfig {
 export function clientForTenant(
   tenant: TenantServiceDeskConfig,
   cipher: SecretCipher,
-  options: Pick<ServiceDeskClientOptions, 'timeoutMs' | 'beforeConnect' | 'onResult'> & {
+  options: Pick<
+    ServiceDeskClientOptions,
+    'timeoutMs' | 'beforeConnect' | 'onResult' | 'tokenStore'
+  > & {
     timeoutMs: number;
   },
 ): ServiceDeskClient {
@@ -28,7 +32,7 @@ export function clientForTenant(
     const oauth = ServiceDeskOAuthSecretSchema.parse(JSON.parse(secret));
     auth = {
       kind: 'oauth',
-      accountsUrl: settings.accounts_url ?? 'https://accounts.zoho.com',
+      accountsUrl: settings.accounts_url ?? zohoAccountsUrl(settings.data_centre ?? 'us'),
       clientId: oauth.client_id,
       clientSecret: oauth.client_secret,
       refreshToken: oauth.refresh_token,
@@ -50,5 +54,6 @@ export function clientForTenant(
     timeoutMs: options.timeoutMs,
     beforeConnect: options.beforeConnect,
     onResult: options.onResult,
+    tokenStore: options.tokenStore,
   });
 }

@@ -29,6 +29,7 @@ export async function createTestNats(): Promise<TestNats> {
         topology.ticketsStream,
         topology.deadLetterStream,
         `KV_${topology.tenantDirectoryBucket}`,
+        `KV_${topology.oauthTokenBucket}`,
       ]) {
         await jsm.streams.delete(name).catch(() => undefined);
       }

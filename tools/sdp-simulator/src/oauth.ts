@@ -20,6 +20,9 @@ const TEN_MINUTES_MS = 600_000;
 export class OAuthServer {
   private readonly tokens = new Map<string, number>();
   private issuedAt: number[] = [];
+  private throttledUntil = 0;
+  /** Every token minted, refused for throttling or not: what a test counts. */
+  minted = 0;
 
   constructor(
     readonly settings: OAuthSettings,
@@ -41,7 +44,7 @@ export class OAuthServer {
     }
     const now = this.now();
     this.issuedAt = this.issuedAt.filter((t) => now - t < TEN_MINUTES_MS);
-    if (this.issuedAt.length >= this.settings.maxTokensPerTenMinutes) {
+    if (now < this.throttledUntil || this.issuedAt.length >= this.settings.maxTokensPerTenMinutes) {
       return {
         status: 400,
         body: {
@@ -52,6 +55,7 @@ export class OAuthServer {
       };
     }
     this.issuedAt.push(now);
+    this.minted += 1;
     const token = `1000.${randomBytes(16).toString('hex')}.${randomBytes(16).toString('hex')}`;
     this.tokens.set(token, now + this.settings.accessTokenTtlSeconds * 1000);
     return {
@@ -70,6 +74,11 @@ export class OAuthServer {
     const match = /^(?:Zoho-oauthtoken|Bearer)\s+(\S+)$/i.exec(authorization?.trim() ?? '');
     const expiresAt = match?.[1] ? this.tokens.get(match[1]) : undefined;
     return expiresAt !== undefined && this.now() < expiresAt;
+  }
+
+  /** Answers "too many requests" to every refresh for this long, as Zoho does when it throttles. */
+  throttleFor(ms: number): void {
+    this.throttledUntil = this.now() + ms;
   }
 
   /** Every issued access token stops working, as if an hour had passed. */

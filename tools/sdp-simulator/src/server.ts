@@ -65,6 +65,10 @@ export interface SimulatorControl {
   calls(): CallStats;
   /** Cloud: every access token issued so far expires now. */
   expireTokens(): void;
+  /** Cloud: the token endpoint answers "too many requests" for this long. */
+  throttleTokens(ms: number): void;
+  /** Cloud: how many access tokens have been minted. */
+  tokensMinted(): number;
   sendWebhook(request: WebhookRequest): Promise<WebhookResult>;
 }
 
@@ -469,6 +473,8 @@ export async function startSdpSimulator(options: SdpSimulatorOptions = {}): Prom
       return { total, byRoute };
     },
     expireTokens: () => oauth?.expireAll(),
+    throttleTokens: (ms) => oauth?.throttleFor(ms),
+    tokensMinted: () => oauth?.minted ?? 0,
     sendWebhook: (request) => sendWebhook(request),
   };
 

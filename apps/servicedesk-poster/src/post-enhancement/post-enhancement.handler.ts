@@ -14,11 +14,12 @@ import {
 import { TenantDatabase, findJob, loadTenantServiceDesk, recordJobPosted } from '@tep/data';
 import type { SecretCipher } from '@tep/encryption';
 import { JETSTREAM, PipelineMetrics, TOPOLOGY } from '@tep/service-runtime';
-import { clientForTenant } from '@tep/servicedesk-client';
+import { clientForTenant, type AccessTokenStore } from '@tep/servicedesk-client';
 import { jobMarker, renderNote } from './render-note';
 import { toStageError } from './servicedesk-errors';
 
 export const POSTER_CIPHER = Symbol('POSTER_CIPHER');
+export const POSTER_TOKEN_STORE = Symbol('POSTER_TOKEN_STORE');
 export interface PostEnhancementSettings {
   sdpTimeoutMs: number;
   beforeConnect?: (url: URL) => Promise<void>;
@@ -39,6 +40,7 @@ export class PostEnhancement {
     @Inject(JETSTREAM) private readonly js: JetStreamClient,
     @Inject(TOPOLOGY) private readonly topology: Topology,
     @Inject(POSTER_CIPHER) private readonly cipher: SecretCipher,
+    @Inject(POSTER_TOKEN_STORE) private readonly tokenStore: AccessTokenStore,
     @Inject(POST_ENHANCEMENT_SETTINGS) private readonly settings: PostEnhancementSettings,
     private readonly metrics: PipelineMetrics,
     private readonly logger: PinoLogger,
@@ -65,6 +67,7 @@ export class PostEnhancement {
     const client = clientForTenant(tenant, this.cipher, {
       timeoutMs: this.settings.sdpTimeoutMs,
       beforeConnect: this.settings.beforeConnect,
+      tokenStore: this.tokenStore,
       onResult: (operation, outcome) => this.metrics.sdpCalls.inc({ operation, outcome }),
     });
 

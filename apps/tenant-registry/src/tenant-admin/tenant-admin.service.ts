@@ -4,6 +4,7 @@ import { PinoLogger } from 'nestjs-pino';
 import { RegistryAdminStore, type TenantConfigRow } from '@tep/data';
 import type { SecretCipher } from '@tep/encryption';
 import { UnsafeUrlError, assertPublicUrl } from '@tep/url-guard';
+import { zohoAccountsUrlProblem } from '@tep/servicedesk-client';
 import { TenantDirectoryPublisher } from '../tenant-directory/tenant-directory.publisher';
 import type {
   CreateTenantCommand,
@@ -55,6 +56,7 @@ export class TenantAdmin {
     command: CreateTenantCommand,
   ): Promise<TenantView & { webhook_secret: string; signature_header: string }> {
     await this.checkServiceDeskUrl(command.servicedesk_url);
+    this.checkAccountsUrl(command.servicedesk_settings);
     const tenantId = randomUUID();
     const webhookSecret = newWebhookSecret();
     const row = await this.store.insert(
@@ -102,6 +104,7 @@ export class TenantAdmin {
 
   async update(actor: Actor, tenantId: string, command: UpdateTenantCommand): Promise<TenantView> {
     if (command.servicedesk_url) await this.checkServiceDeskUrl(command.servicedesk_url);
+    this.checkAccountsUrl(command.servicedesk_settings);
     const row = await this.change(tenantId, {
       name: command.name,
       admin_email: command.admin_email,
@@ -262,6 +265,20 @@ export class TenantAdmin {
       if (!(error instanceof UnsafeUrlError)) throw error;
       throw new RegistryError('invalid', 'Request body is invalid', [
         { field: 'servicedesk_url', message: error.message },
+      ]);
+    }
+  }
+
+  /** A refresh token may only ever go to an allow-listed Zoho accounts server. */
+  private checkAccountsUrl(settings: { accounts_url?: string } | undefined): void {
+    if (settings?.accounts_url === undefined) return;
+    const problem = zohoAccountsUrlProblem(
+      settings.accounts_url,
+      this.settings.allowInsecureServiceDeskUrls,
+    );
+    if (problem) {
+      throw new RegistryError('invalid', 'Request body is invalid', [
+        { field: 'servicedesk_settings.accounts_url', message: problem },
       ]);
     }
   }
