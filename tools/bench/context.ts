@@ -11,8 +11,11 @@ import {
   ANY_WORD_QUERY,
   CONTEXT_QUERIES,
   extractMentions,
+  findSimilarTickets,
+  searchInputOf,
   searchTextOf,
 } from '@tep/context-retrieval';
+import type { Ticket } from '@tep/contracts';
 import { TenantDatabase, createDataSource, type TenantTransaction } from '@tep/data';
 import { benchDatabase, databaseExists, dropDatabase, type BenchDatabase } from './lib/environment';
 import { summarize, type LatencySummary } from './lib/stats';
@@ -56,7 +59,6 @@ const STATEMENT_TIMEOUT_MS = 3000; // CONTEXT_SOURCE_TIMEOUT_MS default
 
 const {
   similarTickets: SIMILAR_TICKETS,
-  similarTicketsTrigram: SIMILAR_TICKETS_TRIGRAM,
   kbArticles: KB_ARTICLES,
   mentionedSystems: MENTIONED_SYSTEMS,
 } = CONTEXT_QUERIES;
@@ -271,6 +273,19 @@ async function generate(db: BenchDatabase, options: ContextOptions): Promise<num
   return (performance.now() - started) / 1000;
 }
 
+const EMPTY_TICKET: Ticket = {
+  ticket_id: '',
+  subject: '',
+  description_html: '',
+  description_text: '',
+  resolution_text: null,
+  priority: null,
+  status: 'Open',
+  requester_email: null,
+  created_at: null,
+  event: 'created',
+};
+
 interface IncomingTicket {
   ticket_id: string;
   subject: string;
@@ -291,12 +306,10 @@ function incomingTicket(rand: () => number, n: number): IncomingTicket {
 
 const textOf = (t: IncomingTicket) => searchTextOf(t);
 
-/** findSimilarTickets: full text first, trigram when full text finds nothing. */
+/** Exactly what the gatherer runs: BM25 fused with subject trigram similarity. */
 async function similarTickets(tx: TenantTransaction, ticket: IncomingTicket) {
-  const rows = await tx.query(SIMILAR_TICKETS, [textOf(ticket), ticket.ticket_id, 5]);
-  if (rows.length > 0) return { rows: rows.length, trigram: false };
-  const fuzzy = await tx.query(SIMILAR_TICKETS_TRIGRAM, [ticket.subject, ticket.ticket_id, 5]);
-  return { rows: fuzzy.length, trigram: true };
+  const rows = await findSimilarTickets(tx, { ...EMPTY_TICKET, ...ticket });
+  return { rows: rows.length, trigram: rows.length > 0 && rows.every((r) => r.match === 'trigram') };
 }
 
 export async function benchContext(options: ContextOptions): Promise<ContextReport> {
@@ -382,11 +395,12 @@ export async function benchContext(options: ContextOptions): Promise<ContextRepo
     const mentions = extractMentions(`${sample.subject}\n${sample.description_text}`);
     const explain: Record<string, string> = {};
     const plans: [string, string, unknown[]][] = [
-      ['similar tickets (full text)', SIMILAR_TICKETS, [textOf(sample), sample.ticket_id, 5]],
       [
-        'similar tickets (trigram fallback)',
-        SIMILAR_TICKETS_TRIGRAM,
-        [sample.subject, sample.ticket_id, 5],
+        'similar tickets (BM25 + trigram)',
+        SIMILAR_TICKETS,
+        (({ text, language, subject }) => [text, language, sample.ticket_id, 5, subject])(
+          searchInputOf(sample),
+        ),
       ],
       ['kb articles', KB_ARTICLES, [textOf(sample), 3]],
       [

@@ -9,6 +9,7 @@ import {
   findMentionedSystems,
   findSimilarTickets,
   recordTicket,
+  reindexTicketHistoryBatch,
 } from './context.repository';
 import { extractMentions } from './mentions';
 
@@ -151,5 +152,104 @@ describe('context queries', () => {
       ['TKT-9', 'Aligned IKE lifetimes'],
     ]);
     expect(await tenants.withTenant(B, (tx) => findSimilarTickets(tx, query))).toEqual([]);
+  });
+
+  it('never offers a resolution that says nothing, and weighs rare words over common ones', async () => {
+    const C = randomUUID();
+    await tenants.withTenant(C, async (tx) => {
+      const rows: [string, string, string, string][] = [
+        [
+          'C-1',
+          'Outlook error please help',
+          'Please help, Outlook error, error again, please',
+          'fixed',
+        ],
+        [
+          'C-2',
+          'Outlook error on start',
+          'Outlook shows an error at start, please help',
+          'Rebuilt the profile.',
+        ],
+        [
+          'C-3',
+          'Sign-in blocked',
+          'AADSTS50076 when opening Teams',
+          'Registered the Authenticator app for MFA.',
+        ],
+        ['C-4', 'Printer', 'error please help', 'Replaced the toner.'],
+      ];
+      for (const [id, subject, description, resolution] of rows) {
+        await recordTicket(
+          tx,
+          ticket({
+            ticket_id: id,
+            subject,
+            description_text: description,
+            status: 'Resolved',
+            resolution_text: resolution,
+          }),
+        );
+      }
+    });
+    const found = await tenants.withTenant(C, (tx) =>
+      findSimilarTickets(
+        tx,
+        ticket({
+          subject: 'Sign-in error please help',
+          description_text: 'AADSTS50076 error, please help',
+        }),
+      ),
+    );
+    expect(found.map((t) => t.ticket_id)).not.toContain('C-1');
+    expect(found[0].ticket_id).toBe('C-3');
+    for (const t of found) {
+      expect(t.score).toBeGreaterThan(0);
+      expect(t.score).toBeLessThanOrEqual(1);
+    }
+  });
+
+  it('matches a German ticket with German stemming', async () => {
+    const D = randomUUID();
+    await tenants.withTenant(D, async (tx) => {
+      await recordTicket(
+        tx,
+        ticket({
+          ticket_id: 'D-1',
+          subject: 'Drucker im Büro druckt nicht',
+          description_text: 'Die Druckaufträge bleiben in der Warteschlange hängen.',
+          status: 'Resolved',
+          resolution_text: 'Druckwarteschlange neu gestartet und Treiber aktualisiert.',
+        }),
+      );
+    });
+    const found = await tenants.withTenant(D, (tx) =>
+      findSimilarTickets(
+        tx,
+        ticket({
+          subject: 'Druckauftrag hängt',
+          description_text: 'Mein Druckauftrag hängt in der Warteschlange fest',
+        }),
+      ),
+    );
+    expect(found.map((t) => [t.ticket_id, t.match])).toEqual([['D-1', 'full_text']]);
+  });
+
+  it('indexes rows written before the retrieval migration in resumable batches', async () => {
+    const E = randomUUID();
+    await tenants.withTenant(E, async (tx) => {
+      await tx.query(
+        `INSERT INTO ticket_history (tenant_id, ticket_id, subject, description, resolution, status)
+         SELECT $1, 'E-' || g, 'Laufwerk voll ' || g, 'Das Laufwerk C ist voll', 'WinSxS bereinigt mit DISM', 'Resolved'
+           FROM generate_series(1, 5) g`,
+        [E],
+      );
+      expect(await reindexTicketHistoryBatch(tx, 2)).toBe(2);
+      expect(await reindexTicketHistoryBatch(tx, 10)).toBe(3);
+      expect(await reindexTicketHistoryBatch(tx, 10)).toBe(0);
+      const languages = await tx.query<{ language: string }>(
+        `SELECT DISTINCT language FROM ticket_history`,
+      );
+      expect(languages).toEqual([{ language: 'de' }]);
+    });
   });
 });

@@ -1,6 +1,7 @@
-import type { TenantTransaction } from '@tep/data';
+import { CURRENT_TENANT, type TenantTransaction } from '@tep/data';
 import type { Ticket, TicketContext } from '@tep/contracts';
 import type { Mentions } from './mentions';
+import { MAX_SEARCH_CHARS, cleanTicketText, detectTicketLanguage } from './ticket-text';
 
 /** Statuses after which a ticket with a resolution is useful history. */
 const RESOLVED = ['resolved', 'closed', 'completed'];
@@ -16,16 +17,26 @@ const clip = (text: string | null, max: number) =>
 export const ANY_WORD_QUERY = `(SELECT to_tsquery('english', string_agg(quote_literal(lexeme), ' | '))
                            FROM unnest(to_tsvector('english', $1)) AS t(lexeme, positions, weights))`;
 
-/** Records the ticket so history grows from normal traffic. */
+/**
+ * Records the ticket so history grows from normal traffic, with what it is
+ * indexed by: its detected language and its description without the mail
+ * noise (the trigger in the retrieval migration builds the vector).
+ */
 export async function recordTicket(tx: TenantTransaction, ticket: Ticket): Promise<void> {
   const resolved = ticket.status !== null && RESOLVED.includes(ticket.status.toLowerCase());
+  const cleanDescription = cleanTicketText(ticket.description_text);
+  const language = detectTicketLanguage(`${ticket.subject}\n${cleanDescription}`);
   await tx.query(
     `INSERT INTO ticket_history (tenant_id, ticket_id, subject, description, priority, status, resolution,
-                                 requester_email, source, ticket_created_at, resolved_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'webhook', $9, CASE WHEN $10 AND $7::text IS NOT NULL THEN now() END)
+                                 requester_email, source, ticket_created_at, resolved_at,
+                                 clean_description, language)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'webhook', $9, CASE WHEN $10 AND $7::text IS NOT NULL THEN now() END,
+             $11, $12)
      ON CONFLICT (tenant_id, ticket_id) DO UPDATE SET
        subject = EXCLUDED.subject,
        description = EXCLUDED.description,
+       clean_description = EXCLUDED.clean_description,
+       language = EXCLUDED.language,
        priority = EXCLUDED.priority,
        status = EXCLUDED.status,
        resolution = COALESCE(EXCLUDED.resolution, ticket_history.resolution),
@@ -44,32 +55,76 @@ export async function recordTicket(tx: TenantTransaction, ticket: Ticket): Promi
       ticket.requester_email,
       ticket.created_at,
       resolved,
+      cleanDescription,
+      language,
     ],
   );
 }
 
 type SimilarTicket = TicketContext['similar_tickets'][number];
 
-/** Resolved tickets like this one: full-text first, trigram as fallback. */
 /**
  * The context queries, exported so the benchmark measures exactly what the
  * gatherer runs. Each runs under the tenant's RLS context.
  */
 export const CONTEXT_QUERIES = {
-  /** $1 text, $2 the ticket's own id, $3 limit. */
-  similarTickets: `SELECT ticket_id, display_id, subject, resolution,
-            ts_rank_cd(search_vector, q.query, 32)::float8 AS score
-       FROM ticket_history, ${ANY_WORD_QUERY} AS q(query)
-      WHERE search_vector @@ q.query
-        AND resolution IS NOT NULL AND ticket_id <> $2
-      ORDER BY score DESC, resolved_at DESC NULLS LAST
-      LIMIT $3`,
-  /** $1 subject, $2 the ticket's own id, $3 limit. */
-  similarTicketsTrigram: `SELECT ticket_id, display_id, subject, resolution, similarity(subject, $1)::float8 AS score
-       FROM ticket_history
-      WHERE subject % $1 AND resolution IS NOT NULL AND ticket_id <> $2
-      ORDER BY score DESC
-      LIMIT $3`,
+  /**
+   * BM25 over the tenant's own history, fused with trigram similarity of
+   * the subject (typos, jargon). $1 cleaned text, $2 its language, $3 the
+   * ticket's own id, $4 limit, $5 subject. Scores are on a 0–1 scale: the
+   * share of the query's IDF mass a ticket matches, each term saturated by
+   * its field-weighted frequency as in BM25 (k1 = 1.2, b = 0.75): 80 %;
+   * subject trigram similarity: 20 %.
+   */
+  similarTickets: `WITH corpus AS (
+         SELECT docs::float8 AS n, greatest(total_len::float8 / greatest(docs, 1), 1) AS avglen
+           FROM ticket_corpus_stats WHERE tenant_id = ${CURRENT_TENANT}),
+       query_terms AS (
+         SELECT DISTINCT lexeme
+           FROM unnest(tsvector_to_array(to_tsvector(tep_search_config($2), $1))) AS lexeme),
+       terms AS (
+         SELECT t.lexeme, ln(1 + (c.n - s.df + 0.5) / (s.df + 0.5)) AS idf
+           FROM query_terms t
+           JOIN ticket_term_stats s ON s.tenant_id = ${CURRENT_TENANT} AND s.lexeme = t.lexeme AND s.df > 0
+          CROSS JOIN corpus c
+          ORDER BY idf DESC
+          LIMIT 48),
+       tsq AS (
+         SELECT string_agg(quote_literal(lexeme), ' | ')::tsquery AS q, sum(idf) AS mass FROM terms),
+       lexical AS (
+         SELECT h.id FROM ticket_history h, tsq
+          WHERE h.tenant_id = ${CURRENT_TENANT} AND h.retrieval_eligible AND h.ticket_id <> $3
+            AND h.retrieval_vector @@ tsq.q
+          ORDER BY ts_rank(h.retrieval_vector, tsq.q) DESC
+          LIMIT 200),
+       fuzzy AS (
+         SELECT h.id FROM ticket_history h
+          WHERE h.tenant_id = ${CURRENT_TENANT} AND h.retrieval_eligible AND h.ticket_id <> $3
+            AND h.subject % $5
+          ORDER BY similarity(h.subject, $5) DESC
+          LIMIT 30),
+       candidates AS (SELECT id FROM lexical UNION SELECT id FROM fuzzy),
+       bm25 AS (
+         SELECT c.id,
+                sum(t.idf * f.tf / (f.tf + 1.2 * (0.25 + 0.75 * h.retrieval_len / corpus.avglen))) AS s
+           FROM candidates c
+           JOIN ticket_history h ON h.id = c.id
+          CROSS JOIN corpus
+          CROSS JOIN LATERAL unnest(h.retrieval_vector) AS u
+           JOIN terms t ON t.lexeme = u.lexeme
+          CROSS JOIN LATERAL (
+            SELECT sum(CASE w WHEN 'A' THEN 2.5 WHEN 'B' THEN 1.0 WHEN 'C' THEN 0.8 ELSE 1.0 END) AS tf
+              FROM unnest(u.weights) AS w) f
+          GROUP BY c.id)
+     SELECT h.ticket_id, h.display_id, h.subject, h.resolution,
+            (0.8 * coalesce(b.s / nullif((SELECT mass FROM tsq), 0), 0)
+              + 0.2 * similarity(h.subject, $5))::float8 AS score,
+            coalesce(b.s, 0) > 0 AS lexical
+       FROM candidates c
+       JOIN ticket_history h ON h.id = c.id
+       LEFT JOIN bm25 b ON b.id = c.id
+      ORDER BY score DESC, h.resolved_at DESC NULLS LAST
+      LIMIT $4`,
   /** $1 text, $2 limit. */
   kbArticles: `SELECT article_id, title, content, url, ts_rank_cd(search_vector, q.query, 32)::float8 AS score
        FROM kb_articles, ${ANY_WORD_QUERY} AS q(query)
@@ -100,36 +155,50 @@ interface SimilarRow {
   subject: string;
   resolution: string;
   score: number;
+  lexical: boolean;
 }
 
-const toSimilar = (rows: SimilarRow[], match: SimilarTicket['match']): SimilarTicket[] =>
-  rows.map((r) => ({
-    ticket_id: r.ticket_id,
-    display_id: r.display_id,
-    subject: clip(r.subject, 250)!,
-    resolution: clip(r.resolution, 1000),
-    score: Number(r.score.toFixed(4)),
-    match,
-  }));
+/**
+ * A result at or above this relevance is presented as the likely same
+ * issue; below it, only as possibly related. Chosen from the evaluation's
+ * precision at this threshold (docs/retrieval-quality.md).
+ */
+export const CONFIDENT_RELEVANCE = 0.3;
 
+/** Mail reply prefixes carry no meaning for search. */
+const subjectOf = (subject: string) =>
+  subject.replace(/^\s*((re|fw|fwd|aw|wg|tr|rv|sv)\s*(\[\d+\])?\s*:\s*)+/i, '').trim();
+
+/** What a ticket is searched by: subject and cleaned description, and their language. */
+export function searchInputOf(ticket: Pick<Ticket, 'subject' | 'description_text'>) {
+  const subject = subjectOf(ticket.subject);
+  const text = `${subject}\n${cleanTicketText(ticket.description_text)}`.slice(0, MAX_SEARCH_CHARS);
+  return { subject, text, language: detectTicketLanguage(text) };
+}
+
+/** Resolved tickets like this one, best first, each with its relevance (0–1). */
 export async function findSimilarTickets(
   tx: TenantTransaction,
   ticket: Ticket,
   limit = 5,
 ): Promise<SimilarTicket[]> {
+  const input = searchInputOf(ticket);
   const rows = await tx.query<SimilarRow>(CONTEXT_QUERIES.similarTickets, [
-    searchTextOf(ticket),
+    input.text,
+    input.language,
     ticket.ticket_id,
     limit,
+    input.subject,
   ]);
-  if (rows.length > 0) return toSimilar(rows, 'full_text');
-  // Typos and jargon defeat stemming; trigram similarity on the subject still matches.
-  const fuzzy = await tx.query<SimilarRow>(CONTEXT_QUERIES.similarTicketsTrigram, [
-    ticket.subject,
-    ticket.ticket_id,
-    limit,
-  ]);
-  return toSimilar(fuzzy, 'trigram');
+  return rows.map((r) => ({
+    ticket_id: r.ticket_id,
+    display_id: r.display_id,
+    subject: clip(r.subject, 250)!,
+    resolution: clip(r.resolution, 1000),
+    score: Number(r.score.toFixed(4)),
+    match: r.lexical ? ('full_text' as const) : ('trigram' as const),
+    confident: r.score >= CONFIDENT_RELEVANCE,
+  }));
 }
 
 export async function findKbArticles(
@@ -165,4 +234,34 @@ export async function findMentionedSystems(
     mentions.words,
     limit,
   ]);
+}
+
+/**
+ * Indexes up to `batchSize` of the tenant's rows that predate language
+ * detection and cleaning (language IS NULL), oldest id first; returns how
+ * many it did. Run until 0: safe to stop and resume, and webhooks and the
+ * back-fill keep filling the same columns meanwhile.
+ */
+export async function reindexTicketHistoryBatch(
+  tx: TenantTransaction,
+  batchSize = 500,
+): Promise<number> {
+  const rows = await tx.query<{ id: string; subject: string; description: string }>(
+    `SELECT id, subject, description FROM ticket_history
+      WHERE language IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`,
+    [batchSize],
+  );
+  if (rows.length === 0) return 0;
+  const cleaned = rows.map((r) => cleanTicketText(r.description));
+  await tx.query(
+    `UPDATE ticket_history h SET clean_description = u.clean, language = u.language
+       FROM unnest($1::uuid[], $2::text[], $3::text[]) AS u(id, clean, language)
+      WHERE h.id = u.id`,
+    [
+      rows.map((r) => r.id),
+      cleaned,
+      rows.map((r, i) => detectTicketLanguage(`${r.subject}\n${cleaned[i]}`)),
+    ],
+  );
+  return rows.length;
 }

@@ -5,6 +5,10 @@ export {
   findMentionedSystems,
   findSimilarTickets,
   recordTicket,
+  reindexTicketHistoryBatch,
+  searchInputOf,
   searchTextOf,
+  CONFIDENT_RELEVANCE,
 } from './context.repository';
+export { cleanTicketText, detectTicketLanguage, type TicketLanguage } from './ticket-text';
 export { extractMentions, type Mentions } from './mentions';

@@ -30,8 +30,11 @@ export const SimilarTicketSchema = z.object({
   display_id: z.string().nullable(),
   subject: z.string(),
   resolution: z.string().nullable(),
+  /** Relevance on a 0–1 scale (see docs/retrieval-quality.md). */
   score: z.number(),
   match: z.enum(['full_text', 'trigram']),
+  /** At or above the retrieval's confident threshold: may be presented as the likely cause. */
+  confident: z.boolean().default(false),
 });
 export const KbArticleRefSchema = z.object({
   article_id: z.string(),

@@ -20,7 +20,13 @@ export {
   REGISTRY_ADMIN_GROUP_ROLE,
   type ProvisionOptions,
 } from './provision';
-export { TENANT_TABLES, CURRENT_TENANT, MIGRATION_FINGERPRINT, AUDIT_TABLE } from './migrations';
+export {
+  TENANT_TABLES,
+  RETRIEVAL_STATS_TABLES,
+  CURRENT_TENANT,
+  MIGRATION_FINGERPRINT,
+  AUDIT_TABLE,
+} from './migrations';
 export {
   recordJobPending,
   recordJobFailed,

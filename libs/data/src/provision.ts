@@ -99,6 +99,8 @@ export async function provisionDatabase(options: ProvisionOptions): Promise<void
   try {
     await adminInDb.query(`SELECT pg_advisory_lock(hashtext('tep-provision-db'))`);
     await adminInDb.query('CREATE EXTENSION IF NOT EXISTS pg_trgm');
+    // Tenant-first GIN indexes (managed PostgreSQL 15 and 17 offer it).
+    await adminInDb.query('CREATE EXTENSION IF NOT EXISTS btree_gin');
     await adminInDb.query(`REVOKE CREATE ON SCHEMA public FROM PUBLIC`);
     await adminInDb.query(`GRANT USAGE ON SCHEMA public TO ${APPLICATION_GROUP_ROLE}`);
     await adminInDb.query(

@@ -1,5 +1,5 @@
 import type { DataSource, EntityManager } from 'typeorm';
-import { TENANT_TABLES } from './migrations';
+import { RETRIEVAL_STATS_TABLES, TENANT_TABLES } from './migrations';
 import { REGISTRY_ADMIN_GROUP_ROLE } from './provision';
 
 export interface TenantConfigRow {
@@ -198,7 +198,9 @@ export class RegistryAdminStore {
     return this.asAdmin(async (m) => {
       await m.query(`SELECT set_config('app.current_tenant_id', $1, true)`, [tenantId]);
       const counts: Record<string, number> = {};
-      const tables = options.purge ? TENANT_TABLES.filter((t) => t !== 'tenant_configs') : [];
+      const tables = options.purge
+        ? [...TENANT_TABLES.filter((t) => t !== 'tenant_configs'), ...RETRIEVAL_STATS_TABLES]
+        : [];
       for (const table of tables) {
         const deleted = await m.query<{ n: number }[]>(
           `WITH d AS (DELETE FROM ${table} WHERE tenant_id = $1 RETURNING 1) SELECT count(*)::int AS n FROM d`,

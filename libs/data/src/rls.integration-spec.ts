@@ -10,6 +10,7 @@ import {
   InvalidTenantIdError,
   RegistryAdminStore,
   TENANT_TABLES,
+  RETRIEVAL_STATS_TABLES,
   AUDIT_TABLE,
   TenantDatabase,
   createDataSource,
@@ -75,15 +76,17 @@ describe('row-level security as the application role', () => {
         WHERE a.attname = 'tenant_id' AND c.relkind = 'r' AND c.relnamespace = 'public'::regnamespace
         ORDER BY c.relname`,
     );
-    expect(rows.map((r) => r.relname)).toEqual([...TENANT_TABLES, AUDIT_TABLE].sort());
+    expect(rows.map((r) => r.relname)).toEqual(
+      [...TENANT_TABLES, ...RETRIEVAL_STATS_TABLES, AUDIT_TABLE].sort(),
+    );
     for (const row of rows) {
       expect(row).toMatchObject({ relrowsecurity: true, relforcerowsecurity: true });
     }
     const policies = await admin.query<{ tablename: string; qual: string; with_check: string }>(
       `SELECT tablename, qual, with_check FROM pg_policies WHERE policyname LIKE '%_tenant_isolation' AND tablename = ANY($1)`,
-      [[...TENANT_TABLES]],
+      [[...TENANT_TABLES, ...RETRIEVAL_STATS_TABLES]],
     );
-    expect(policies.rows).toHaveLength(TENANT_TABLES.length);
+    expect(policies.rows).toHaveLength(TENANT_TABLES.length + RETRIEVAL_STATS_TABLES.length);
     for (const p of policies.rows) {
       expect(p.qual).toContain("current_setting('app.current_tenant_id'");
       expect(p.with_check).toContain("current_setting('app.current_tenant_id'");
@@ -98,7 +101,7 @@ describe('row-level security as the application role', () => {
         WHERE schemaname = 'public' AND indexdef ~ '\\(tenant_id[,)]'`,
     );
     expect(indexes.rows.map((r) => r.tablename).sort()).toEqual(
-      [...TENANT_TABLES, AUDIT_TABLE].sort(),
+      [...TENANT_TABLES, ...RETRIEVAL_STATS_TABLES, AUDIT_TABLE].sort(),
     );
   });
 

@@ -29,6 +29,7 @@ export const context: TicketContext = {
       resolution: 'Renewed the Exchange SSL certificate and restarted IIS.',
       score: 0.41,
       match: 'trigram',
+      confident: false,
     },
     {
       ticket_id: '9001',
@@ -38,6 +39,7 @@ export const context: TicketContext = {
         'Restarted the MSExchangeRPC service on exch01 and cleared the Outlook profile cache.',
       score: 0.62,
       match: 'full_text',
+      confident: true,
     },
     {
       ticket_id: '9003',
@@ -46,6 +48,7 @@ export const context: TicketContext = {
       resolution: null,
       score: 0.2,
       match: 'trigram',
+      confident: false,
     },
   ],
   kb_articles: [
