@@ -272,11 +272,14 @@ describe('ticket enhancement pipeline, end to end', () => {
     expect(note.note_id).toBe(row['note_id']);
     expect(note.show_to_requester).toBe(false);
     expect(note.description).toContain('🤖 AI-Generated Enhancement');
-    expect(note.description).toContain('**Likely Cause:** ACME: ');
-    expect(note.description).toContain('**Suggested Actions:**');
-    expect(note.description).toMatch(/\*\*Related Tickets:\*\* .*TKT-10203/);
+    // SDP shows notes as HTML: the default markdown arrives rendered, no literal asterisks.
+    expect(note.description).not.toContain('**');
+    expect(note.description).toContain('<strong>Likely Cause:</strong> ACME: ');
+    expect(note.description).toContain('<strong>Suggested Actions:</strong>');
+    expect(note.description).toMatch(/<ol>\s*<li>/);
+    expect(note.description).toMatch(/<strong>Related Tickets:<\/strong> .*TKT-10203/);
     expect(note.description).toContain('TKT-11405');
-    expect(note.description).toContain('Confidence: 85%');
+    expect(note.description).toContain('<strong>Confidence:</strong> 85%');
     expect(note.description).not.toContain('GLOBEX');
     expect(row).toMatchObject({ synthesizer: 'llm', ticket_id: 'TKT-12345' });
     expect(Number(row['completion_tokens'])).toBeGreaterThan(0);
