@@ -123,6 +123,8 @@ export default tseslint.config(
       'tools/testing/**',
       'libs/testing/**',
       'tools/bench/**',
+      // The evaluation measures on a throw-away database, like the benchmark.
+      'tools/eval/**',
       'tools/e2e/**',
     ],
     rules: {

@@ -3,19 +3,29 @@
  * Back-fills a tenant's ticket_history (resolved requests) and kb_articles
  * (approved solutions) from its ServiceDesk Plus through the API client.
  * Safe to interrupt and run again: it resumes and never duplicates.
+ * An SDP Cloud tenant's Zoho access token comes from the platform's shared
+ * token store in NATS KV (NATS_URL, NATS_NAMESPACE), as the poster's does,
+ * so a back-fill mints no token of its own while a valid one exists.
  */
 import { parseArgs } from 'node:util';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { z } from 'zod';
 import {
   PLATFORM_DEFAULTS,
+  baseServiceSchema,
   booleanFlag,
   encryptionKeySchema,
   loadConfig,
   postgresUrl,
 } from '@tep/config';
+import { ServiceDeskSettingsSchema, createTopology } from '@tep/contracts';
 import { TenantDatabase, createDataSource, isUuid, loadTenantServiceDesk } from '@tep/data';
 import { SecretCipher } from '@tep/encryption';
-import { clientForTenant } from '@tep/servicedesk-client';
+import {
+  clientForTenant,
+  openAccessTokenStore,
+  type AccessTokenStore,
+} from '@tep/servicedesk-client';
 import { assertPublicUrl } from '@tep/url-guard';
 import { backfillTenant } from './backfill';
 
@@ -25,7 +35,50 @@ const envSchema = z.object({
   TENANT_ENCRYPTION_KEY: encryptionKeySchema,
   SDP_TIMEOUT_MS: z.coerce.number().int().min(500).max(30_000).default(10_000),
   ALLOW_INSECURE_SERVICEDESK_URLS: booleanFlag.optional(),
+  // The same NATS settings as the services.
+  ...baseServiceSchema('servicedesk-poster').pick({
+    NATS_URL: true,
+    NATS_NAMESPACE: true,
+    NATS_STREAM_REPLICAS: true,
+  }).shape,
 });
+type Env = z.infer<typeof envSchema>;
+
+const NATS_CONNECT_TIMEOUT_MS = 3_000;
+
+/**
+ * The shared Zoho access-token store, or none — with a warning — when NATS
+ * cannot be reached: the back-fill then mints a private token (one of the
+ * ten Zoho allows per refresh token per ten minutes) rather than not run.
+ */
+async function openTokenStore(
+  env: Env,
+  cipher: SecretCipher,
+): Promise<{ store?: AccessTokenStore; close(): Promise<void> }> {
+  const bucket = createTopology(env.NATS_NAMESPACE).oauthTokenBucket;
+  let nc: NatsConnection | undefined;
+  try {
+    nc = await connect({
+      servers: env.NATS_URL.split(',').map((s) => s.trim()),
+      timeout: NATS_CONNECT_TIMEOUT_MS,
+      name: 'backfill',
+    });
+    const store = await openAccessTokenStore(nc, bucket, cipher, {
+      replicas: env.NATS_STREAM_REPLICAS,
+    });
+    const connection = nc;
+    console.log(`[backfill] Zoho access tokens: shared store ${bucket} (NATS KV)`);
+    return { store, close: () => connection.close().catch(() => undefined) };
+  } catch (error) {
+    await nc?.close().catch(() => undefined);
+    console.warn(
+      `[backfill] warning: the shared Zoho token store ${bucket} is unavailable (NATS at ${env.NATS_URL}: ${
+        error instanceof Error ? error.message : String(error)
+      }); continuing with a private access token, which counts against Zoho's 10 tokens per 10 minutes`,
+    );
+    return { close: () => Promise.resolve() };
+  }
+}
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -40,15 +93,27 @@ async function main(): Promise<void> {
     applicationName: 'backfill',
   });
   await dataSource.initialize();
+  let closeTokens = () => Promise.resolve();
   try {
     const database = new TenantDatabase(dataSource);
     const tenant = await database.withTenant(values.tenant, loadTenantServiceDesk);
     if (!tenant) throw new Error(`No tenant ${values.tenant}`);
-    const client = clientForTenant(tenant, SecretCipher.fromEnv(env.TENANT_ENCRYPTION_KEY), {
+    const cipher = SecretCipher.fromEnv(env.TENANT_ENCRYPTION_KEY);
+    const cloud =
+      ServiceDeskSettingsSchema.safeParse(tenant.servicedesk_settings ?? {}).data?.auth_kind ===
+      'oauth';
+    let tokenStore: AccessTokenStore | undefined;
+    if (cloud) {
+      const tokens = await openTokenStore(env, cipher);
+      tokenStore = tokens.store;
+      closeTokens = tokens.close;
+    }
+    const client = clientForTenant(tenant, cipher, {
       timeoutMs: env.SDP_TIMEOUT_MS,
       beforeConnect: async (url) => {
         await assertPublicUrl(url, { allowInsecure });
       },
+      tokenStore,
     });
     const result = await backfillTenant({
       tenantId: values.tenant,
@@ -65,6 +130,7 @@ async function main(): Promise<void> {
         `${result.tickets.stored} tickets, ${result.kb.stored} KB articles stored`,
     );
   } finally {
+    await closeTokens();
     await dataSource.destroy();
   }
 }

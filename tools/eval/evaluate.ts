@@ -125,7 +125,7 @@ export async function evaluate(
     QUERY_CATEGORIES.map((c) => [c, summarize(scored.filter((s) => s.q.categories.includes(c)))]),
   );
   const confident = results.filter((r) => r.confident);
-  const edges = [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 1.01];
+  const edges = [0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 1.01];
   return {
     overall: summarize(scored),
     byCategory,
@@ -187,8 +187,8 @@ export function ablatedRanking(options: {
   const sql = options.trigram
     ? CONTEXT_QUERIES.similarTickets
     : CONTEXT_QUERIES.similarTickets
-        .replace('0.8 * coalesce', '1.0 * coalesce')
-        .replace('+ 0.2 * similarity(h.subject, $5)', '+ 0.0 * similarity(h.subject, $5)')
+        .replace('0.9 * coalesce', '1.0 * coalesce')
+        .replace('+ 0.1 * similarity(h.subject, $5)', '+ 0.0 * similarity(h.subject, $5)')
         .replace('UNION SELECT id FROM fuzzy', '');
   return async (tx, ticket) => {
     const input = searchInputOf(ticket);

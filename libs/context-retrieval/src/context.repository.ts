@@ -73,8 +73,9 @@ export const CONTEXT_QUERIES = {
    * the subject (typos, jargon). $1 cleaned text, $2 its language, $3 the
    * ticket's own id, $4 limit, $5 subject. Scores are on a 0–1 scale: the
    * share of the query's IDF mass a ticket matches, each term saturated by
-   * its field-weighted frequency as in BM25 (k1 = 1.2, b = 0.75): 80 %;
-   * subject trigram similarity: 20 %.
+   * its field-weighted frequency as in BM25 (k1 = 1.2, b = 0.5; subject
+   * ×4, description ×1, resolution ×0.8): 90 %; subject trigram similarity:
+   * 10 %. Weights chosen on the evaluation (docs/retrieval-quality.md).
    */
   similarTickets: `WITH corpus AS (
          SELECT docs::float8 AS n, greatest(total_len::float8 / greatest(docs, 1), 1) AS avglen
@@ -106,19 +107,19 @@ export const CONTEXT_QUERIES = {
        candidates AS (SELECT id FROM lexical UNION SELECT id FROM fuzzy),
        bm25 AS (
          SELECT c.id,
-                sum(t.idf * f.tf / (f.tf + 1.2 * (0.25 + 0.75 * h.retrieval_len / corpus.avglen))) AS s
+                sum(t.idf * f.tf / (f.tf + 1.2 * (0.5 + 0.5 * h.retrieval_len / corpus.avglen))) AS s
            FROM candidates c
            JOIN ticket_history h ON h.id = c.id
           CROSS JOIN corpus
           CROSS JOIN LATERAL unnest(h.retrieval_vector) AS u
            JOIN terms t ON t.lexeme = u.lexeme
           CROSS JOIN LATERAL (
-            SELECT sum(CASE w WHEN 'A' THEN 2.5 WHEN 'B' THEN 1.0 WHEN 'C' THEN 0.8 ELSE 1.0 END) AS tf
+            SELECT sum(CASE w WHEN 'A' THEN 4.0 WHEN 'B' THEN 1.0 WHEN 'C' THEN 0.8 ELSE 1.0 END) AS tf
               FROM unnest(u.weights) AS w) f
           GROUP BY c.id)
      SELECT h.ticket_id, h.display_id, h.subject, h.resolution,
-            (0.8 * coalesce(b.s / nullif((SELECT mass FROM tsq), 0), 0)
-              + 0.2 * similarity(h.subject, $5))::float8 AS score,
+            (0.9 * coalesce(b.s / nullif((SELECT mass FROM tsq), 0), 0)
+              + 0.1 * similarity(h.subject, $5))::float8 AS score,
             coalesce(b.s, 0) > 0 AS lexical
        FROM candidates c
        JOIN ticket_history h ON h.id = c.id
@@ -163,7 +164,7 @@ interface SimilarRow {
  * issue; below it, only as possibly related. Chosen from the evaluation's
  * precision at this threshold (docs/retrieval-quality.md).
  */
-export const CONFIDENT_RELEVANCE = 0.3;
+export const CONFIDENT_RELEVANCE = 0.2;
 
 /** Mail reply prefixes carry no meaning for search. */
 const subjectOf = (subject: string) =>

@@ -46,24 +46,49 @@ export const MAX_SEARCH_CHARS = 6000;
 export function cleanTicketText(text: string): string {
   const lines = text.replace(/\r\n?/g, '\n').split('\n');
   const kept: string[] = [];
+  let inHeader = false;
+  let forwarded = false;
   for (let i = 0; i < lines.length; i++) {
-    const line = lines[i].trim();
-    if (isQuoteStart(line, lines[i + 1]?.trim() ?? '', lines[i + 2]?.trim() ?? '')) break;
-    if (MOBILE_FOOTERS.test(line)) break;
+    // In a forward, the quoted message is the ticket: read it without its "> " marks.
+    const line = forwarded ? lines[i].replace(/^(\s*>)+/, '').trim() : lines[i].trim();
+    const ahead = (n: number) => (lines[i + n] ?? '').replace(/^(\s*>)+/, '').trim();
+    if (isQuoteStart(line, ahead(1), ahead(2))) {
+      // A reply above the quote says what matters; a bare "see below" forward does not,
+      // and then the forwarded message is the ticket (its header lines are dropped).
+      const signOff = kept.findIndex((l) => SIGN_OFFS.test(l) || MOBILE_FOOTERS.test(l));
+      const reply = signOff < 0 ? kept : kept.slice(0, signOff);
+      if (contentLength(reply) >= 200) {
+        kept.length = reply.length;
+        break;
+      }
+      kept.length = 0;
+      inHeader = true;
+      forwarded = true;
+      continue;
+    }
+    if (inHeader) {
+      if (/^[\p{L} -]{2,20}\s*:/u.test(line) || line === '') continue;
+      inHeader = false;
+    }
+    if (MOBILE_FOOTERS.test(line)) {
+      if (contentLength(kept) >= 40) break;
+      continue;
+    }
     // A sign-off near the end: the rest is the signature block.
-    if (SIGN_OFFS.test(line) && remainingChars(lines, i) < 600) break;
+    if (SIGN_OFFS.test(line) && remainingChars(lines, i) < 600 && contentLength(kept) >= 40) break;
     if (line.startsWith('>')) continue;
-    if (kept.length === 0 && GREETING.test(line)) continue;
+    if (contentLength(kept) === 0 && GREETING.test(line)) continue;
     kept.push(line);
   }
-  const paragraphs = kept
+  const withoutDisclaimers = kept
     .join('\n')
     .split(/\n\s*\n/)
-    .filter((p) => !(DISCLAIMER.test(p) && p.length > 80));
+    .map(dropDisclaimer)
+    .filter((p) => p.trim() !== '');
   const seen = new Set<string>();
   const deduplicated: string[] = [];
   // Pasted logs repeat the same line with other timestamps: keep one of each.
-  for (const line of paragraphs.join('\n').split('\n')) {
+  for (const line of withoutDisclaimers.join('\n').split('\n')) {
     const key = line.replace(LOG_NOISE, '').replace(/\s+/g, ' ').trim().toLowerCase();
     if (key.length > 20) {
       if (seen.has(key)) continue;
@@ -71,8 +96,14 @@ export function cleanTicketText(text: string): string {
     }
     deduplicated.push(line);
   }
-  return deduplicated
-    .join('\n')
+  const cleaned = scrub(deduplicated.join('\n'));
+  // Never clean a ticket away: if almost nothing is left, the rules misread it.
+  return cleaned.length >= 30 || text.length < 100 ? cleaned : scrub(text);
+}
+
+/** Contact details and links: they make every mail from one sender look alike. */
+const scrub = (text: string) =>
+  text
     .replace(URL, ' ')
     .replace(EMAIL, ' ')
     .replace(PHONE, ' ')
@@ -80,7 +111,19 @@ export function cleanTicketText(text: string): string {
     .replace(/\n{3,}/g, '\n\n')
     .trim()
     .slice(0, MAX_SEARCH_CHARS);
+
+/** From the sentence where legal boilerplate starts to the end of its paragraph. */
+function dropDisclaimer(paragraph: string): string {
+  const match = DISCLAIMER.exec(paragraph);
+  if (!match) return paragraph;
+  const before = paragraph.slice(0, match.index);
+  const sentenceStart = Math.max(before.lastIndexOf('. '), before.lastIndexOf('\n'));
+  // Short mentions ("is the file confidential?") in a real paragraph stay.
+  if (paragraph.length - match.index < 60 && match.index > 200) return paragraph;
+  return sentenceStart < 0 ? '' : paragraph.slice(0, sentenceStart + 1);
 }
+
+const contentLength = (lines: string[]) => lines.reduce((n, l) => n + l.length, 0);
 
 function isQuoteStart(line: string, next: string, afterNext: string): boolean {
   for (const start of QUOTE_STARTS) {

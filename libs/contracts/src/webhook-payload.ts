@@ -105,10 +105,15 @@ export const ServiceDeskWebhookPayloadSchema = z
 
 export type ServiceDeskWebhookPayload = z.input<typeof ServiceDeskWebhookPayloadSchema>;
 
+const LOOKS_LIKE_HTML =
+  /<\/?(p|br|div|span|b|i|u|em|strong|a|img|ul|ol|li|table|tr|td|th|h[1-6]|font|pre|code|blockquote|hr|html|body|head|style|script)\b[^>]*>|&(nbsp|amp|lt|gt|quot|#\d+|#x[\da-f]+);/i;
+
 /** Plain text for search and prompts; SDP descriptions are HTML. */
 export function htmlToPlainText(html: string): string {
-  if (!/[<&]/.test(html)) return html.trim();
-  return convert(html, {
+  // Plain text with a stray "&" or "<max>" keeps its lines: only real markup is converted.
+  if (!LOOKS_LIKE_HTML.test(html)) return html.trim();
+  // Mail clients mix markup with plain-text lines (forwarded headers, quotes): keep those lines.
+  return convert(html.replace(/\n(?!\s*<)/g, '<br>\n'), {
     wordwrap: false,
     selectors: [
       { selector: 'a', options: { ignoreHref: true } },

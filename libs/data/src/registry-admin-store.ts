@@ -198,15 +198,17 @@ export class RegistryAdminStore {
     return this.asAdmin(async (m) => {
       await m.query(`SELECT set_config('app.current_tenant_id', $1, true)`, [tenantId]);
       const counts: Record<string, number> = {};
-      const tables = options.purge
-        ? [...TENANT_TABLES.filter((t) => t !== 'tenant_configs'), ...RETRIEVAL_STATS_TABLES]
-        : [];
+      const tables = options.purge ? TENANT_TABLES.filter((t) => t !== 'tenant_configs') : [];
       for (const table of tables) {
         const deleted = await m.query<{ n: number }[]>(
           `WITH d AS (DELETE FROM ${table} WHERE tenant_id = $1 RETURNING 1) SELECT count(*)::int AS n FROM d`,
           [tenantId],
         );
         counts[table] = deleted[0].n;
+      }
+      // Derived from ticket_history (ranking statistics): removed with it, not reported.
+      for (const table of options.purge ? RETRIEVAL_STATS_TABLES : []) {
+        await m.query(`DELETE FROM ${table} WHERE tenant_id = $1`, [tenantId]);
       }
       const config = await m.query<{ n: number }[]>(
         `WITH d AS (DELETE FROM tenant_configs WHERE tenant_id = $1 RETURNING 1) SELECT count(*)::int AS n FROM d`,

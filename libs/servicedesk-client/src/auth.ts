@@ -1,5 +1,6 @@
 import { ServiceDeskError, truncateUpstreamText } from './errors';
-import { HttpTransport, markNotApplied } from './http-transport';
+import type { z } from 'zod';
+import { HttpTransport, markNotApplied, type HttpReply } from './http-transport';
 import { describeIssues, oauthTokenReply } from './schemas';
 import {
   MemoryAccessTokenStore,
@@ -7,6 +8,7 @@ import {
   type AccessTokenStore,
   type SharedAccessToken,
 } from './token-store';
+import { zohoErrorKind } from './zoho';
 
 /** On-premises: a technician's API key. */
 export interface AuthTokenAuth {
@@ -87,15 +89,10 @@ const MINT_LEASE_MS = 15_000;
 const MAX_WAIT_FOR_OTHERS_MS = 20_000;
 const POLL_MS = 100;
 
-/** The Zoho errors that mean the stored credential itself is bad. */
-const CREDENTIAL_ERRORS = new Set([
-  'invalid_code',
-  'invalid_client',
-  'invalid_client_secret',
-  'invalid_grant',
-  'invalid_refresh_token',
-  'unauthorized_client',
-]);
+/** When to stop using an access token: shortly before Zoho's expiry, so it never dies in flight. */
+export function tokenRefreshAt(requestedAt: number, lifetimeMs: number): number {
+  return requestedAt + lifetimeMs - Math.min(EXPIRY_MARGIN_MS, lifetimeMs / 2);
+}
 
 /**
  * One access token per tenant credential, shared through `tokenStore` by
@@ -271,42 +268,51 @@ class OAuthTokenProvider implements AuthProvider {
         retryable: false,
       });
     }
-    if (reply.status === 429) throw fail('rate_limited', 'HTTP 429');
-    if (reply.status >= 500) throw fail('unavailable', `HTTP ${reply.status}`);
+    const { data: parsed } = readZohoTokenReply(reply, fail);
 
-    let json: unknown;
-    try {
-      json = JSON.parse(reply.text);
-    } catch {
-      throw fail('unexpected_response', `HTTP ${reply.status}, body is not JSON`);
-    }
-    const parsed = oauthTokenReply.safeParse(json);
-    if (!parsed.success) {
-      throw fail(
-        reply.status === 401 || reply.status === 403 ? 'auth' : 'unexpected_response',
-        describeIssues(parsed.error),
-      );
-    }
-    if ('error' in parsed.data) {
-      // Zoho answers e.g. {"error":"invalid_code"} with HTTP 200, and its
-      // throttle as {"error":"Access Denied","error_description":"You have
-      // made too many requests continuously…"} with HTTP 400.
-      const { error, error_description: description = '' } = parsed.data;
-      const shown = truncateUpstreamText(
-        description ? `Zoho error "${error}": ${description}` : `Zoho error "${error}"`,
-      );
-      if (/too many requests/i.test(`${error} ${description}`)) throw fail('rate_limited', shown);
-      if (CREDENTIAL_ERRORS.has(error.toLowerCase())) throw fail('auth', shown);
-      throw fail('unavailable', shown);
-    }
-    if (reply.status === 401 || reply.status === 403) throw fail('auth', `HTTP ${reply.status}`);
-    if (reply.status >= 400) throw fail('unavailable', `HTTP ${reply.status}`);
-
-    const lifetimeMs = parsed.data.expiresInSeconds * 1000;
     return {
-      token: parsed.data.access_token,
-      refreshAt: requestedAt + lifetimeMs - Math.min(EXPIRY_MARGIN_MS, lifetimeMs / 2),
-      ...(parsed.data.apiDomain ? { apiDomain: parsed.data.apiDomain } : {}),
+      token: parsed.access_token,
+      refreshAt: tokenRefreshAt(requestedAt, parsed.expiresInSeconds * 1000),
+      ...(parsed.apiDomain ? { apiDomain: parsed.apiDomain } : {}),
     };
   }
+}
+
+export type ZohoFailureKind = 'auth' | 'rate_limited' | 'unavailable' | 'unexpected_response';
+
+/**
+ * Zoho's token endpoint reply, read the same way for every grant: Zoho
+ * answers e.g. {"error":"invalid_code"} with HTTP 200, and its throttle as
+ * {"error":"Access Denied","error_description":"You have made too many
+ * requests continuously…"} with HTTP 400. `fail` builds the caller's error.
+ */
+export function readZohoTokenReply(
+  reply: HttpReply,
+  fail: (kind: ZohoFailureKind, detail: string) => Error,
+): { data: Extract<z.output<typeof oauthTokenReply>, { access_token: string }>; json: unknown } {
+  if (reply.status === 429) throw fail('rate_limited', 'HTTP 429');
+  if (reply.status >= 500) throw fail('unavailable', `HTTP ${reply.status}`);
+  let json: unknown;
+  try {
+    json = JSON.parse(reply.text);
+  } catch {
+    throw fail('unexpected_response', `HTTP ${reply.status}, body is not JSON`);
+  }
+  const parsed = oauthTokenReply.safeParse(json);
+  if (!parsed.success) {
+    throw fail(
+      reply.status === 401 || reply.status === 403 ? 'auth' : 'unexpected_response',
+      describeIssues(parsed.error),
+    );
+  }
+  if ('error' in parsed.data) {
+    const { error, error_description: description = '' } = parsed.data;
+    const shown = truncateUpstreamText(
+      description ? `Zoho error "${error}": ${description}` : `Zoho error "${error}"`,
+    );
+    throw fail(zohoErrorKind(error, description), shown);
+  }
+  if (reply.status === 401 || reply.status === 403) throw fail('auth', `HTTP ${reply.status}`);
+  if (reply.status >= 400) throw fail('unavailable', `HTTP ${reply.status}`);
+  return { data: parsed.data, json };
 }

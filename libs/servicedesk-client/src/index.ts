@@ -11,6 +11,7 @@ export {
 } from './client';
 export type { AuthTokenAuth, OAuthAuth, ServiceDeskAuth } from './auth';
 export { ServiceDeskError, type ServiceDeskErrorKind } from './errors';
+export { exchangeGrantCode, type ExchangedGrant, type GrantCodeExchangeInput } from './grant-code';
 export type {
   ServiceDeskLookup,
   ServiceDeskNote,
@@ -28,7 +29,13 @@ export {
   type SearchCriterion,
   type SearchValue,
 } from './search';
-export { clientForTenant, type TenantServiceDeskConfig } from './tenant-client';
+export {
+  clientForServiceDesk,
+  clientForTenant,
+  tenantAccountsUrl,
+  type TenantClientOptions,
+  type TenantServiceDeskConfig,
+} from './tenant-client';
 export {
   KvAccessTokenStore,
   MemoryAccessTokenStore,

@@ -88,3 +88,26 @@ export function trustedApiOrigin(
   if (url.protocol !== 'https:' || !API_HOSTS.has(url.hostname.toLowerCase())) return undefined;
   return url.origin;
 }
+
+/** The Zoho errors that mean the credential itself is bad (not Zoho having trouble). */
+const CREDENTIAL_ERRORS = new Set([
+  'invalid_code',
+  'invalid_client',
+  'invalid_client_secret',
+  'invalid_grant',
+  'invalid_refresh_token',
+  'unauthorized_client',
+]);
+
+/**
+ * What a Zoho `{"error": …}` token reply means: its throttle ("too many
+ * requests", whatever the error code), a bad credential, or Zoho trouble.
+ */
+export function zohoErrorKind(
+  error: string,
+  description: string,
+): 'rate_limited' | 'auth' | 'unavailable' {
+  if (/too many requests/i.test(`${error} ${description}`)) return 'rate_limited';
+  if (CREDENTIAL_ERRORS.has(error.toLowerCase())) return 'auth';
+  return 'unavailable';
+}

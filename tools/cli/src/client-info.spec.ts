@@ -33,6 +33,7 @@ describe('client information', () => {
     expect(await loadClientInfo({ file }, {})).toEqual({
       company_name: 'Acme Corp MSP',
       servicedesk_url: 'https://servicedesk.acmecorp.com',
+      auth_kind: 'authtoken',
       servicedesk_api_key: 'SDPAPI_ABC123XYZ456',
       admin_email: 'admin@acmecorp.com',
       tier: 'premium',
@@ -111,5 +112,225 @@ describe('client information', () => {
     await expect(loadClientInfo({ file: join(dir, 'bad.yaml') }, {})).rejects.toThrow(
       /not valid yaml/,
     );
+  });
+
+  describe('SDP Cloud (Zoho OAuth)', () => {
+    const CLIENT_SECRET = 'zoho-client-secret-0123456789';
+    const REFRESH_TOKEN = '1000.zoho-refresh-token-abcdef';
+    const GRANT_CODE = '1000.zoho-grant-code-987654';
+
+    it('reads a Cloud client with a grant code from YAML; the data centre defaults to us', async () => {
+      const file = join(dir, 'cloud.yaml');
+      await writeFile(
+        file,
+        [
+          'company_name: Initech Cloud',
+          'edition: cloud',
+          'servicedesk_url: https://sdpondemand.manageengine.com',
+          'portal: itdesk',
+          'client_id: 1000.SELFCLIENTID',
+          `client_secret: ${CLIENT_SECRET}`,
+          `grant_code: ${GRANT_CODE}`,
+        ].join('\n'),
+      );
+      expect(await loadClientInfo({ file }, {})).toEqual({
+        company_name: 'Initech Cloud',
+        servicedesk_url: 'https://sdpondemand.manageengine.com',
+        auth_kind: 'oauth',
+        client_id: '1000.SELFCLIENTID',
+        client_secret: CLIENT_SECRET,
+        grant_code: GRANT_CODE,
+        data_centre: 'us',
+        portal: 'itdesk',
+        tier: 'basic',
+        enhancement_preferences: expect.any(Object),
+        rate_limit: null,
+      });
+    });
+
+    it('takes the edition, data centre and Zoho fields from flags, and the secrets from TEP_ZOHO_*', async () => {
+      const info = await loadClientInfo(
+        {
+          name: 'Umbrella EU',
+          servicedeskUrl: 'https://sdpondemand.manageengine.eu/',
+          edition: 'CLOUD',
+          dataCentre: 'EU',
+          portal: 'support',
+          zohoClientId: '1000.EU',
+        },
+        {
+          TEP_ZOHO_CLIENT_SECRET: CLIENT_SECRET,
+          TEP_ZOHO_REFRESH_TOKEN: REFRESH_TOKEN,
+          // Each variable belongs to one edition: an API key left in the environment is ignored.
+          TEP_SERVICEDESK_API_KEY: 'on-prem-key',
+        },
+      );
+      expect(info).toMatchObject({
+        auth_kind: 'oauth',
+        servicedesk_url: 'https://sdpondemand.manageengine.eu',
+        data_centre: 'eu',
+        portal: 'support',
+        client_id: '1000.EU',
+        client_secret: CLIENT_SECRET,
+        refresh_token: REFRESH_TOKEN,
+      });
+      expect(info).not.toHaveProperty('servicedesk_api_key');
+      expect(info).not.toHaveProperty('grant_code');
+
+      // A grant code in the file wins over a refresh token in the environment (never both).
+      const file = join(dir, 'cloud-code.json');
+      await writeFile(
+        file,
+        JSON.stringify({
+          name: 'Umbrella AU',
+          auth_kind: 'oauth',
+          servicedesk_url: 'https://servicedeskplus.net.au',
+          data_center: 'au',
+          portal: 'it',
+          client_id: '1000.AU',
+          grant_code: GRANT_CODE,
+        }),
+      );
+      const withCode = await loadClientInfo(
+        { file },
+        { TEP_ZOHO_CLIENT_SECRET: CLIENT_SECRET, TEP_ZOHO_REFRESH_TOKEN: REFRESH_TOKEN },
+      );
+      expect(withCode).toMatchObject({ data_centre: 'au', grant_code: GRANT_CODE });
+      expect(withCode).not.toHaveProperty('refresh_token');
+      expect(
+        await loadClientInfo(
+          {
+            name: 'x',
+            servicedeskUrl: 'https://sdpondemand.manageengine.com',
+            edition: 'cloud',
+            portal: 'p',
+            zohoClientId: 'id',
+            zohoClientSecret: CLIENT_SECRET,
+          },
+          { TEP_ZOHO_GRANT_CODE: GRANT_CODE },
+        ),
+      ).toMatchObject({ grant_code: GRANT_CODE });
+    });
+
+    it('names every missing Cloud field at once, without echoing a secret', async () => {
+      const error = await loadClientInfo(
+        {
+          name: 'Incomplete Cloud',
+          edition: 'cloud',
+          servicedeskApiKey: 'SECRET-API-KEY-42',
+          adminEmail: 'nope',
+        },
+        {},
+      ).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(UsageError);
+      const message = (error as Error).message;
+      expect(message).toContain(
+        'servicedesk_api_key: SDP Cloud signs in with Zoho OAuth (client_id, client_secret and a refresh_token or grant_code), not an API key',
+      );
+      expect(message).toContain('client_id: the Zoho client_id is required for SDP Cloud');
+      expect(message).toContain('client_secret: the Zoho client_secret is required for SDP Cloud');
+      expect(message).toContain(
+        'grant_code: SDP Cloud needs a Zoho refresh_token or a one-time grant_code (Zoho API console → Self Client)',
+      );
+      expect(message).toContain('portal: the SDP Cloud portal name is required');
+      // Field problems and edition problems in one list.
+      expect(message).toContain('servicedesk_url: ');
+      expect(message).toContain('admin_email: admin email must be an email address');
+      expect(message).not.toContain('SECRET-API-KEY-42');
+    });
+
+    it('refuses both a refresh token and a grant code, unknown data centres, editions and portals', async () => {
+      const base = {
+        name: 'Cloud',
+        servicedeskUrl: 'https://sdpondemand.manageengine.com',
+        edition: 'cloud',
+        portal: 'itdesk',
+        zohoClientId: '1000.ID',
+        zohoClientSecret: CLIENT_SECRET,
+      };
+      const problems = async (flags: Record<string, string>) => {
+        const error = await loadClientInfo({ ...base, ...flags }, {}).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(UsageError);
+        const message = (error as Error).message;
+        for (const secret of [CLIENT_SECRET, REFRESH_TOKEN, GRANT_CODE]) {
+          expect(message).not.toContain(secret);
+        }
+        return message;
+      };
+      expect(
+        await problems({ zohoRefreshToken: REFRESH_TOKEN, zohoGrantCode: GRANT_CODE }),
+      ).toContain('grant_code: give either refresh_token or grant_code, not both');
+      expect(await problems({ zohoRefreshToken: REFRESH_TOKEN, dataCentre: 'mars' })).toContain(
+        'data_centre: data_centre must be one of us, eu, in, au, jp, ca, uk, sa, ae, cn',
+      );
+      expect(await problems({ zohoRefreshToken: REFRESH_TOKEN, edition: 'saas' })).toContain(
+        'auth_kind: edition must be "cloud" (SDP Cloud, Zoho OAuth) or "on-premises" (API key)',
+      );
+      expect(await problems({ zohoRefreshToken: REFRESH_TOKEN, portal: 'it desk/..' })).toContain(
+        'portal: portal must be a portal name of letters, digits, _ or -',
+      );
+      expect(await problems({ zohoRefreshToken: ' ' })).toContain(
+        'refresh_token: the Zoho refresh_token must not be empty',
+      );
+    });
+
+    it('refuses Cloud fields for an on-premises client', async () => {
+      const error = await loadClientInfo(
+        {
+          name: 'On-prem',
+          servicedeskUrl: 'https://sdp.example.com',
+          servicedeskApiKey: 'k',
+          zohoClientId: '1000.ID',
+          portal: 'itdesk',
+        },
+        {},
+      ).catch((e: unknown) => e);
+      expect((error as Error).message).toContain(
+        'client_id: is only for SDP Cloud clients (edition: cloud)',
+      );
+      expect((error as Error).message).toContain(
+        'portal: is only for SDP Cloud clients (edition: cloud)',
+      );
+    });
+
+    it('allows an accounts_url only where the registry does: Zoho hosts, and loopback in development', async () => {
+      const flags = {
+        name: 'Cloud',
+        servicedeskUrl: 'https://sdpondemand.manageengine.com',
+        edition: 'cloud',
+        portal: 'itdesk',
+        zohoClientId: '1000.ID',
+        zohoClientSecret: CLIENT_SECRET,
+        zohoRefreshToken: REFRESH_TOKEN,
+      };
+      const load = (accountsUrl: string, allowLoopbackAccounts?: boolean) =>
+        loadClientInfo({ ...flags, accountsUrl }, {}, dir, { allowLoopbackAccounts });
+
+      expect(await load('https://accounts.zohocloud.ca')).toMatchObject({
+        accounts_url: 'https://accounts.zohocloud.ca',
+      });
+      await expect(load('https://accounts.zoho.com.evil.example')).rejects.toThrow(
+        /accounts_url: the Zoho accounts server URL must be a Zoho accounts server/,
+      );
+      await expect(load('http://127.0.0.1:8090')).rejects.toThrow(
+        'accounts_url: the Zoho accounts server URL must use https',
+      );
+      expect(await load('http://127.0.0.1:8090', true)).toMatchObject({
+        accounts_url: 'http://127.0.0.1:8090',
+      });
+    });
+
+    it('does not quote the client file when it fails to parse (the line may hold a secret)', async () => {
+      const yaml = join(dir, 'broken-cloud.yaml');
+      await writeFile(yaml, `edition: cloud\nclient_secret: [${CLIENT_SECRET}\n`);
+      const json = join(dir, 'broken-cloud.json');
+      await writeFile(json, `{"edition": "cloud", "client_secret": ${CLIENT_SECRET}}`);
+      for (const file of [yaml, json]) {
+        const error = await loadClientInfo({ file }, {}).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(UsageError);
+        expect((error as Error).message).toMatch(/is not valid (yaml|json): \S/);
+        expect((error as Error).message).not.toContain(CLIENT_SECRET);
+      }
+    });
   });
 });

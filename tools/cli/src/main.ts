@@ -7,6 +7,7 @@
  */
 import { createInterface } from 'node:readline/promises';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { ZOHO_DATA_CENTRE_IDS } from '@tep/contracts';
 import { resolveConfig, type GlobalFlags } from './config';
 import type { CommandContext, CommandOutcome } from './context';
 import { doctorCommand } from './commands/doctor';
@@ -29,6 +30,8 @@ Configuration (flags win over the environment):
   NATS_URL, NATS_NAMESPACE
   TENANT_ENCRYPTION_KEY  only for doctor's SDP reachability check
   TEP_SERVICEDESK_API_KEY  onboard: the client's SDP API key (keeps it out of ps and history)
+  TEP_ZOHO_CLIENT_SECRET, TEP_ZOHO_REFRESH_TOKEN, TEP_ZOHO_GRANT_CODE
+                     onboard, SDP Cloud: the Zoho OAuth secrets, likewise
 
 Exit codes: 0 ok, 1 a check or validation failed, 2 usage or configuration error,
 3 platform unreachable. --json prints one JSON document on stdout.`;
@@ -79,6 +82,32 @@ function buildProgram(io: Io, run: Runner): Command {
     .option(
       '--servicedesk-api-key <key>',
       'ServiceDesk Plus API key (prefer TEP_SERVICEDESK_API_KEY or --file)',
+    )
+    .option(
+      '--edition <edition>',
+      'ServiceDesk Plus edition: on-premises (API key, default) or cloud (Zoho OAuth)',
+    )
+    .option('--portal <name>', 'SDP Cloud: the portal name (the <portal> in /app/<portal>/)')
+    .option(
+      '--data-centre <dc>',
+      `SDP Cloud: the Zoho data centre (${ZOHO_DATA_CENTRE_IDS.join(', ')}; default us)`,
+    )
+    .option(
+      '--accounts-url <url>',
+      'SDP Cloud: name the Zoho accounts server itself (allow-listed Zoho hosts only)',
+    )
+    .option('--zoho-client-id <id>', 'SDP Cloud: the Zoho OAuth client id (Self Client)')
+    .option(
+      '--zoho-client-secret <secret>',
+      'SDP Cloud: the Zoho client secret (prefer TEP_ZOHO_CLIENT_SECRET or --file)',
+    )
+    .option(
+      '--zoho-refresh-token <token>',
+      'SDP Cloud: the Zoho refresh token (prefer TEP_ZOHO_REFRESH_TOKEN or --file)',
+    )
+    .option(
+      '--zoho-grant-code <code>',
+      'SDP Cloud: instead of a refresh token, a one-time Self Client grant code (TEP_ZOHO_GRANT_CODE)',
     )
     .option('--admin-email <email>', 'admin contact email')
     .addOption(new Option('--tier <tier>', 'support tier').choices(['basic', 'premium']))

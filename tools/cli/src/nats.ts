@@ -1,6 +1,7 @@
 /**
  * NATS JetStream for `tep`: reachability, queue depth per consumer, the
- * tenant directory entry, and the dead-letter stream (list, replay, purge).
+ * tenant directory entry, the dead-letter stream (list, replay, purge) and
+ * the shared Zoho access-token store.
  * Names come from @tep/contracts' topology, so a namespace (tests,
  * side-by-side deployments) is honoured everywhere.
  */
@@ -21,6 +22,8 @@ import {
   type TenantDirectoryEntry,
   type Topology,
 } from '@tep/contracts';
+import type { SecretCipher } from '@tep/encryption';
+import { openAccessTokenStore, type AccessTokenStore } from '@tep/servicedesk-client';
 import { CheckFailedError, UnreachableError, UsageError, errorMessage } from './errors';
 
 const CONNECT_TIMEOUT_MS = 3_000;
@@ -285,4 +288,62 @@ export async function directoryEntry(
   if (!entry || entry.operation !== 'PUT') return undefined;
   const parsed = TenantDirectoryEntrySchema.safeParse(safeJson(entry.string()));
   return parsed.success ? parsed.data : undefined;
+}
+
+export interface SharedTokenStore {
+  store: AccessTokenStore;
+  /** The bucket, e.g. `sdp_oauth_tokens` (namespaced like every other name). */
+  bucket: string;
+  close(): Promise<void>;
+}
+
+/**
+ * The platform's shared, encrypted cache of SDP Cloud access tokens — the
+ * one every poster replica and the back-fill use — over a connection of
+ * its own that stays open until `close`. With it, `tep` takes the tenant's
+ * current token instead of minting another (Zoho allows ten per refresh
+ * token per ten minutes). `cipher` must hold the platform's
+ * TENANT_ENCRYPTION_KEY, or the services cannot read what `tep` writes.
+ */
+export async function openSharedTokenStore(
+  options: { natsUrl: string; natsNamespace: string },
+  cipher: SecretCipher,
+): Promise<SharedTokenStore> {
+  const bucket = createTopology(options.natsNamespace).oauthTokenBucket;
+  let nc: NatsConnection;
+  try {
+    nc = await connect({
+      servers: options.natsUrl.split(',').map((s) => s.trim()),
+      timeout: CONNECT_TIMEOUT_MS,
+      reconnect: false,
+      name: 'tep-cli-tokens',
+    });
+  } catch (error) {
+    throw new UnreachableError(`NATS unreachable at ${options.natsUrl}: ${errorMessage(error)}`);
+  }
+  try {
+    const store = await openAccessTokenStore(nc, bucket, cipher);
+    return { store, bucket, close: () => nc.close().catch(() => undefined) };
+  } catch (error) {
+    await nc.close().catch(() => undefined);
+    throw new UnreachableError(
+      `token bucket ${bucket} unavailable at ${options.natsUrl}: ${errorMessage(error)}`,
+    );
+  }
+}
+
+/** The shared store, or undefined (and `warn` told why) when NATS cannot be used. */
+export async function sharedTokenStoreOrWarn(
+  options: { natsUrl: string; natsNamespace: string },
+  cipher: SecretCipher,
+  warn: (detail: string) => void,
+): Promise<SharedTokenStore | undefined> {
+  try {
+    return await openSharedTokenStore(options, cipher);
+  } catch (error) {
+    warn(
+      `not used (${errorMessage(error)}): minting a private Zoho access token, one of the 10 Zoho allows per refresh token per 10 minutes`,
+    );
+    return undefined;
+  }
 }

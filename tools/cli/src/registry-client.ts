@@ -72,7 +72,12 @@ export type RotatedSecret = z.infer<typeof RotatedSecretSchema>;
 export interface CreateTenantInput {
   name: string;
   servicedesk_url: string;
-  servicedesk_api_key: string;
+  /** On-premises: the technician's API key. */
+  servicedesk_api_key?: string;
+  /** How to talk to the tenant's SDP (`auth_kind`, Cloud `portal`, `data_centre`, `accounts_url`). */
+  servicedesk_settings?: Record<string, unknown>;
+  /** Cloud: the Zoho OAuth client and refresh token, stored encrypted. */
+  servicedesk_oauth?: { client_id: string; client_secret: string; refresh_token: string };
   tier: 'basic' | 'premium';
   admin_email?: string;
   enhancement_preferences?: Record<string, unknown>;

@@ -2,8 +2,9 @@
  * `tep` against the real platform: registry, ingress, gatherer, synthesizer
  * (offline: no LLM configured) and poster as processes, over a fresh
  * database and NATS namespace, with the SDP simulator as the client's
- * ServiceDesk Plus. Commands run in-process through their functions or
- * through runCli, exactly as `npm run tep` parses them.
+ * ServiceDesk Plus (on-premises as its own process; SDP Cloud, with its
+ * Zoho accounts server, in-process). Commands run in-process through their
+ * functions or through runCli, exactly as `npm run tep` parses them.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmod, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
@@ -11,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { TENANT_TABLES } from '@tep/data';
+import { startSdpSimulator, type SdpSimulator } from '@tep/sdp-simulator';
 import {
   TEST_NATS_URL,
   createTestDatabase,
@@ -111,6 +113,8 @@ describe('tep against the running platform', () => {
   let nats: TestNats;
   let admin: Client;
   let sdp: Simulator;
+  /** SDP Cloud: the API under /app/itdesk/api/v3 and Zoho's token endpoint. */
+  let cloud: SdpSimulator;
   let workDir: string;
   const services: ServiceProcess[] = [];
   let env: NodeJS.ProcessEnv;
@@ -167,6 +171,11 @@ describe('tep against the running platform', () => {
       startSimulatorProcess(SDP_KEY),
     ]);
     sdp = started.pop() as Simulator;
+    cloud = await startSdpSimulator({
+      mode: 'cloud',
+      portals: ['itdesk'],
+      seed: { requests: [{ display_id: 'CLD-1', subject: 'Outlook asks for the password' }] },
+    });
     services.push(...(started as ServiceProcess[]));
     const [registry, ingress, gatherer, synthesizer, poster] = services;
     env = {
@@ -191,6 +200,7 @@ describe('tep against the running platform', () => {
   afterAll(async () => {
     await Promise.all(services.map((s) => s.stop()));
     await sdp?.close();
+    await cloud?.close();
     await admin?.end();
     await nats?.cleanup();
     await db?.drop();
@@ -506,4 +516,114 @@ describe('tep against the running platform', () => {
     expect(offboard.doc!['deleted']).toMatchObject({ tenant_configs: 1, enhancement_history: 2 });
     expect(Object.values(await rowsOf(acme.tenantId))).toEqual(TENANT_TABLES.map(() => 0));
   }, 60_000);
+
+  it('(e) onboards an SDP Cloud client with a one-time Zoho grant code: an OAuth tenant, its note read back through the Cloud API, no secret printed', async () => {
+    const oauth = cloud.credentials.oauth!;
+    const grant = cloud.control.issueGrantCode();
+    const clientFile = (grantCode: string) =>
+      writeFile(
+        join(workDir, 'cloud-client.yaml'),
+        [
+          'company_name: Initech Cloud MSP',
+          'edition: cloud',
+          `servicedesk_url: ${cloud.url}`,
+          'portal: itdesk',
+          // Development: the loopback simulator stands in for accounts.zoho.com.
+          `accounts_url: ${oauth.accountsUrl}`,
+          `client_id: ${oauth.clientId}`,
+          `client_secret: ${oauth.clientSecret}`,
+          `grant_code: ${grantCode}`,
+          'admin_email: admin@initech.example',
+        ].join('\n'),
+      );
+    const secrets = [oauth.refreshToken, oauth.clientSecret, grant.code];
+    await clientFile(grant.code);
+
+    const { code, doc, io } = await cli([
+      'onboard',
+      '--json',
+      '--file',
+      'cloud-client.yaml',
+      '--validation-timeout',
+      '30',
+    ]);
+    expect({ code, error: doc!['error'] }).toEqual({ code: 0, error: undefined });
+    expect(doc!['client']).toMatchObject({
+      edition: 'cloud',
+      portal: 'itdesk',
+      data_centre: 'us',
+      accounts_url: oauth.accountsUrl,
+    });
+    const checklist = doc!['checklist'] as { status: string; item: string }[];
+    expect(checklist.filter((i) => i.status === 'failed')).toEqual([]);
+    expect(io.err()).toContain('✅ Zoho grant code exchanged for a refresh token');
+    expect(io.err()).toContain('✅ Shared Zoho access-token store');
+
+    // The registry holds an OAuth tenant; its refresh token is the one the code was exchanged for.
+    const tenantId = doc!['tenant'].tenant_id as string;
+    const view = (await (
+      await fetch(`${env['TEP_REGISTRY_URL']}/tenants/${tenantId}`, {
+        headers: { Authorization: `Bearer ${ADMIN_TOKEN}` },
+      })
+    ).json()) as { servicedesk_settings: Record<string, unknown> };
+    expect(view.servicedesk_settings).toMatchObject({
+      auth_kind: 'oauth',
+      portal: 'itdesk',
+      data_centre: 'us',
+      accounts_url: oauth.accountsUrl,
+    });
+
+    // Exactly one note on the validation request, created and read back through /app/itdesk/api/v3.
+    const { ticket_id: ticketId, job_id: jobId } = doc!['validation'];
+    const notes = cloud.control.notes().filter((n) => n.request_id === ticketId);
+    expect(notes).toHaveLength(1);
+    expect(notes[0].description).toContain(`Enhancement ref: ${jobId}`);
+    const calls = cloud.control.calls().byRoute;
+    expect(calls['POST /requests']).toEqual({ '200': 1 });
+    expect(calls['GET /requests/{id}/notes']?.['200']).toBeGreaterThanOrEqual(1);
+    expect(Object.keys(calls['GET /requests/{id}/notes'] ?? {})).toEqual(['200']);
+    // The access token that came with the refresh token served tep and the poster: none minted.
+    expect(cloud.control.tokensMinted()).toBe(1);
+
+    // doctor reads through the shared token store too; without NATS it warns and mints its own.
+    const doctor = await cli(['doctor', '--json', '--tenant', tenantId]);
+    const checks = (d: Record<string, any>) =>
+      Object.fromEntries(
+        (d['tenant'] as { name: string; status: string; detail: string }[]).map((c) => [c.name, c]),
+      );
+    expect(doctor.code).toBe(0);
+    expect(checks(doctor.doc!)).toMatchObject({
+      'Shared Zoho access-token store': { status: 'passed' },
+      'ServiceDesk Plus reachable': { status: 'passed' },
+    });
+    expect(cloud.control.tokensMinted()).toBe(1);
+    const port = await freePort();
+    const offline = await cli(['doctor', '--json', '--tenant', tenantId], {
+      NATS_URL: `nats://127.0.0.1:${port}`,
+    });
+    expect(checks(offline.doc!)).toMatchObject({
+      'Shared Zoho access-token store': {
+        status: 'warning',
+        detail: expect.stringContaining('minting a private Zoho access token'),
+      },
+      'ServiceDesk Plus reachable': { status: 'passed' },
+    });
+    expect(cloud.control.tokensMinted()).toBe(2);
+
+    // The used code again: Zoho's invalid_code, nothing created, a hint what to do.
+    const again = await cli(['onboard', '--json', '--file', 'cloud-client.yaml']);
+    expect(again.code).toBe(1);
+    expect(again.doc!['error']).toMatch(/Zoho error "invalid_code".*generate a new one/);
+    expect(again.doc!['tenant']).toBeUndefined();
+
+    for (const printed of [io.out() + io.err(), again.io.out() + again.io.err()]) {
+      for (const secret of secrets) expect(printed).not.toContain(secret);
+    }
+    for (const printed of [doctor, offline].map((r) => r.io.out() + r.io.err())) {
+      for (const secret of secrets) expect(printed).not.toContain(secret);
+    }
+    for (const service of services) {
+      for (const secret of secrets) expect(service.output()).not.toContain(secret);
+    }
+  }, 90_000);
 });

@@ -50,6 +50,10 @@ async function main(): Promise<void> {
     console.log(`OAuth token endpoint: POST ${accountsUrl}/oauth/v2/token`);
     console.log(`  development client_id=${clientId} client_secret=${clientSecret}`);
     console.log(`  development refresh_token=${refreshToken}`);
+    const grant = simulator.control.issueGrantCode();
+    console.log(
+      `  one-time grant_code=${grant.code} (valid ${grant.expiresInSeconds / 60} min; another: POST ${simulator.url}/_sim/grant-code)`,
+    );
   } else if (env.SDP_SIMULATOR_API_KEYS.length) {
     console.log(
       `Accepting ${env.SDP_SIMULATOR_API_KEYS.length} API key(s) from SDP_SIMULATOR_API_KEYS`,

@@ -63,13 +63,73 @@ describe('OAuth token endpoint (cloud mode)', () => {
   it('answers a bad refresh token or client like Zoho: HTTP 200 with an error', async () => {
     const badCode = await token(grant({ refresh_token: 'nope' }));
     const badClient = await token(grant({ client_id: 'nope' }));
-    const badGrant = await token(grant({ grant_type: 'authorization_code' }));
+    const badGrant = await token(grant({ grant_type: 'password' }));
 
     expect([badCode, badClient, badGrant]).toEqual([
       { status: 200, body: { error: 'invalid_code' } },
       { status: 200, body: { error: 'invalid_client' } },
       { status: 200, body: { error: 'unsupported_grant_type' } },
     ]);
+  });
+
+  it('exchanges a one-time grant code for the refresh token and an access token, once', async () => {
+    const oauth = sim.credentials.oauth!;
+    const { code, expiresInSeconds } = sim.control.issueGrantCode();
+    const exchange = (fields: Record<string, string> = {}) =>
+      token({
+        grant_type: 'authorization_code',
+        client_id: oauth.clientId,
+        client_secret: oauth.clientSecret,
+        code,
+        ...fields,
+      });
+    const wrongSecret = await exchange({ client_secret: 'nope' });
+    const first = await exchange();
+    const again = await exchange();
+    const withToken = await getRequest(`Zoho-oauthtoken ${first.body.access_token}`);
+
+    expect(expiresInSeconds).toBe(600);
+    expect(wrongSecret.body).toEqual({ error: 'invalid_client_secret' });
+    expect(first).toEqual({
+      status: 200,
+      body: {
+        access_token: expect.stringMatching(/^1000\./),
+        refresh_token: oauth.refreshToken,
+        api_domain: sim.url,
+        token_type: 'Bearer',
+        expires_in: 3600,
+      },
+    });
+    expect(withToken.status).toBe(200);
+    expect(again).toEqual({ status: 200, body: { error: 'invalid_code' } });
+    expect(sim.control.tokensMinted()).toBe(1);
+  });
+
+  it('refuses unknown and expired grant codes with invalid_code, and mints codes over HTTP', async () => {
+    const oauth = sim.credentials.oauth!;
+    const exchange = (code: string) =>
+      token({
+        grant_type: 'authorization_code',
+        client_id: oauth.clientId,
+        client_secret: oauth.clientSecret,
+        code,
+      });
+    const minted = await fetch(`${sim.url}/_sim/grant-code`, { method: 'POST' });
+    const { code, expires_in: expiresIn } = (await minted.json()) as {
+      code: string;
+      expires_in: number;
+    };
+    const unknown = await exchange('1000.not-a-code');
+    clock += 600_000;
+    const expired = await exchange(code);
+
+    expect([minted.status, expiresIn]).toEqual([200, 600]);
+    expect(code).toMatch(/^1000\.[0-9a-f]{32}\.[0-9a-f]{32}$/);
+    expect([unknown.body, expired.body]).toEqual([
+      { error: 'invalid_code' },
+      { error: 'invalid_code' },
+    ]);
+    expect(sim.control.tokensMinted()).toBe(0);
   });
 
   it('rejects unknown and expired tokens with 401 / 4022, and API keys in cloud mode', async () => {

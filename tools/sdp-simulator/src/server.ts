@@ -69,6 +69,8 @@ export interface SimulatorControl {
   throttleTokens(ms: number): void;
   /** Cloud: how many access tokens have been minted. */
   tokensMinted(): number;
+  /** Cloud: a one-time Zoho grant code (as a Self Client makes) for the authorization-code grant. */
+  issueGrantCode(): { code: string; expiresInSeconds: number };
   sendWebhook(request: WebhookRequest): Promise<WebhookResult>;
 }
 
@@ -100,6 +102,7 @@ const DEFAULT_OAUTH: OAuthSettings = {
   refreshToken: '1000.sdp-simulator-refresh-token',
   accessTokenTtlSeconds: 3600,
   maxTokensPerTenMinutes: 10,
+  grantCodeTtlSeconds: 600,
 };
 
 const API_PATH = /^(?:\/app\/([^/]+))?\/api\/v3(\/.*)$/;
@@ -371,6 +374,11 @@ export async function startSdpSimulator(options: SdpSimulatorOptions = {}): Prom
       case 'POST /_sim/expire-tokens':
         control.expireTokens();
         return send(res, ctx, 200, { expired: true });
+      case 'POST /_sim/grant-code': {
+        if (!oauth) return send(res, ctx, 404, { error: 'no grant codes in on-premises mode' });
+        const { code, expiresInSeconds } = oauth.issueGrantCode();
+        return send(res, ctx, 200, { code, expires_in: expiresInSeconds });
+      }
       case 'POST /_sim/webhooks': {
         const request = (await readJson(req)) as WebhookRequest;
         let result: WebhookResult;
@@ -475,6 +483,10 @@ export async function startSdpSimulator(options: SdpSimulatorOptions = {}): Prom
     expireTokens: () => oauth?.expireAll(),
     throttleTokens: (ms) => oauth?.throttleFor(ms),
     tokensMinted: () => oauth?.minted ?? 0,
+    issueGrantCode: () => {
+      if (!oauth) throw new Error('grant codes exist only in cloud mode');
+      return oauth.issueGrantCode();
+    },
     sendWebhook: (request) => sendWebhook(request),
   };
 

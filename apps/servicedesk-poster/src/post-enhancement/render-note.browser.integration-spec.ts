@@ -67,12 +67,9 @@ describeIfChromium('the note in a real browser', () => {
           `<html><body style="font-family: Arial, sans-serif; font-size: 13px; margin: 16px">
              <div style="border:1px solid #ccc; padding:12px; background:#fffdf4">
                <div style="color:#666; margin-bottom:8px">Private note · API Technician</div>
-               <div id="note"></div>
+               <div id="note">${html}</div>
              </div></body></html>`,
         );
-        await page.evaluate((description) => {
-          document.getElementById('note')!.innerHTML = description;
-        }, html);
         const text = await page.locator('#note').innerText();
         expect(text).toContain('Likely Cause: Connection pool exhaustion on the billing app');
         expect(text).toContain('SELECT count(*) FROM pg_stat_activity;');

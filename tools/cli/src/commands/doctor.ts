@@ -2,8 +2,11 @@
  * `tep doctor [--tenant <id>]`: the prerequisites, and for one tenant what
  * the runbook's troubleshooting section asks first — is it registered and
  * active, does the ingress know it, what happened to its recent tickets,
- * and (only when TENANT_ENCRYPTION_KEY is set) can we reach its SDP.
+ * and (only when TENANT_ENCRYPTION_KEY is set) can we reach its SDP — for
+ * a Cloud tenant with the platform's shared Zoho access token, so the check
+ * mints none of its own while NATS is reachable.
  */
+import { ServiceDeskSettingsSchema } from '@tep/contracts';
 import { isUuid } from '@tep/data';
 import { SecretCipher } from '@tep/encryption';
 import { clientForTenant, type TenantServiceDeskConfig } from '@tep/servicedesk-client';
@@ -13,7 +16,13 @@ import { exitCodeOf, runPrerequisites } from '../checks';
 import type { CommandContext, CommandOutcome } from '../context';
 import { enhancementStats, readAsTenant, withPg } from '../db';
 import { CliError, ExitCode, errorMessage, worstExitCode, notTenantId } from '../errors';
-import { countBySubject, deadLetterFilter, directoryEntry, withNats } from '../nats';
+import {
+  countBySubject,
+  deadLetterFilter,
+  directoryEntry,
+  sharedTokenStoreOrWarn,
+  withNats,
+} from '../nats';
 import type { Status } from '../output';
 import { RegistryClient, type TenantView } from '../registry-client';
 
@@ -176,26 +185,48 @@ async function tenantChecks(
             status: 'failed',
             detail: 'no tenant_configs row',
           };
-        const sdp = clientForTenant(row, SecretCipher.fromEnv(config.encryptionKey), {
-          timeoutMs: 10_000,
-          beforeConnect: async (url) => {
-            await assertPublicUrl(url, { allowInsecure: config.allowInsecureServiceDeskUrls });
-          },
-        });
+        const cipher = SecretCipher.fromEnv(config.encryptionKey);
+        const results: DoctorCheck[] = [];
+        const cloud =
+          ServiceDeskSettingsSchema.safeParse(row.servicedesk_settings ?? {}).data?.auth_kind ===
+          'oauth';
+        const storeCheck = 'Shared Zoho access-token store';
+        const shared = cloud
+          ? await sharedTokenStoreOrWarn(config, cipher, (detail) =>
+              results.push({ name: storeCheck, status: 'warning', detail }),
+            )
+          : undefined;
+        if (shared) {
+          results.push({
+            name: storeCheck,
+            status: 'passed',
+            detail: `NATS KV bucket ${shared.bucket} (encrypted)`,
+          });
+        }
         try {
+          const sdp = clientForTenant(row, cipher, {
+            timeoutMs: 10_000,
+            beforeConnect: async (url) => {
+              await assertPublicUrl(url, { allowInsecure: config.allowInsecureServiceDeskUrls });
+            },
+            tokenStore: shared?.store,
+          });
           await sdp.listRequests({ rowCount: 1 });
-          return {
+          results.push({
             name: 'ServiceDesk Plus reachable',
             status: 'passed',
-            detail: `${row.servicedesk_url} answered the API`,
-          };
+            detail: `${row.servicedesk_url} answered the ${cloud ? 'Cloud API (Zoho OAuth)' : 'API'}`,
+          });
         } catch (error) {
-          return {
+          results.push({
             name: 'ServiceDesk Plus reachable',
             status: 'failed',
             detail: `${row.servicedesk_url}: ${errorMessage(error)}`,
-          };
+          });
+        } finally {
+          await shared?.close();
         }
+        return results;
       }),
     );
   }

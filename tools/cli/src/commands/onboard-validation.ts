@@ -2,11 +2,15 @@
  * Onboarding step 5: the client's SDP API (a test request), the signed test
  * webhook and the refusal of unsigned ones, the note read back through the
  * SDP API, and the tenant's metrics. Every observation lands in `facts` for
- * the checklist; the first failure throws.
+ * the checklist; the first failure throws. The SDP client is built exactly
+ * as the platform builds it for the tenant (`clientForServiceDesk`: the same
+ * settings and credential the registry stores), so a Cloud tenant is read
+ * through the Cloud API with its Zoho OAuth credentials.
  */
 import {
-  ServiceDeskClient,
   ServiceDeskError,
+  clientForServiceDesk,
+  type AccessTokenStore,
   type ServiceDeskRequest,
 } from '@tep/servicedesk-client';
 import { assertPublicUrl } from '@tep/url-guard';
@@ -30,9 +34,21 @@ import {
 /** A step failed; its exit code says whether a check failed (1) or the platform did not answer (3). */
 export class StepFailure extends CliError {}
 
-function sdpProblem(error: unknown): string {
+/** How `tep` reaches the client's SDP: what the registry stores for the tenant, in plaintext. */
+export interface ServiceDeskAccess {
+  /** `servicedesk_settings` as sent to the registry (undefined: on-premises defaults). */
+  settings?: Record<string, unknown>;
+  /** The API key, or the Cloud OAuth secret as JSON — as the registry encrypts it. */
+  credential: string;
+  /** Cloud: the shared (or a private) access-token cache. */
+  tokenStore?: AccessTokenStore;
+}
+
+function sdpProblem(error: unknown, cloud: boolean): string {
   if (error instanceof ServiceDeskError && error.kind === 'auth') {
-    return `ServiceDesk Plus rejected the API key: ${error.message}`;
+    return cloud
+      ? `ServiceDesk Plus Cloud rejected the Zoho OAuth credentials: ${error.message}`
+      : `ServiceDesk Plus rejected the API key: ${error.message}`;
   }
   return `ServiceDesk Plus API: ${errorMessage(error)}`;
 }
@@ -41,6 +57,7 @@ export async function validateOnboarding(input: {
   ctx: CommandContext;
   options: { testTicketId?: string };
   info: ClientInfo;
+  access: ServiceDeskAccess;
   tenant: CreatedTenant;
   secret: string;
   scheme: AuthScheme;
@@ -51,16 +68,24 @@ export async function validateOnboarding(input: {
 }): Promise<void> {
   const { ctx, options, info, tenant, secret, facts, plan, validation } = input;
   const { config, out } = ctx;
-  const sdp = new ServiceDeskClient({
-    baseUrl: info.servicedesk_url,
-    auth: { kind: 'authtoken', apiKey: info.servicedesk_api_key },
-    timeoutMs: 10_000,
-    maxRetries: 1,
-    // The same SSRF rule as the platform: an operator typo must not reach an internal address.
-    beforeConnect: async (url) => {
-      await assertPublicUrl(url, { allowInsecure: config.allowInsecureServiceDeskUrls });
+  const cloud = info.auth_kind === 'oauth';
+  const api = cloud ? 'the SDP Cloud API (Zoho OAuth)' : 'the SDP API';
+  const sdp = clientForServiceDesk(
+    {
+      servicedesk_url: info.servicedesk_url,
+      servicedesk_settings: input.access.settings,
+      credential: input.access.credential,
     },
-  });
+    {
+      timeoutMs: 10_000,
+      maxRetries: 1,
+      // The same SSRF rule as the platform: an operator typo must not reach an internal address.
+      beforeConnect: async (url) => {
+        await assertPublicUrl(url, { allowInsecure: config.allowInsecureServiceDeskUrls });
+      },
+      tokenStore: input.access.tokenStore,
+    },
+  );
 
   // The test ticket: the one named, or a new request — either way this proves the API key works.
   let ticket: ServiceDeskRequest;
@@ -73,7 +98,7 @@ export async function validateOnboarding(input: {
           priority: RUNBOOK_TEST_PAYLOAD.priority,
         });
   } catch (error) {
-    throw new StepFailure(ExitCode.CheckFailed, sdpProblem(error));
+    throw new StepFailure(ExitCode.CheckFailed, sdpProblem(error, cloud));
   }
   if (!options.testTicketId) plan.sdpRequestId = ticket.id;
   validation['ticket_id'] = ticket.id;
@@ -150,7 +175,7 @@ export async function validateOnboarding(input: {
     ? outcome.notes.length === 1
       ? {
           ok: true,
-          detail: `note ${note.id} on request ${ticket.id}, read back through the SDP API after ${seconds} s`,
+          detail: `note ${note.id} on request ${ticket.id}, read back through ${api} after ${seconds} s`,
         }
       : {
           ok: false,
@@ -160,9 +185,11 @@ export async function validateOnboarding(input: {
   facts.noteVisible = note
     ? {
         ok: true,
-        detail: note.showToRequester
-          ? 'readable with the technician API key; also visible to the requester (note_visibility = requester)'
-          : 'readable with the technician API key; hidden from the requester (technicians only)',
+        detail: `readable with the ${cloud ? "tenant's Zoho OAuth client" : 'technician API key'}; ${
+          note.showToRequester
+            ? 'also visible to the requester (note_visibility = requester)'
+            : 'hidden from the requester (technicians only)'
+        }`,
       }
     : { ok: false, detail: 'no note to view' };
   out.check(

@@ -4,9 +4,20 @@
  * manifests, the exact SDP configuration, validation with a real signed
  * webhook and note, the checklist and the onboarding record; on failure the
  * runbook's rollback. The webhook secret lives in memory only and is shown
- * once, in the SDP settings.
+ * once, in the SDP settings. SDP Cloud clients sign in with Zoho OAuth: a
+ * one-time grant code is exchanged for the refresh token in step 2, and
+ * the Zoho secrets go to the registry only, never to the output.
  */
 import { resolve } from 'node:path';
+import { SecretCipher } from '@tep/encryption';
+import {
+  MemoryAccessTokenStore,
+  ServiceDeskError,
+  exchangeGrantCode,
+  tenantAccountsUrl,
+  type AccessTokenStore,
+} from '@tep/servicedesk-client';
+import { assertPublicUrl } from '@tep/url-guard';
 import {
   buildChecklist,
   renderChecklist,
@@ -15,7 +26,7 @@ import {
   type OnboardingFacts,
 } from '../checklist';
 import { exitCodeOf, runPrerequisites } from '../checks';
-import { loadClientInfo, type ClientInfoFlags } from '../client-info';
+import { loadClientInfo, type ClientInfo, type ClientInfoFlags } from '../client-info';
 import type { CommandContext, CommandOutcome } from '../context';
 import { CliError, ExitCode, UsageError, errorMessage } from '../errors';
 import { isolationFact } from './validate-isolation';
@@ -28,7 +39,8 @@ import {
   tenantSlug,
   writeManifests,
 } from '../manifests';
-import { RegistryClient, type CreatedTenant } from '../registry-client';
+import { sharedTokenStoreOrWarn, type SharedTokenStore } from '../nats';
+import { RegistryClient, type CreateTenantInput, type CreatedTenant } from '../registry-client';
 import { rollback, type RollbackAction, type RollbackPlan } from '../rollback';
 import {
   delugeFunction,
@@ -38,7 +50,7 @@ import {
   type AuthScheme,
 } from '../sdp-instructions';
 import { databaseFacts } from '../validation';
-import { StepFailure, validateOnboarding } from './onboard-validation';
+import { StepFailure, validateOnboarding, type ServiceDeskAccess } from './onboard-validation';
 
 export interface OnboardOptions extends ClientInfoFlags {
   slug?: string;
@@ -55,16 +67,112 @@ export interface OnboardOptions extends ClientInfoFlags {
 const TOTAL_STEPS = 6;
 
 function failureCode(error: unknown): ExitCode {
+  if (error instanceof ServiceDeskError) {
+    if (error.kind === 'validation') return ExitCode.Usage;
+    if (error.kind === 'unavailable' || error.kind === 'timeout') return ExitCode.Unreachable;
+    return ExitCode.CheckFailed;
+  }
   return error instanceof CliError ? error.exitCode : ExitCode.CheckFailed;
+}
+
+/** What the registry stores about the client's SDP, and the same for `tep`'s own client. */
+function serviceDeskRegistration(
+  info: ClientInfo,
+  refreshToken: string | undefined,
+): {
+  registry: Pick<
+    CreateTenantInput,
+    'servicedesk_api_key' | 'servicedesk_settings' | 'servicedesk_oauth'
+  >;
+  access: ServiceDeskAccess;
+  /** Must not appear in any column in plaintext. */
+  plaintexts: string[];
+} {
+  if (info.auth_kind === 'authtoken') {
+    return {
+      registry: { servicedesk_api_key: info.servicedesk_api_key },
+      access: { credential: info.servicedesk_api_key },
+      plaintexts: [info.servicedesk_api_key],
+    };
+  }
+  const settings = {
+    auth_kind: 'oauth',
+    portal: info.portal,
+    data_centre: info.data_centre,
+    ...(info.accounts_url !== undefined ? { accounts_url: info.accounts_url } : {}),
+  };
+  const oauth = {
+    client_id: info.client_id,
+    client_secret: info.client_secret,
+    refresh_token: refreshToken ?? '',
+  };
+  return {
+    registry: { servicedesk_settings: settings, servicedesk_oauth: oauth },
+    access: { settings, credential: JSON.stringify(oauth) },
+    plaintexts: [oauth.client_secret, oauth.refresh_token],
+  };
+}
+
+/**
+ * Cloud: the access-token cache `tep` shares with the platform (NATS KV,
+ * encrypted with TENANT_ENCRYPTION_KEY), or a private one. Reported as one
+ * check line; never fails the onboarding.
+ */
+async function cloudTokenStore(
+  ctx: CommandContext,
+): Promise<{ store: AccessTokenStore; shared?: SharedTokenStore }> {
+  const { config, out } = ctx;
+  const name = 'Shared Zoho access-token store';
+  if (!config.encryptionKey) {
+    out.check(
+      'warning',
+      name,
+      'not used (TENANT_ENCRYPTION_KEY is not set): validation mints a private Zoho access token, one of the 10 Zoho allows per refresh token per 10 minutes',
+    );
+    return { store: new MemoryAccessTokenStore() };
+  }
+  let cipher: SecretCipher;
+  try {
+    cipher = SecretCipher.fromEnv(config.encryptionKey);
+  } catch (error) {
+    out.check('warning', name, `not used (TENANT_ENCRYPTION_KEY: ${errorMessage(error)})`);
+    return { store: new MemoryAccessTokenStore() };
+  }
+  const shared = await sharedTokenStoreOrWarn(config, cipher, (detail) =>
+    out.check('warning', name, detail),
+  );
+  if (!shared) return { store: new MemoryAccessTokenStore() };
+  out.check(
+    'passed',
+    name,
+    `NATS KV bucket ${shared.bucket} (encrypted), shared with the platform`,
+  );
+  return { store: shared.store, shared };
 }
 
 export async function onboardCommand(
   options: OnboardOptions,
   ctx: CommandContext,
 ): Promise<CommandOutcome> {
+  const held: { tokens?: SharedTokenStore } = {};
+  try {
+    return await onboard(options, ctx, held);
+  } finally {
+    await held.tokens?.close();
+  }
+}
+
+async function onboard(
+  options: OnboardOptions,
+  ctx: CommandContext,
+  held: { tokens?: SharedTokenStore },
+): Promise<CommandOutcome> {
   const { config, out } = ctx;
   // Everything the operator typed is checked before anything is created.
-  const info = await loadClientInfo(options, ctx.env, ctx.cwd);
+  const info = await loadClientInfo(options, ctx.env, ctx.cwd, {
+    allowLoopbackAccounts: config.allowInsecureServiceDeskUrls,
+  });
+  const cloud = info.auth_kind === 'oauth';
   const slug = options.slug ? assertSlug(options.slug) : tenantSlug(info.company_name);
   const premium = info.tier === 'premium';
   const manifestsDir = resolve(ctx.cwd, options.manifestsDir ?? `tenants/${slug}`);
@@ -85,6 +193,16 @@ export async function onboardCommand(
     client: {
       company_name: info.company_name,
       servicedesk_url: info.servicedesk_url,
+      edition: cloud ? 'cloud' : 'on-premises',
+      // Never the client secret, refresh token or grant code.
+      ...(info.auth_kind === 'oauth'
+        ? {
+            portal: info.portal,
+            data_centre: info.data_centre,
+            accounts_url: info.accounts_url ?? null,
+            zoho_client_id: info.client_id,
+          }
+        : {}),
       admin_email: info.admin_email ?? null,
       tier: info.tier,
       slug,
@@ -97,7 +215,9 @@ export async function onboardCommand(
     out.check('failed', message);
   };
 
-  out.progress(`Onboarding "${info.company_name}" (${info.tier} tier)`);
+  out.progress(
+    `Onboarding "${info.company_name}" (${info.tier} tier${info.auth_kind === 'oauth' ? `, SDP Cloud, data centre ${info.data_centre}, portal ${info.portal}` : ''})`,
+  );
 
   // Step 1 — the runbook's system prerequisites. HALT on any failure: nothing exists yet.
   out.step(1, TOTAL_STEPS, 'Prerequisite health checks');
@@ -124,12 +244,60 @@ export async function onboardCommand(
 
   // Step 2 — the tenant, through the registry (it generates, encrypts and publishes the secret).
   out.step(2, TOTAL_STEPS, 'Tenant configuration (registry API)');
+  let tokenStore: AccessTokenStore | undefined;
+  let refreshToken: string | undefined;
+  if (info.auth_kind === 'oauth') {
+    const tokens = await cloudTokenStore(ctx);
+    held.tokens = tokens.shared;
+    tokenStore = tokens.store;
+    refreshToken = info.refresh_token;
+    if (info.grant_code !== undefined) {
+      // Only now, after the prerequisites passed: the code works once.
+      const accountsUrl = tenantAccountsUrl(info);
+      try {
+        const grant = await exchangeGrantCode({
+          accountsUrl,
+          clientId: info.client_id,
+          clientSecret: info.client_secret,
+          grantCode: info.grant_code,
+          allowLoopback: config.allowInsecureServiceDeskUrls,
+          timeoutMs: 15_000,
+          beforeConnect: async (url) => {
+            await assertPublicUrl(url, { allowInsecure: config.allowInsecureServiceDeskUrls });
+          },
+          // The access token that comes with it serves validation and the poster: none minted.
+          tokenStore,
+        });
+        refreshToken = grant.refreshToken;
+        out.check(
+          'passed',
+          'Zoho grant code exchanged for a refresh token',
+          `${new URL(accountsUrl).host}; the refresh token goes to the registry only (encrypted)`,
+        );
+      } catch (error) {
+        const hint =
+          error instanceof ServiceDeskError && error.kind === 'auth'
+            ? ' — a grant code works once and expires after 3–10 minutes: generate a new one (Zoho API console → Self Client) and run again'
+            : '';
+        const message = `${errorMessage(error)}${hint}`;
+        // Nothing was created: no rollback to offer.
+        out.check('failed', 'Zoho grant code exchange', message);
+        const exitCode = failureCode(error);
+        return {
+          exitCode,
+          json: { ...doc, ok: false, exit_code: exitCode, error: message },
+        };
+      }
+    }
+  }
+  const registration = serviceDeskRegistration(info, refreshToken);
+  const access: ServiceDeskAccess = { ...registration.access, tokenStore };
   let tenant: CreatedTenant;
   try {
     tenant = await registry.createTenant({
       name: info.company_name,
       servicedesk_url: info.servicedesk_url,
-      servicedesk_api_key: info.servicedesk_api_key,
+      ...registration.registry,
       tier: info.tier,
       ...(info.admin_email ? { admin_email: info.admin_email } : {}),
       enhancement_preferences: info.enhancement_preferences,
@@ -137,11 +305,16 @@ export async function onboardCommand(
     });
   } catch (error) {
     // Nothing was created: no rollback to offer.
-    out.check('failed', 'Tenant creation', errorMessage(error));
+    const message = `${errorMessage(error)}${
+      info.auth_kind === 'oauth' && info.grant_code !== undefined
+        ? ' (the grant code is used up: generate a new one to run again)'
+        : ''
+    }`;
+    out.check('failed', 'Tenant creation', message);
     const exitCode = failureCode(error);
     return {
       exitCode,
-      json: { ...doc, ok: false, exit_code: exitCode, error: errorMessage(error) },
+      json: { ...doc, ok: false, exit_code: exitCode, error: message },
     };
   }
   // Kept in memory only: printed once in step 4, never written anywhere.
@@ -167,7 +340,7 @@ export async function onboardCommand(
       await databaseFacts({
         databaseUrl: config.databaseUrl,
         tenantId: tenant.tenant_id,
-        plaintexts: [secret, info.servicedesk_api_key],
+        plaintexts: [secret, ...registration.plaintexts],
       }),
     );
     for (const [name, fact] of [
@@ -335,6 +508,7 @@ export async function onboardCommand(
         ctx,
         options,
         info,
+        access,
         tenant,
         secret,
         scheme,
