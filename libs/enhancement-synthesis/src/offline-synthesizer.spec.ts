@@ -19,7 +19,7 @@ describe('OfflineSynthesizer', () => {
         'Likely the same issue as ticket REQ-4521 ("Outlook disconnected for accounting"), which was resolved by: Restarted the MSExchangeRPC service on exch01 and cleared the Outlook profile cache.',
       suggested_actions: [
         'Apply the resolution of ticket REQ-4521: Restarted the MSExchangeRPC service on exch01 and cleared the Outlook profile cache.',
-        'Apply the resolution of ticket 9002: Renewed the Exchange SSL certificate and restarted IIS.',
+        // 9002 is below the confident threshold: not offered as a fix.
         'Follow KB article "Troubleshooting Outlook connectivity" (https://kb.example.com/kb-1)',
         'Check MSExchangeRPC on exch01 (10.0.0.5): status degraded',
       ],
@@ -32,6 +32,21 @@ describe('OfflineSynthesizer', () => {
       usage: null,
     });
     expect(EnhancementSchema.parse(enhancement)).toEqual(enhancement);
+  });
+
+  it('never presents a weak match as the likely cause: says nothing similar was found', () => {
+    const weakOnly: TicketContext = {
+      ...emptyContext,
+      similar_tickets: context.similar_tickets.map((t) => ({ ...t, confident: false })),
+    };
+    const enhancement = synthesizeOffline(synthesisInput({ context: weakOnly }));
+    expect(enhancement.likely_cause).toMatch(/^Nothing clearly similar was found/);
+    expect(enhancement.likely_cause).toContain('possibly related');
+    expect(enhancement.likely_cause).not.toMatch(/likely the same issue/i);
+    expect(enhancement.suggested_actions[0]).toBe(NO_CONTEXT_ACTIONS[0]);
+    expect(enhancement.suggested_actions[1]).toMatch(/^If ticket REQ-4521 .* matches, try its fix/);
+    // The recorded related tickets keep their rank order.
+    expect(enhancement.related_tickets).toEqual(['REQ-4521', '9002', 'REQ-4390']);
   });
 
   it('is deterministic', () => {

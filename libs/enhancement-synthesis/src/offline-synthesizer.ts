@@ -18,6 +18,10 @@ const MAX_RELATED = 10;
 
 export const NO_CONTEXT_CAUSE =
   'No similar resolved tickets or KB articles were found, and no affected systems are reporting problems.';
+/** Weak matches only: said plainly, never "likely the same issue". */
+export const NOTHING_SIMILAR_CAUSE =
+  "Nothing clearly similar was found in this client's resolved tickets.";
+
 export const NO_CONTEXT_ACTIONS = [
   'Ask the requester for the exact error message, when the problem started and who is affected.',
   'Check recent changes and monitoring alerts for the systems the ticket mentions.',
@@ -63,7 +67,8 @@ function likelyCause(
   problemSystems: SystemRef[],
   degraded: TicketContext['degraded'],
 ): string {
-  const [ticket] = resolved;
+  // Only a match above the retrieval's confident threshold is presented as the cause.
+  const ticket = resolved.find((t) => t.confident);
   if (ticket?.resolution) {
     return `Likely the same issue as ticket ${similarTicketId(ticket)} ("${ticket.subject}"), which was resolved by: ${ticket.resolution}`;
   }
@@ -74,6 +79,10 @@ function likelyCause(
   if (problemSystems.length > 0) {
     const problems = problemSystems.map((s) => `${hostLabel(s)} is ${s.status}`).join('; ');
     return `Affected systems are reporting problems: ${problems}.`;
+  }
+  if (resolved.length > 0) {
+    const weak = resolved.slice(0, 3).map(similarTicketId).join(', ');
+    return `${NOTHING_SIMILAR_CAUSE} The closest, possibly related, tickets are ${weak}; check whether they match before applying their fixes.`;
   }
   if (degraded.length > 0) {
     const sources = [...new Set(degraded.map((d) => d.source))].join(', ');
@@ -87,12 +96,15 @@ function suggestedActions(
   articles: KbArticle[],
   problemSystems: SystemRef[],
 ): string[] {
+  const confident = resolved.filter((t) => t.confident);
   const actions = [
-    ...resolved
+    ...(confident.length === 0 && resolved.length > 0 ? [NO_CONTEXT_ACTIONS[0]] : []),
+    ...(confident.length > 0 ? confident : resolved)
       .slice(0, PER_SOURCE_ACTIONS)
-      .map(
-        (t) =>
-          `Apply the resolution of ticket ${similarTicketId(t)}: ${truncate(t.resolution ?? '', MAX_ACTION_DETAIL_CHARS)}`,
+      .map((t) =>
+        t.confident
+          ? `Apply the resolution of ticket ${similarTicketId(t)}: ${truncate(t.resolution ?? '', MAX_ACTION_DETAIL_CHARS)}`
+          : `If ticket ${similarTicketId(t)} ("${truncate(t.subject, 120)}") matches, try its fix: ${truncate(t.resolution ?? '', MAX_ACTION_DETAIL_CHARS)}`,
       ),
     ...articles
       .slice(0, PER_SOURCE_ACTIONS)
