@@ -63,15 +63,18 @@ export function keepKnownTickets(
   ids: readonly (string | number)[],
   similarTickets: TicketContext['similar_tickets'],
 ): string[] {
-  const known = new Map<string, string>();
-  for (const similar of similarTickets) {
-    known.set(similar.ticket_id, similarTicketId(similar));
-    if (similar.display_id !== null) known.set(similar.display_id, similar.display_id);
-  }
+  const named = new Set(ids.map((id) => String(id).trim().replace(/^#/, '')));
+  // In the retrieval's rank order, best first (operators and evaluations read it so),
+  // whatever order the model listed them in.
+  const ranked = [...similarTickets].sort((a, b) => b.score - a.score);
   const kept = new Set<string>();
-  for (const id of ids) {
-    const match = known.get(String(id).trim().replace(/^#/, ''));
-    if (match !== undefined) kept.add(match);
+  for (const similar of ranked) {
+    if (
+      named.has(similar.ticket_id) ||
+      (similar.display_id !== null && named.has(similar.display_id))
+    ) {
+      kept.add(similarTicketId(similar));
+    }
   }
   return [...kept].slice(0, MAX_RELATED);
 }
