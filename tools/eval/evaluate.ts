@@ -188,8 +188,8 @@ export function ablatedRanking(options: {
     ? CONTEXT_QUERIES.similarTickets
     : CONTEXT_QUERIES.similarTickets
         .replace('0.9 * coalesce', '1.0 * coalesce')
-        .replace('+ 0.1 * similarity(h.subject, $5)', '+ 0.0 * similarity(h.subject, $5)')
-        .replace('UNION SELECT id FROM fuzzy', '');
+        .replace('+ 0.1 * similarity(b.subject, $5)', '+ 0.0 * similarity(b.subject, $5)')
+        .replace('AND h.subject % $5', 'AND false');
   return async (tx, ticket) => {
     const input = searchInputOf(ticket);
     const text = options.clean
@@ -201,6 +201,7 @@ export function ablatedRanking(options: {
       ticket.ticket_id,
       10,
       input.subject,
+      tx.tenantId,
     ]);
     return rows.map((r) => ({
       id: r.ticket_id,

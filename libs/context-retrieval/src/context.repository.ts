@@ -1,4 +1,4 @@
-import { CURRENT_TENANT, type TenantTransaction } from '@tep/data';
+import type { TenantTransaction } from '@tep/data';
 import type { Ticket, TicketContext } from '@tep/contracts';
 import type { Mentions } from './mentions';
 import { MAX_SEARCH_CHARS, cleanTicketText, detectTicketLanguage } from './ticket-text';
@@ -71,60 +71,64 @@ export const CONTEXT_QUERIES = {
   /**
    * BM25 over the tenant's own history, fused with trigram similarity of
    * the subject (typos, jargon). $1 cleaned text, $2 its language, $3 the
-   * ticket's own id, $4 limit, $5 subject. Scores are on a 0–1 scale: the
+   * ticket's own id, $4 limit, $5 subject, $6 the tenant (the transaction's
+   * own: RLS still applies; named as a value so the planner knows how large
+   * this tenant is and picks the index for it). Scores are on a 0–1 scale: the
    * share of the query's IDF mass a ticket matches, each term saturated by
    * its field-weighted frequency as in BM25 (k1 = 1.2, b = 0.5; subject
    * ×4, description ×1, resolution ×0.8): 90 %; subject trigram similarity:
    * 10 %. Weights chosen on the evaluation (docs/retrieval-quality.md).
    */
-  similarTickets: `WITH corpus AS (
+  similarTickets: `WITH corpus AS MATERIALIZED (
          SELECT docs::float8 AS n, greatest(total_len::float8 / greatest(docs, 1), 1) AS avglen
-           FROM ticket_corpus_stats WHERE tenant_id = ${CURRENT_TENANT}),
-       query_terms AS (
-         SELECT DISTINCT lexeme
-           FROM unnest(tsvector_to_array(to_tsvector(tep_search_config($2), $1))) AS lexeme),
-       terms AS (
+           FROM ticket_corpus_stats WHERE tenant_id = $6::uuid),
+       terms AS MATERIALIZED (
          SELECT t.lexeme, ln(1 + (c.n - s.df + 0.5) / (s.df + 0.5)) AS idf
-           FROM query_terms t
-           JOIN ticket_term_stats s ON s.tenant_id = ${CURRENT_TENANT} AND s.lexeme = t.lexeme AND s.df > 0
+           FROM (SELECT DISTINCT lexeme
+                   FROM unnest(tsvector_to_array(to_tsvector(tep_search_config($2), $1))) AS lexeme) t
+           JOIN ticket_term_stats s ON s.tenant_id = $6::uuid AND s.lexeme = t.lexeme AND s.df > 0
           CROSS JOIN corpus c
           ORDER BY idf DESC
           LIMIT 48),
-       tsq AS (
-         SELECT string_agg(quote_literal(lexeme), ' | ')::tsquery AS q, sum(idf) AS mass FROM terms),
-       lexical AS (
-         SELECT h.id FROM ticket_history h, tsq
-          WHERE h.tenant_id = ${CURRENT_TENANT} AND h.retrieval_eligible AND h.ticket_id <> $3
-            AND h.retrieval_vector @@ tsq.q
-          ORDER BY ts_rank(h.retrieval_vector, tsq.q) DESC
-          LIMIT 200),
-       fuzzy AS (
+       lexical AS MATERIALIZED (
+         -- Candidates by the rarest words, pre-ranked cheaply; every query word scores them below.
          SELECT h.id FROM ticket_history h
-          WHERE h.tenant_id = ${CURRENT_TENANT} AND h.retrieval_eligible AND h.ticket_id <> $3
+          WHERE h.tenant_id = $6::uuid AND h.retrieval_eligible AND h.ticket_id <> $3
+            AND h.retrieval_vector @@ (
+              SELECT string_agg(quote_literal(lexeme), ' | ')::tsquery
+                FROM (SELECT lexeme FROM terms ORDER BY idf DESC LIMIT 24) rare)
+          ORDER BY ts_rank(h.retrieval_vector, (
+              SELECT string_agg(quote_literal(lexeme), ' | ')::tsquery FROM terms)) DESC
+          LIMIT 150),
+       fuzzy AS MATERIALIZED (
+         -- Typos and jargon that stemming cannot match: only when words found little.
+         -- (Under RLS, % and @@ are not leakproof, so neither can use an index:
+         -- this scans the tenant's rows, which is why it is conditional.)
+         SELECT h.id FROM ticket_history h
+          WHERE (SELECT count(*) FROM lexical) < 10
+            AND h.tenant_id = $6::uuid AND h.retrieval_eligible AND h.ticket_id <> $3
             AND h.subject % $5
           ORDER BY similarity(h.subject, $5) DESC
           LIMIT 30),
        candidates AS (SELECT id FROM lexical UNION SELECT id FROM fuzzy),
-       bm25 AS (
-         SELECT c.id,
-                sum(t.idf * f.tf / (f.tf + 1.2 * (0.5 + 0.5 * h.retrieval_len / corpus.avglen))) AS s
+       bm25 AS MATERIALIZED (
+         SELECT h.ticket_id, h.display_id, h.subject, h.resolution, h.resolved_at,
+                coalesce((
+                  SELECT sum(t.idf * f.tf / (f.tf + 1.2 * (0.5 + 0.5 * h.retrieval_len / corpus.avglen)))
+                    FROM unnest(h.retrieval_vector) AS u
+                    JOIN terms t ON t.lexeme = u.lexeme
+                   CROSS JOIN LATERAL (
+                     SELECT sum(CASE w WHEN 'A' THEN 4.0 WHEN 'B' THEN 1.0 WHEN 'C' THEN 0.8 ELSE 1.0 END) AS tf
+                       FROM unnest(u.weights) AS w) f), 0) AS s
            FROM candidates c
            JOIN ticket_history h ON h.id = c.id
-          CROSS JOIN corpus
-          CROSS JOIN LATERAL unnest(h.retrieval_vector) AS u
-           JOIN terms t ON t.lexeme = u.lexeme
-          CROSS JOIN LATERAL (
-            SELECT sum(CASE w WHEN 'A' THEN 4.0 WHEN 'B' THEN 1.0 WHEN 'C' THEN 0.8 ELSE 1.0 END) AS tf
-              FROM unnest(u.weights) AS w) f
-          GROUP BY c.id)
-     SELECT h.ticket_id, h.display_id, h.subject, h.resolution,
-            (0.9 * coalesce(b.s / nullif((SELECT mass FROM tsq), 0), 0)
-              + 0.1 * similarity(h.subject, $5))::float8 AS score,
-            coalesce(b.s, 0) > 0 AS lexical
-       FROM candidates c
-       JOIN ticket_history h ON h.id = c.id
-       LEFT JOIN bm25 b ON b.id = c.id
-      ORDER BY score DESC, h.resolved_at DESC NULLS LAST
+          CROSS JOIN corpus)
+     SELECT b.ticket_id, b.display_id, b.subject, b.resolution,
+            (0.9 * coalesce(b.s / nullif((SELECT sum(idf) FROM terms), 0), 0)
+              + 0.1 * similarity(b.subject, $5))::float8 AS score,
+            b.s > 0 AS lexical
+       FROM bm25 b
+      ORDER BY score DESC, b.resolved_at DESC NULLS LAST
       LIMIT $4`,
   /** $1 text, $2 limit. */
   kbArticles: `SELECT article_id, title, content, url, ts_rank_cd(search_vector, q.query, 32)::float8 AS score
@@ -190,6 +194,7 @@ export async function findSimilarTickets(
     ticket.ticket_id,
     limit,
     input.subject,
+    tx.tenantId,
   ]);
   return rows.map((r) => ({
     ticket_id: r.ticket_id,
