@@ -91,6 +91,13 @@ describe('backfillTenant', () => {
       resolution: 'Fix number 7',
       source: 'backfill',
     });
+    // Indexed like webhook tickets: every back-filled row has its language and cleaned text.
+    const unindexed = await database.withTenant(TENANT, (tx) =>
+      tx.query(
+        `SELECT 1 FROM ticket_history WHERE language IS NULL OR clean_description IS NULL OR retrieval_vector IS NULL`,
+      ),
+    );
+    expect(unindexed).toHaveLength(0);
   });
 
   it('is idempotent and resumes from the newest back-filled ticket', async () => {

@@ -1,4 +1,5 @@
 import { htmlToPlainText } from '@tep/contracts';
+import { cleanTicketText, detectTicketLanguage } from '@tep/context-retrieval';
 import type { TenantDatabase, TenantTransaction } from '@tep/data';
 import {
   backfillResolvedRequestsQuery,
@@ -113,12 +114,17 @@ async function upsertTicket(
   request: ServiceDeskRequest,
   resolutionHtml: string,
 ): Promise<void> {
+  // Indexed like webhook tickets: without the mail noise, in the ticket's language.
+  const description = htmlToPlainText(request.descriptionHtml);
+  const cleanDescription = cleanTicketText(description);
   await tx.query(
     `INSERT INTO ticket_history (tenant_id, ticket_id, display_id, subject, description, priority, status, resolution,
-                                 requester_email, source, ticket_created_at, resolved_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'backfill', $10, $11)
+                                 requester_email, source, ticket_created_at, resolved_at,
+                                 clean_description, language)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'backfill', $10, $11, $12, $13)
      ON CONFLICT (tenant_id, ticket_id) DO UPDATE SET
        display_id = EXCLUDED.display_id, subject = EXCLUDED.subject, description = EXCLUDED.description,
+       clean_description = EXCLUDED.clean_description, language = EXCLUDED.language,
        priority = EXCLUDED.priority, status = EXCLUDED.status, resolution = EXCLUDED.resolution,
        ticket_created_at = EXCLUDED.ticket_created_at, resolved_at = EXCLUDED.resolved_at, updated_at = now()`,
     [
@@ -126,13 +132,15 @@ async function upsertTicket(
       request.id,
       request.displayId,
       request.subject,
-      htmlToPlainText(request.descriptionHtml),
+      description,
       request.priority?.name ?? null,
       request.status?.name ?? null,
       htmlToPlainText(resolutionHtml),
       request.requester?.email ?? null,
       request.createdTime,
       request.resolvedTime ?? request.completedTime ?? new Date().toISOString(),
+      cleanDescription,
+      detectTicketLanguage(`${request.subject}\n${cleanDescription}`),
     ],
   );
 }
