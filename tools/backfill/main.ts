@@ -8,7 +8,6 @@
  * so a back-fill mints no token of its own while a valid one exists.
  */
 import { parseArgs } from 'node:util';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { z } from 'zod';
 import {
   PLATFORM_DEFAULTS,
@@ -23,7 +22,7 @@ import { TenantDatabase, createDataSource, isUuid, loadTenantServiceDesk } from 
 import { SecretCipher } from '@tep/encryption';
 import {
   clientForTenant,
-  openAccessTokenStore,
+  connectAccessTokenStore,
   type AccessTokenStore,
 } from '@tep/servicedesk-client';
 import { assertPublicUrl } from '@tep/url-guard';
@@ -44,8 +43,6 @@ const envSchema = z.object({
 });
 type Env = z.infer<typeof envSchema>;
 
-const NATS_CONNECT_TIMEOUT_MS = 3_000;
-
 /**
  * The shared Zoho access-token store, or none — with a warning — when NATS
  * cannot be reached: the back-fill then mints a private token (one of the
@@ -56,21 +53,17 @@ async function openTokenStore(
   cipher: SecretCipher,
 ): Promise<{ store?: AccessTokenStore; close(): Promise<void> }> {
   const bucket = createTopology(env.NATS_NAMESPACE).oauthTokenBucket;
-  let nc: NatsConnection | undefined;
   try {
-    nc = await connect({
-      servers: env.NATS_URL.split(',').map((s) => s.trim()),
-      timeout: NATS_CONNECT_TIMEOUT_MS,
+    const shared = await connectAccessTokenStore({
+      natsUrl: env.NATS_URL,
+      bucket,
+      cipher,
       name: 'backfill',
-    });
-    const store = await openAccessTokenStore(nc, bucket, cipher, {
       replicas: env.NATS_STREAM_REPLICAS,
     });
-    const connection = nc;
     console.log(`[backfill] Zoho access tokens: shared store ${bucket} (NATS KV)`);
-    return { store, close: () => connection.close().catch(() => undefined) };
+    return shared;
   } catch (error) {
-    await nc?.close().catch(() => undefined);
     console.warn(
       `[backfill] warning: the shared Zoho token store ${bucket} is unavailable (NATS at ${env.NATS_URL}: ${
         error instanceof Error ? error.message : String(error)

@@ -39,6 +39,7 @@ export {
 export {
   KvAccessTokenStore,
   MemoryAccessTokenStore,
+  connectAccessTokenStore,
   openAccessTokenStore,
   type AccessTokenStore,
   type SharedTokenEntry,

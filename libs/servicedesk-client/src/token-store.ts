@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { Kvm, type KV } from '@nats-io/kv';
-import type { NatsConnection } from '@nats-io/transport-node';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { SecretCipher } from '@tep/encryption';
 
 /** An access token as every process sees it. */
@@ -158,4 +158,36 @@ export async function openAccessTokenStore(
     ...(options.replicas ? { replicas: options.replicas } : {}),
   });
   return new KvAccessTokenStore(kv, cipher);
+}
+
+/**
+ * For one-off commands (`tep`, the back-fill) that have no NATS connection of
+ * their own: connects (no reconnect loop: fail fast), opens the store, and
+ * closes the connection when asked. Throws when NATS or the bucket cannot be
+ * used; the caller decides whether a private token will do.
+ */
+export async function connectAccessTokenStore(options: {
+  natsUrl: string;
+  bucket: string;
+  cipher: SecretCipher;
+  name: string;
+  replicas?: number;
+  timeoutMs?: number;
+}): Promise<{ store: KvAccessTokenStore; close(): Promise<void> }> {
+  const nc = await connect({
+    servers: options.natsUrl.split(',').map((s) => s.trim()),
+    timeout: options.timeoutMs ?? 3_000,
+    reconnect: false,
+    name: options.name,
+  });
+  const close = () => nc.close().catch(() => undefined);
+  try {
+    const store = await openAccessTokenStore(nc, options.bucket, options.cipher, {
+      replicas: options.replicas,
+    });
+    return { store, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
 }

@@ -23,7 +23,7 @@ import {
   type Topology,
 } from '@tep/contracts';
 import type { SecretCipher } from '@tep/encryption';
-import { openAccessTokenStore, type AccessTokenStore } from '@tep/servicedesk-client';
+import { connectAccessTokenStore, type AccessTokenStore } from '@tep/servicedesk-client';
 import { CheckFailedError, UnreachableError, UsageError, errorMessage } from './errors';
 
 const CONNECT_TIMEOUT_MS = 3_000;
@@ -310,22 +310,16 @@ export async function openSharedTokenStore(
   cipher: SecretCipher,
 ): Promise<SharedTokenStore> {
   const bucket = createTopology(options.natsNamespace).oauthTokenBucket;
-  let nc: NatsConnection;
   try {
-    nc = await connect({
-      servers: options.natsUrl.split(',').map((s) => s.trim()),
-      timeout: CONNECT_TIMEOUT_MS,
-      reconnect: false,
+    const { store, close } = await connectAccessTokenStore({
+      natsUrl: options.natsUrl,
+      bucket,
+      cipher,
       name: 'tep-cli-tokens',
+      timeoutMs: CONNECT_TIMEOUT_MS,
     });
+    return { store, bucket, close };
   } catch (error) {
-    throw new UnreachableError(`NATS unreachable at ${options.natsUrl}: ${errorMessage(error)}`);
-  }
-  try {
-    const store = await openAccessTokenStore(nc, bucket, cipher);
-    return { store, bucket, close: () => nc.close().catch(() => undefined) };
-  } catch (error) {
-    await nc.close().catch(() => undefined);
     throw new UnreachableError(
       `token bucket ${bucket} unavailable at ${options.natsUrl}: ${errorMessage(error)}`,
     );
