@@ -1,5 +1,5 @@
 import { htmlToPlainText } from '@tep/contracts';
-import { cleanTicketText, detectTicketLanguage } from '@tep/context-retrieval';
+import { indexedTextOf } from '@tep/context-retrieval';
 import type { TenantDatabase, TenantTransaction } from '@tep/data';
 import {
   backfillResolvedRequestsQuery,
@@ -116,7 +116,7 @@ async function upsertTicket(
 ): Promise<void> {
   // Indexed like webhook tickets: without the mail noise, in the ticket's language.
   const description = htmlToPlainText(request.descriptionHtml);
-  const cleanDescription = cleanTicketText(description);
+  const indexed = indexedTextOf({ subject: request.subject, description });
   await tx.query(
     `INSERT INTO ticket_history (tenant_id, ticket_id, display_id, subject, description, priority, status, resolution,
                                  requester_email, source, ticket_created_at, resolved_at,
@@ -139,8 +139,8 @@ async function upsertTicket(
       request.requester?.email ?? null,
       request.createdTime,
       request.resolvedTime ?? request.completedTime ?? new Date().toISOString(),
-      cleanDescription,
-      detectTicketLanguage(`${request.subject}\n${cleanDescription}`),
+      indexed.cleanDescription,
+      indexed.language,
     ],
   );
 }

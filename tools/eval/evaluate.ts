@@ -6,8 +6,8 @@
 import {
   CONFIDENT_RELEVANCE,
   CONTEXT_QUERIES,
-  cleanTicketText,
   findSimilarTickets,
+  indexedTextOf,
   recordTicket,
   searchInputOf,
 } from '@tep/context-retrieval';
@@ -177,7 +177,7 @@ export const baselineRanking: Ranker = async (tx, ticket) => {
 /**
  * The production query with one lever held back, to show what each change
  * contributed: `clean` and `language` on the query side (the index side is
- * switched by `indexAs`), `trigramWeight` for the fusion.
+ * switched by `indexAs`), `trigram` for the fusion.
  */
 export function ablatedRanking(options: {
   clean: boolean;
@@ -186,10 +186,17 @@ export function ablatedRanking(options: {
 }): Ranker {
   const sql = options.trigram
     ? CONTEXT_QUERIES.similarTickets
-    : CONTEXT_QUERIES.similarTickets
-        .replace('0.9 * coalesce', '1.0 * coalesce')
-        .replace('+ 0.1 * similarity(b.subject, $5)', '+ 0.0 * similarity(b.subject, $5)')
-        .replace('AND h.subject % $5', 'AND false');
+    : (
+        [
+          ['0.9 * coalesce', '1.0 * coalesce'],
+          ['+ 0.1 * similarity(b.subject, $5)', '+ 0.0 * similarity(b.subject, $5)'],
+          ['AND h.subject % $5', 'AND false'],
+        ] as [string, string][]
+      ).reduce<string>((text, [from, to]) => {
+        // A query edited without this ablation would silently measure production.
+        if (!text.includes(from)) throw new Error(`ablation no longer applies: ${from}`);
+        return text.replace(from, to);
+      }, CONTEXT_QUERIES.similarTickets);
   return async (tx, ticket) => {
     const input = searchInputOf(ticket);
     const text = options.clean
@@ -220,13 +227,17 @@ export async function indexAs(
 ): Promise<void> {
   await database.withTenant(tenantId, async (tx) => {
     for (const h of dataset.history) {
-      const ticket = toTicket(h);
+      // Exactly what recordTicket stores, with a lever held back.
+      const indexed = indexedTextOf({
+        subject: h.subject,
+        description: toTicket(h).description_text,
+      });
       await tx.query(
         `UPDATE ticket_history SET clean_description = $2, language = $3 WHERE ticket_id = $1`,
         [
           h.id,
-          options.clean ? cleanTicketText(ticket.description_text) : null,
-          options.language ? searchInputOf(ticket).language : null,
+          options.clean ? indexed.cleanDescription : null,
+          options.language ? indexed.language : null,
         ],
       );
     }

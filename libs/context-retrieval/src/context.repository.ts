@@ -1,7 +1,12 @@
 import type { TenantTransaction } from '@tep/data';
 import type { Ticket, TicketContext } from '@tep/contracts';
 import type { Mentions } from './mentions';
-import { MAX_SEARCH_CHARS, cleanTicketText, detectTicketLanguage } from './ticket-text';
+import {
+  MAX_SEARCH_CHARS,
+  cleanTicketText,
+  detectTicketLanguage,
+  indexedTextOf,
+} from './ticket-text';
 
 /** Statuses after which a ticket with a resolution is useful history. */
 const RESOLVED = ['resolved', 'closed', 'completed'];
@@ -24,8 +29,10 @@ export const ANY_WORD_QUERY = `(SELECT to_tsquery('english', string_agg(quote_li
  */
 export async function recordTicket(tx: TenantTransaction, ticket: Ticket): Promise<void> {
   const resolved = ticket.status !== null && RESOLVED.includes(ticket.status.toLowerCase());
-  const cleanDescription = cleanTicketText(ticket.description_text);
-  const language = detectTicketLanguage(`${ticket.subject}\n${cleanDescription}`);
+  const { cleanDescription, language } = indexedTextOf({
+    subject: ticket.subject,
+    description: ticket.description_text,
+  });
   await tx.query(
     `INSERT INTO ticket_history (tenant_id, ticket_id, subject, description, priority, status, resolution,
                                  requester_email, source, ticket_created_at, resolved_at,
@@ -258,16 +265,12 @@ export async function reindexTicketHistoryBatch(
     [batchSize],
   );
   if (rows.length === 0) return 0;
-  const cleaned = rows.map((r) => cleanTicketText(r.description));
+  const indexed = rows.map(indexedTextOf);
   await tx.query(
     `UPDATE ticket_history h SET clean_description = u.clean, language = u.language
        FROM unnest($1::uuid[], $2::text[], $3::text[]) AS u(id, clean, language)
       WHERE h.id = u.id`,
-    [
-      rows.map((r) => r.id),
-      cleaned,
-      rows.map((r, i) => detectTicketLanguage(`${r.subject}\n${cleaned[i]}`)),
-    ],
+    [rows.map((r) => r.id), indexed.map((i) => i.cleanDescription), indexed.map((i) => i.language)],
   );
   return rows.length;
 }

@@ -10,5 +10,10 @@ export {
   searchTextOf,
   CONFIDENT_RELEVANCE,
 } from './context.repository';
-export { cleanTicketText, detectTicketLanguage, type TicketLanguage } from './ticket-text';
+export {
+  cleanTicketText,
+  detectTicketLanguage,
+  indexedTextOf,
+  type TicketLanguage,
+} from './ticket-text';
 export { extractMentions, type Mentions } from './mentions';

@@ -165,3 +165,19 @@ export function detectTicketLanguage(text: string): TicketLanguage {
   if (best.lang !== 'en' && english && english.accuracy >= best.accuracy * 0.9) return 'en';
   return best.lang as TicketLanguage;
 }
+
+/**
+ * What a history row is indexed by (`ticket_history.clean_description` and
+ * `.language`): one computation for every writer — webhooks, the back-fill,
+ * the reindex of older rows — so all rows are ranked alike.
+ */
+export function indexedTextOf(ticket: { subject: string; description: string }): {
+  cleanDescription: string;
+  language: TicketLanguage;
+} {
+  const cleanDescription = cleanTicketText(ticket.description);
+  return {
+    cleanDescription,
+    language: detectTicketLanguage(`${ticket.subject}\n${cleanDescription}`),
+  };
+}
