@@ -188,7 +188,7 @@ export function renderMarkdown(results: BenchResults): string {
   if (context) {
     out.push(
       `### Context retrieval (${context.rows.toLocaleString('en')} ticket_history rows, ${context.tenants} tenants, ` +
-        `${context.kbArticles} KB articles, ${context.inventory} inventory rows; table ${context.tableSizeMiB} MiB; ` +
+        `${context.kbArticles} KB articles, ${context.inventory} inventory rows; table ${context.tableSizeMiB} MiB, postings ${context.postingsSizeMiB} MiB; ` +
         `${context.queries} queries as tep_app under RLS)`,
       '',
       '| Query | p50 ms | p95 ms | p99 ms | max ms | Target p95 < 20 ms |',

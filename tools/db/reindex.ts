@@ -1,11 +1,17 @@
 /**
  * `npm run db:reindex`: indexes ticket_history rows written before the
- * retrieval migration (language detection, noise removal, BM25 statistics),
- * tenant by tenant in batches, as the application role under RLS. Online
- * and resumable: interrupted, it continues where it stopped.
+ * retrieval migrations, tenant by tenant in batches, as the application role
+ * under RLS: first language detection and noise removal (which rebuild the
+ * vector, statistics and postings through the trigger), then the postings of
+ * rows whose vector was already right. Online and resumable: interrupted, it
+ * continues where it stopped.
  */
 import { PLATFORM_DEFAULTS, loadConfig, postgresUrl } from '@tep/config';
-import { reindexTicketHistoryBatch } from '@tep/context-retrieval';
+import {
+  indexPostingsBatch,
+  recountRetrievalStats,
+  reindexTicketHistoryBatch,
+} from '@tep/context-retrieval';
 import { TenantDatabase, createDataSource, withDatabase } from '@tep/data';
 import { Client } from 'pg';
 import { z } from 'zod';
@@ -23,7 +29,9 @@ export async function reindexAll(env: z.infer<typeof schema>, log = console.log)
   await admin.connect();
   const tenants = await admin
     .query<{ tenant_id: string }>(
-      `SELECT DISTINCT tenant_id FROM ticket_history WHERE language IS NULL`,
+      `SELECT DISTINCT tenant_id FROM ticket_history h
+        WHERE language IS NULL
+           OR (retrieval_eligible AND NOT EXISTS (SELECT 1 FROM ticket_postings p WHERE p.ticket_row = h.id))`,
     )
     .finally(() => admin.end());
   const dataSource = createDataSource({
@@ -44,8 +52,19 @@ export async function reindexAll(env: z.infer<typeof schema>, log = console.log)
         if (n === 0) break;
         done += n;
       }
-      total += done;
-      log(`[db:reindex] tenant ${tenantId}: ${done} rows`);
+      let posted = 0;
+      for (let after: string | null = ''; after !== null;) {
+        const batch = await db.withTenant(tenantId, (tx) =>
+          indexPostingsBatch(tx, after!, env.REINDEX_BATCH_SIZE),
+        );
+        after = batch.last;
+        posted += batch.indexed;
+      }
+      if (posted > 0) await db.withTenant(tenantId, recountRetrievalStats);
+      total += done + posted;
+      log(
+        `[db:reindex] tenant ${tenantId}: ${done} rows re-read, ${posted} rows' postings written`,
+      );
     }
   } finally {
     await dataSource.destroy();

@@ -8,7 +8,9 @@ import {
   findKbArticles,
   findMentionedSystems,
   findSimilarTickets,
+  indexPostingsBatch,
   recordTicket,
+  recountRetrievalStats,
   reindexTicketHistoryBatch,
 } from './context.repository';
 import { extractMentions } from './mentions';
@@ -250,6 +252,85 @@ describe('context queries', () => {
         `SELECT DISTINCT language FROM ticket_history`,
       );
       expect(languages).toEqual([{ language: 'de' }]);
+    });
+  });
+
+  it('finds a ticket that was resolved by a later update, and counts it once', async () => {
+    const F = randomUUID();
+    const open = ticket({
+      ticket_id: 'F-1',
+      subject: 'FortiClient VPN drops every ten minutes',
+      description_text: 'The tunnel disconnects; DPD timeout in the FortiClient log.',
+    });
+    await tenants.withTenant(F, async (tx) => {
+      await recordTicket(tx, open);
+      await recordTicket(tx, {
+        ...open,
+        status: 'Resolved',
+        resolution_text: 'Raised the DPD interval to 60 s.',
+      });
+      await recordTicket(tx, { ...open, status: 'Resolved', priority: 'Low' }); // no text change
+    });
+    const found = await tenants.withTenant(F, (tx) =>
+      findSimilarTickets(
+        tx,
+        ticket({ subject: 'FortiClient keeps disconnecting', description_text: '' }),
+      ),
+    );
+    expect(found.map((t) => [t.ticket_id, t.match])).toEqual([['F-1', 'full_text']]);
+    const stats = await tenants.withTenant(F, (tx) =>
+      tx.query<{ df: number; docs: number }>(
+        `SELECT s.df, c.docs FROM ticket_term_stats s, ticket_corpus_stats c WHERE s.lexeme = 'forticli'`,
+      ),
+    );
+    expect(stats).toEqual([{ df: 1, docs: 1 }]);
+  });
+
+  it('writes the postings of rows indexed before the postings migration, resumably', async () => {
+    const G = randomUUID();
+    const postings = (tx: Parameters<Parameters<TenantDatabase['withTenant']>[1]>[0]) =>
+      tx.query<{ n: number }>(`SELECT count(DISTINCT ticket_row)::int AS n FROM ticket_postings`);
+    await tenants.withTenant(G, async (tx) => {
+      await tx.query(
+        `INSERT INTO ticket_history (tenant_id, ticket_id, subject, description, resolution, status)
+         SELECT $1, 'G-' || g, 'BitLocker recovery key prompt ' || g, 'after BIOS update', 'Suspended BitLocker before flashing', 'Resolved'
+           FROM generate_series(1, 5) g`,
+        [G],
+      );
+      // As the rows were before the migration: vectors and statistics, no postings.
+      await tx.query(`DELETE FROM ticket_postings`);
+      await tx.query(`UPDATE ticket_term_stats SET df = 99`);
+      expect(await postings(tx)).toEqual([{ n: 0 }]);
+    });
+    const batches: { last: string | null; indexed: number }[] = [];
+    for (let after: string | null = ''; after !== null;) {
+      const batch = await tenants.withTenant(G, (tx) => indexPostingsBatch(tx, after!, 2));
+      batches.push(batch);
+      after = batch.last;
+    }
+    expect(batches).toEqual([
+      { last: 'G-2', indexed: 2 },
+      { last: 'G-4', indexed: 2 },
+      { last: 'G-5', indexed: 1 },
+      { last: null, indexed: 0 },
+    ]);
+    // Resumed from the start: nothing is written twice.
+    expect(await tenants.withTenant(G, (tx) => indexPostingsBatch(tx, '', 10))).toEqual({
+      last: 'G-5',
+      indexed: 0,
+    });
+    await tenants.withTenant(G, recountRetrievalStats);
+    await tenants.withTenant(G, async (tx) => {
+      expect(await postings(tx)).toEqual([{ n: 5 }]);
+      expect(await tx.query(`SELECT df FROM ticket_term_stats WHERE lexeme = 'bitlock'`)).toEqual([
+        { df: 5 },
+      ]);
+      const found = await findSimilarTickets(
+        tx,
+        ticket({ subject: 'BitLocker asks for the recovery key', description_text: '' }),
+      );
+      expect(found).toHaveLength(5);
+      expect(found.every((t) => t.match === 'full_text')).toBe(true);
     });
   });
 });

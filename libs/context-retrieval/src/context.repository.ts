@@ -71,6 +71,15 @@ export async function recordTicket(tx: TenantTransaction, ticket: Ticket): Promi
 type SimilarTicket = TicketContext['similar_tickets'][number];
 
 /**
+ * How many postings of each query word are read, best impact first: every
+ * ticket for a word rarer than this, the strongest matches for a common one
+ * (whose IDF adds little). Bounds the work per query at any tenant size.
+ */
+const POSTINGS_PER_TERM = 200;
+/** Tickets scored exactly with every query word. */
+const CANDIDATES = 150;
+
+/**
  * The context queries, exported so the benchmark measures exactly what the
  * gatherer runs. Each runs under the tenant's RLS context.
  */
@@ -98,15 +107,19 @@ export const CONTEXT_QUERIES = {
           ORDER BY idf DESC
           LIMIT 48),
        lexical AS MATERIALIZED (
-         -- Candidates by the rarest words, pre-ranked cheaply; every query word scores them below.
-         SELECT h.id FROM ticket_history h
-          WHERE h.tenant_id = $6::uuid AND h.retrieval_eligible AND h.ticket_id <> $3
-            AND h.retrieval_vector @@ (
-              SELECT string_agg(quote_literal(lexeme), ' | ')::tsquery
-                FROM (SELECT lexeme FROM terms ORDER BY idf DESC LIMIT 24) rare)
-          ORDER BY ts_rank(h.retrieval_vector, (
-              SELECT string_agg(quote_literal(lexeme), ' | ')::tsquery FROM terms)) DESC
-          LIMIT 150),
+         -- Candidates: each query word's highest-impact postings (a btree range read, leakproof
+         -- under RLS, so its cost does not grow with the tenant), pre-ranked by their BM25 sum;
+         -- every query word scores the best of them exactly below.
+         SELECT p.ticket_row AS id
+           FROM terms t
+          CROSS JOIN LATERAL (
+            SELECT ticket_row, impact FROM ticket_postings
+             WHERE tenant_id = $6::uuid AND lexeme = t.lexeme
+             ORDER BY impact DESC
+             LIMIT ${POSTINGS_PER_TERM}) p
+          GROUP BY p.ticket_row
+          ORDER BY sum(t.idf * p.impact) DESC
+          LIMIT ${CANDIDATES}),
        fuzzy AS MATERIALIZED (
          -- Typos and jargon that stemming cannot match: only when words found little.
          -- (Under RLS, % and @@ are not leakproof, so neither can use an index:
@@ -121,15 +134,13 @@ export const CONTEXT_QUERIES = {
        bm25 AS MATERIALIZED (
          SELECT h.ticket_id, h.display_id, h.subject, h.resolution, h.resolved_at,
                 coalesce((
-                  SELECT sum(t.idf * f.tf / (f.tf + 1.2 * (0.5 + 0.5 * h.retrieval_len / corpus.avglen)))
+                  SELECT sum(t.idf * tep_bm25_tf(tep_field_tf(u.weights), h.retrieval_len, corpus.avglen))
                     FROM unnest(h.retrieval_vector) AS u
-                    JOIN terms t ON t.lexeme = u.lexeme
-                   CROSS JOIN LATERAL (
-                     SELECT sum(CASE w WHEN 'A' THEN 4.0 WHEN 'B' THEN 1.0 WHEN 'C' THEN 0.8 ELSE 1.0 END) AS tf
-                       FROM unnest(u.weights) AS w) f), 0) AS s
+                    JOIN terms t ON t.lexeme = u.lexeme), 0) AS s
            FROM candidates c
            JOIN ticket_history h ON h.id = c.id
-          CROSS JOIN corpus)
+          CROSS JOIN corpus
+          WHERE h.ticket_id <> $3)
      SELECT b.ticket_id, b.display_id, b.subject, b.resolution,
             (0.9 * coalesce(b.s / nullif((SELECT sum(idf) FROM terms), 0), 0)
               + 0.1 * similarity(b.subject, $5))::float8 AS score,
@@ -273,4 +284,61 @@ export async function reindexTicketHistoryBatch(
     [rows.map((r) => r.id), indexed.map((i) => i.cleanDescription), indexed.map((i) => i.language)],
   );
   return rows.length;
+}
+
+/**
+ * Writes the postings (similar-ticket index) of up to `batchSize` of the
+ * tenant's eligible rows after ticket id `after` that have none: rows indexed
+ * before the postings migration. Returns the last ticket id looked at, or
+ * null when the tenant is done; resumable from any id (rows with postings
+ * are skipped), and webhooks keep writing postings through the trigger
+ * meanwhile.
+ */
+export async function indexPostingsBatch(
+  tx: TenantTransaction,
+  after: string,
+  batchSize = 1000,
+): Promise<{ last: string | null; indexed: number }> {
+  const [row] = await tx.query<{ last: string | null; indexed: number }>(
+    `WITH batch AS MATERIALIZED (
+       SELECT id, ticket_id, retrieval_vector, retrieval_len, retrieval_eligible FROM ticket_history
+        WHERE tenant_id = $1::uuid AND ticket_id > $2 ORDER BY ticket_id LIMIT $3),
+     corpus AS (SELECT total_len::float8 / greatest(docs, 1) AS avglen FROM ticket_corpus_stats),
+     missing AS (
+       SELECT b.* FROM batch b
+        WHERE b.retrieval_eligible AND NOT EXISTS (SELECT 1 FROM ticket_postings p WHERE p.ticket_row = b.id)),
+     written AS (
+       INSERT INTO ticket_postings (ticket_row, lexeme, tenant_id, impact)
+       SELECT m.id, u.lexeme, $1::uuid, tep_bm25_tf(tep_field_tf(u.weights), m.retrieval_len, c.avglen)
+         FROM missing m CROSS JOIN corpus c CROSS JOIN LATERAL unnest(m.retrieval_vector) AS u
+       ON CONFLICT DO NOTHING
+       RETURNING ticket_row)
+     SELECT (SELECT max(ticket_id) FROM batch) AS last,
+            (SELECT count(DISTINCT ticket_row)::int FROM written) AS indexed`,
+    [tx.tenantId, after, batchSize],
+  );
+  return row;
+}
+
+/**
+ * Recounts the tenant's BM25 statistics from its postings and eligible rows
+ * (after `indexPostingsBatch`: rows resolved by an update before the postings
+ * migration were never counted). A webhook committing meanwhile may be off by
+ * one in a word's frequency, which ranking does not notice.
+ */
+export async function recountRetrievalStats(tx: TenantTransaction): Promise<void> {
+  await tx.query(`DELETE FROM ticket_term_stats WHERE tenant_id = $1::uuid`, [tx.tenantId]);
+  await tx.query(
+    `INSERT INTO ticket_term_stats (tenant_id, lexeme, df)
+     SELECT $1::uuid, lexeme, count(*) FROM ticket_postings WHERE tenant_id = $1::uuid GROUP BY lexeme
+     ON CONFLICT (tenant_id, lexeme) DO UPDATE SET df = EXCLUDED.df`,
+    [tx.tenantId],
+  );
+  await tx.query(
+    `INSERT INTO ticket_corpus_stats (tenant_id, docs, total_len)
+     SELECT $1::uuid, count(*), coalesce(sum(retrieval_len), 0) FROM ticket_history
+      WHERE tenant_id = $1::uuid AND retrieval_eligible
+     ON CONFLICT (tenant_id) DO UPDATE SET docs = EXCLUDED.docs, total_len = EXCLUDED.total_len`,
+    [tx.tenantId],
+  );
 }

@@ -1,5 +1,5 @@
 import type { DataSource, EntityManager } from 'typeorm';
-import { RETRIEVAL_STATS_TABLES, TENANT_TABLES } from './migrations';
+import { RETRIEVAL_TABLES, TENANT_TABLES } from './migrations';
 import { REGISTRY_ADMIN_GROUP_ROLE } from './provision';
 
 export interface TenantConfigRow {
@@ -207,7 +207,7 @@ export class RegistryAdminStore {
         counts[table] = deleted[0].n;
       }
       // Derived from ticket_history (ranking statistics): removed with it, not reported.
-      for (const table of options.purge ? RETRIEVAL_STATS_TABLES : []) {
+      for (const table of options.purge ? RETRIEVAL_TABLES : []) {
         await m.query(`DELETE FROM ${table} WHERE tenant_id = $1`, [tenantId]);
       }
       const config = await m.query<{ n: number }[]>(

@@ -10,7 +10,7 @@ import {
   InvalidTenantIdError,
   RegistryAdminStore,
   TENANT_TABLES,
-  RETRIEVAL_STATS_TABLES,
+  RETRIEVAL_TABLES,
   AUDIT_TABLE,
   TenantDatabase,
   createDataSource,
@@ -77,16 +77,16 @@ describe('row-level security as the application role', () => {
         ORDER BY c.relname`,
     );
     expect(rows.map((r) => r.relname)).toEqual(
-      [...TENANT_TABLES, ...RETRIEVAL_STATS_TABLES, AUDIT_TABLE].sort(),
+      [...TENANT_TABLES, ...RETRIEVAL_TABLES, AUDIT_TABLE].sort(),
     );
     for (const row of rows) {
       expect(row).toMatchObject({ relrowsecurity: true, relforcerowsecurity: true });
     }
     const policies = await admin.query<{ tablename: string; qual: string; with_check: string }>(
       `SELECT tablename, qual, with_check FROM pg_policies WHERE policyname LIKE '%_tenant_isolation' AND tablename = ANY($1)`,
-      [[...TENANT_TABLES, ...RETRIEVAL_STATS_TABLES]],
+      [[...TENANT_TABLES, ...RETRIEVAL_TABLES]],
     );
-    expect(policies.rows).toHaveLength(TENANT_TABLES.length + RETRIEVAL_STATS_TABLES.length);
+    expect(policies.rows).toHaveLength(TENANT_TABLES.length + RETRIEVAL_TABLES.length);
     for (const p of policies.rows) {
       expect(p.qual).toContain("current_setting('app.current_tenant_id'");
       expect(p.with_check).toContain("current_setting('app.current_tenant_id'");
@@ -101,7 +101,7 @@ describe('row-level security as the application role', () => {
         WHERE schemaname = 'public' AND indexdef ~ '\\(tenant_id[,)]'`,
     );
     expect(indexes.rows.map((r) => r.tablename).sort()).toEqual(
-      [...TENANT_TABLES, ...RETRIEVAL_STATS_TABLES, AUDIT_TABLE].sort(),
+      [...TENANT_TABLES, ...RETRIEVAL_TABLES, AUDIT_TABLE].sort(),
     );
   });
 

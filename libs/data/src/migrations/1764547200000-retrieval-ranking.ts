@@ -23,6 +23,33 @@ import { CURRENT_TENANT } from './1732780800000-tenant-schema';
 /** Per-tenant ranking statistics: tenant data too (forced RLS, purged on offboarding). */
 export const RETRIEVAL_STATS_TABLES = ['ticket_term_stats', 'ticket_corpus_stats'] as const;
 
+/** The statistics trigger's function as this migration made it (the postings migration extends it). */
+export const TERM_STATS_FUNCTION = `
+      CREATE OR REPLACE FUNCTION tep_ticket_term_stats() RETURNS trigger
+        LANGUAGE plpgsql AS $$
+        BEGIN
+          IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.retrieval_eligible THEN
+            UPDATE ticket_term_stats s SET df = s.df - 1
+              FROM unnest(tsvector_to_array(OLD.retrieval_vector)) AS l(lexeme)
+             WHERE s.tenant_id = OLD.tenant_id AND s.lexeme = l.lexeme;
+            UPDATE ticket_corpus_stats SET docs = docs - 1, total_len = total_len - coalesce(OLD.retrieval_len, 0)
+             WHERE tenant_id = OLD.tenant_id;
+          END IF;
+          IF TG_OP IN ('INSERT', 'UPDATE') AND NEW.retrieval_eligible THEN
+            INSERT INTO ticket_term_stats (tenant_id, lexeme, df)
+              SELECT NEW.tenant_id, l.lexeme, 1
+                FROM unnest(tsvector_to_array(NEW.retrieval_vector)) AS l(lexeme)
+                ORDER BY l.lexeme
+              ON CONFLICT (tenant_id, lexeme) DO UPDATE SET df = ticket_term_stats.df + 1;
+            INSERT INTO ticket_corpus_stats (tenant_id, docs, total_len)
+              VALUES (NEW.tenant_id, 1, coalesce(NEW.retrieval_len, 0))
+              ON CONFLICT (tenant_id) DO UPDATE
+                SET docs = ticket_corpus_stats.docs + 1,
+                    total_len = ticket_corpus_stats.total_len + EXCLUDED.total_len;
+          END IF;
+          RETURN NULL;
+        END $$`;
+
 export class RetrievalRanking1764547200000 implements MigrationInterface {
   name = 'RetrievalRanking1764547200000';
 
@@ -99,31 +126,7 @@ export class RetrievalRanking1764547200000 implements MigrationInterface {
     }
 
     // Only eligible rows count: they are the corpus a query searches.
-    await q.query(`
-      CREATE FUNCTION tep_ticket_term_stats() RETURNS trigger
-        LANGUAGE plpgsql AS $$
-        BEGIN
-          IF TG_OP IN ('UPDATE', 'DELETE') AND OLD.retrieval_eligible THEN
-            UPDATE ticket_term_stats s SET df = s.df - 1
-              FROM unnest(tsvector_to_array(OLD.retrieval_vector)) AS l(lexeme)
-             WHERE s.tenant_id = OLD.tenant_id AND s.lexeme = l.lexeme;
-            UPDATE ticket_corpus_stats SET docs = docs - 1, total_len = total_len - coalesce(OLD.retrieval_len, 0)
-             WHERE tenant_id = OLD.tenant_id;
-          END IF;
-          IF TG_OP IN ('INSERT', 'UPDATE') AND NEW.retrieval_eligible THEN
-            INSERT INTO ticket_term_stats (tenant_id, lexeme, df)
-              SELECT NEW.tenant_id, l.lexeme, 1
-                FROM unnest(tsvector_to_array(NEW.retrieval_vector)) AS l(lexeme)
-                ORDER BY l.lexeme
-              ON CONFLICT (tenant_id, lexeme) DO UPDATE SET df = ticket_term_stats.df + 1;
-            INSERT INTO ticket_corpus_stats (tenant_id, docs, total_len)
-              VALUES (NEW.tenant_id, 1, coalesce(NEW.retrieval_len, 0))
-              ON CONFLICT (tenant_id) DO UPDATE
-                SET docs = ticket_corpus_stats.docs + 1,
-                    total_len = ticket_corpus_stats.total_len + EXCLUDED.total_len;
-          END IF;
-          RETURN NULL;
-        END $$`);
+    await q.query(TERM_STATS_FUNCTION);
     await q.query(`
       CREATE TRIGGER ticket_history_term_stats
         AFTER INSERT OR UPDATE OF retrieval_vector, retrieval_eligible OR DELETE

@@ -1,12 +1,14 @@
 import { TenantSchema1732780800000 } from './1732780800000-tenant-schema';
 import { RegistryOperations1732867200000 } from './1732867200000-registry-operations';
 import { RetrievalRanking1764547200000 } from './1764547200000-retrieval-ranking';
+import { RetrievalPostings1764633600000 } from './1764633600000-retrieval-postings';
 
 /** In order. TypeORM records each one in `typeorm_migrations`. */
 export const MIGRATIONS = [
   TenantSchema1732780800000,
   RegistryOperations1732867200000,
   RetrievalRanking1764547200000,
+  RetrievalPostings1764633600000,
 ];
 
 /** Changes whenever a migration's SQL changes (test templates are keyed on it). */
@@ -14,6 +16,9 @@ export const MIGRATION_FINGERPRINT = MIGRATIONS.map(
   (m) => `${m.name}:${m.prototype.up.toString()}`,
 ).join('\n');
 export { TENANT_TABLES, CURRENT_TENANT } from './1732780800000-tenant-schema';
-export { RETRIEVAL_STATS_TABLES } from './1764547200000-retrieval-ranking';
+import { RETRIEVAL_STATS_TABLES } from './1764547200000-retrieval-ranking';
+import { RETRIEVAL_POSTINGS_TABLE } from './1764633600000-retrieval-postings';
+/** What similar-ticket ranking derives from ticket_history: tenant data (forced RLS, purged on offboarding). */
+export const RETRIEVAL_TABLES = [...RETRIEVAL_STATS_TABLES, RETRIEVAL_POSTINGS_TABLE] as const;
 /** Tables with a tenant_id that are not tenant data: RLS-forced, append-only. */
 export const AUDIT_TABLE = 'audit_log';
