@@ -1,5 +1,6 @@
 import { htmlToPlainText } from '@tep/contracts';
 import { indexedTextOf } from '@tep/context-retrieval';
+import { stripSecrets } from '@tep/redaction';
 import type { TenantDatabase, TenantTransaction } from '@tep/data';
 import {
   backfillResolvedRequestsQuery,
@@ -114,9 +115,10 @@ async function upsertTicket(
   request: ServiceDeskRequest,
   resolutionHtml: string,
 ): Promise<void> {
-  // Indexed like webhook tickets: without the mail noise, in the ticket's language.
-  const description = htmlToPlainText(request.descriptionHtml);
-  const indexed = indexedTextOf({ subject: request.subject, description });
+  // Stored and indexed like webhook tickets: no secrets, no mail noise, in the ticket's language.
+  const subject = stripSecrets(request.subject);
+  const description = stripSecrets(htmlToPlainText(request.descriptionHtml));
+  const indexed = indexedTextOf({ subject, description });
   await tx.query(
     `INSERT INTO ticket_history (tenant_id, ticket_id, display_id, subject, description, priority, status, resolution,
                                  requester_email, source, ticket_created_at, resolved_at,
@@ -131,11 +133,11 @@ async function upsertTicket(
       tx.tenantId,
       request.id,
       request.displayId,
-      request.subject,
+      subject,
       description,
       request.priority?.name ?? null,
       request.status?.name ?? null,
-      htmlToPlainText(resolutionHtml),
+      stripSecrets(htmlToPlainText(resolutionHtml)),
       request.requester?.email ?? null,
       request.createdTime,
       request.resolvedTime ?? request.completedTime ?? new Date().toISOString(),

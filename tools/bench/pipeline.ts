@@ -122,7 +122,11 @@ interface Job {
   status: number;
 }
 
-const TICKETS_PER_TENANT = 100;
+/**
+ * One note per ticket: a second webhook for a ticket posts nothing, so every
+ * webhook names a ticket of its own (more than any run sends per tenant).
+ */
+const TICKETS_PER_TENANT = 20_000;
 const now = () => performance.timeOrigin + performance.now();
 
 /** A model that answers at once with a valid enhancement. */
@@ -178,7 +182,7 @@ export async function benchPipeline(
       options.logDir,
     );
     sim = simulator;
-    const tenants: (Tenant & { tickets: string[] })[] = [];
+    const tenants: (Tenant & { tickets: string[]; sent: number })[] = [];
     for (let t = 0; t < options.tenants; t++) {
       const tickets = Array.from({ length: TICKETS_PER_TENANT }, (_, k) => `BENCH-${t}-${k}`);
       await simulator.seed(
@@ -189,7 +193,7 @@ export async function benchPipeline(
         servicedesk_url: simulator.url,
         servicedesk_api_key: `bench-sdp-key-${t}`,
       });
-      tenants.push({ ...tenant, tickets });
+      tenants.push({ ...tenant, tickets, sent: 0 });
     }
     await seedTenantData(db, tenants);
     for (const tenant of tenants) await waitForTenantAtIngress(ingressUrl, tenant);
@@ -207,7 +211,8 @@ export async function benchPipeline(
     let counter = 0;
     const send = async (tenant: (typeof tenants)[number]): Promise<Job> => {
       const n = counter++;
-      const ticket = tenant.tickets[n % TICKETS_PER_TENANT];
+      const ticket = tenant.tickets[tenant.sent++];
+      if (ticket === undefined) throw new Error(`more than ${TICKETS_PER_TENANT} webhooks for one tenant`);
       const body = webhookBody(n, 'BENCH', ticket);
       const sentAt = now();
       const reply = await postWebhook(ingressUrl, tenant, body);

@@ -20,6 +20,8 @@ export const PLATFORM_METRICS: Readonly<
   sdp_api_calls_total: { type: 'counter', labels: ['operation', 'outcome'] },
   dead_letters_total: { type: 'counter', labels: ['stage', 'reason'] },
   webhook_rejected_total: { type: 'counter', labels: ['reason'] },
+  enhancement_possible_outages_total: { type: 'counter', labels: ['tenant_id'] },
+  enhancement_redactions_total: { type: 'counter', labels: ['tenant_id', 'kind'] },
   // prom-client defaults and Prometheus' own.
   process_resident_memory_bytes: { type: 'gauge', labels: [] },
   up: { type: 'gauge', labels: [] },

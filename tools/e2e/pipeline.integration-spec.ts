@@ -162,13 +162,19 @@ describe('ticket enhancement pipeline, end to end', () => {
     tenant.sdp.control.notes().filter((n) => n.request_display_id === displayId);
 
   async function jobRow(tenant: Tenant, jobId: string, status: string) {
+    let last: Record<string, unknown> | undefined;
     return eventually(async () => {
       const { rows } = await admin.query(
         `SELECT * FROM enhancement_history WHERE tenant_id = $1 AND job_id = $2`,
         [tenant.tenant_id, jobId],
       );
-      return rows[0]?.status === status ? (rows[0] as Record<string, unknown>) : undefined;
-    }, 30_000);
+      last = rows[0] as Record<string, unknown> | undefined;
+      return last?.status === status ? last : undefined;
+    }, 30_000).catch((error: Error) => {
+      throw new Error(
+        `job ${jobId} not ${status}: ${error.message}; last seen ${JSON.stringify(last)}`,
+      );
+    });
   }
 
   beforeAll(async () => {
@@ -217,9 +223,20 @@ describe('ticket enhancement pipeline, end to end', () => {
     const [acmeSdp, globexSdp] = await Promise.all([
       startSdpSimulator({
         apiKeys: ['acme-sdp-key'],
-        seed: { requests: [ticket, { display_id: 'TKT-777', subject: 'LLM-DOWN printer' }] },
+        seed: {
+          requests: [
+            ticket,
+            { display_id: 'TKT-777', subject: 'LLM-DOWN printer' },
+            ...['TKT-888', 'TKT-500', 'TKT-501', 'TKT-601', 'TKT-602', 'TKT-603', 'TKT-604'].map(
+              (display_id) => ({ display_id, subject: 'Seeded ticket', status: 'Open' }),
+            ),
+          ],
+        },
       }),
-      startSdpSimulator({ apiKeys: ['globex-sdp-key'], seed: { requests: [ticket] } }),
+      startSdpSimulator({
+        apiKeys: ['globex-sdp-key'],
+        seed: { requests: [ticket, { display_id: 'TKT-900', subject: 'Seeded', status: 'Open' }] },
+      }),
     ]);
     acme = await createTenant('Acme Corp MSP', acmeSdp);
     globex = await createTenant('Globex MSP', globexSdp);
@@ -376,17 +393,154 @@ describe('ticket enhancement pipeline, end to end', () => {
   it('retries a ServiceDesk outage and still posts exactly one note', async () => {
     acme.sdp.control.fail({ mode: '500', count: 3 });
     const payload = {
-      ticket_id: 'TKT-12345',
+      ticket_id: 'TKT-888',
       subject: 'Database connection timeout error',
-      event: 'updated',
       priority: 'Urgent',
     };
     const reply = await sendWebhook(acme, payload);
     const jobId = (JSON.parse(reply.body) as { job_id: string }).job_id;
     await jobRow(acme, jobId, 'posted');
-    const forJob = notesOn(acme, 'TKT-12345').filter((n) => n.description.includes(jobId));
+    const forJob = notesOn(acme, 'TKT-888').filter((n) => n.description.includes(jobId));
     expect(forJob).toHaveLength(1);
   }, 60_000);
+
+  const jobOf = (reply: { body: string }) => (JSON.parse(reply.body) as { job_id: string }).job_id;
+  const setPreferences = async (tenant: Tenant, preferences: Record<string, unknown>) => {
+    const res = await fetch(`${registry.url}/tenants/${tenant.tenant_id}`, {
+      method: 'PATCH',
+      headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ enhancement_preferences: preferences }),
+    });
+    expect(res.status).toBe(200);
+  };
+
+  it('gives a ticket one note: created, priority raised, In Progress, Resolved are four webhooks and one note', async () => {
+    const base = {
+      ticket_id: 'TKT-500',
+      subject: 'Teams calls drop after 30 seconds',
+      status: 'Open',
+    };
+    const created = await sendWebhook(acme, { ...base, description: 'Every Teams call drops.' });
+    const posted = await jobRow(acme, jobOf(created), 'posted');
+    const updates = [
+      { ...base, event: 'updated', priority: 'High', description: 'Every Teams call drops.' },
+      { ...base, event: 'updated', status: 'In Progress', description: 'Every Teams call drops.' },
+      {
+        ...base,
+        event: 'updated',
+        status: 'Resolved',
+        description: 'Every Teams call drops.',
+        resolution: 'Opened UDP 3478-3481 on the branch firewall for Teams media.',
+      },
+    ];
+    const skipped = [];
+    for (const update of updates) {
+      skipped.push(await jobRow(acme, jobOf(await sendWebhook(acme, update)), 'skipped'));
+    }
+    expect(notesOn(acme, 'TKT-500')).toHaveLength(1);
+    expect(notesOn(acme, 'TKT-500')[0].note_id).toBe(posted['note_id']);
+    expect(skipped.map((r) => r['skip_reason'])).toEqual([
+      expect.stringContaining('on_update is none'),
+      expect.stringContaining('on_update is none'),
+      'the ticket is Resolved: its resolution is kept as history',
+    ]);
+    // The resolution became history a later ticket is found by.
+    const { rows } = await admin.query(
+      `SELECT status, resolution, retrieval_eligible FROM ticket_history WHERE tenant_id = $1 AND ticket_id = 'TKT-500'`,
+      [acme.tenant_id],
+    );
+    expect(rows).toEqual([
+      {
+        status: 'Resolved',
+        resolution: 'Opened UDP 3478-3481 on the branch firewall for Teams media.',
+        retrieval_eligible: true,
+      },
+    ]);
+  }, 90_000);
+
+  it('on_update refresh edits the note in place when the text changed; new_note adds a follow-up', async () => {
+    await setPreferences(acme, { on_update: 'refresh' });
+    const base = { ticket_id: 'TKT-501', subject: 'Outlook keeps asking for the password' };
+    const first = await jobRow(
+      acme,
+      jobOf(await sendWebhook(acme, { ...base, description: 'Outlook prompts for credentials.' })),
+      'posted',
+    );
+    // Nearly the same text: nothing.
+    await jobRow(
+      acme,
+      jobOf(
+        await sendWebhook(acme, {
+          ...base,
+          event: 'updated',
+          description: 'Outlook prompts for credentials!',
+        }),
+      ),
+      'skipped',
+    );
+    const changed = {
+      ...base,
+      event: 'updated',
+      description:
+        'Update from the user: the prompt appeared after the Entra ID MFA rollout; error AADSTS50076 in the sign-in log, only on the old Office 2016 client.',
+    };
+    const refreshId = jobOf(await sendWebhook(acme, changed));
+    const refreshed = await jobRow(acme, refreshId, 'posted');
+    expect(refreshed['note_id']).toBe(first['note_id']);
+    const notes = notesOn(acme, 'TKT-501');
+    expect(notes).toHaveLength(1);
+    expect(notes[0].description).toContain(`Enhancement ref: ${refreshId}`);
+
+    await setPreferences(acme, { on_update: 'new_note' });
+    const followId = jobOf(
+      await sendWebhook(acme, {
+        ...base,
+        event: 'updated',
+        description:
+          'Now the whole sales team sees it on Outlook for Mac too; Office 365 web is fine.',
+      }),
+    );
+    const follow = await jobRow(acme, followId, 'posted');
+    expect(follow['note_id']).not.toBe(first['note_id']);
+    expect(notesOn(acme, 'TKT-501')).toHaveLength(2);
+    await setPreferences(acme, {});
+  }, 90_000);
+
+  it('records a low-confidence job as skipped with no note when the tenant says skip', async () => {
+    await setPreferences(globex, { min_confidence: 0.9, low_confidence_action: 'skip' });
+    const row = await jobRow(
+      globex,
+      jobOf(await sendWebhook(globex, { ticket_id: 'TKT-900', subject: 'ERP database timeout' })),
+      'skipped',
+    );
+    expect(row['skip_reason']).toBe('confidence 0.85 is below min_confidence 0.9');
+    expect(notesOn(globex, 'TKT-900')).toHaveLength(0);
+    await setPreferences(globex, {});
+  }, 60_000);
+
+  it('opens the note with a possible outage when three similar open tickets arrived within the hour', async () => {
+    const outage = (n: number) => ({
+      ticket_id: `TKT-60${n}`,
+      subject: 'Citrix Workspace cannot launch the ERP desktop',
+      description: `User ${n}: Citrix Workspace shows "Cannot start desktop ERP-Prod" since 10:05.`,
+      status: 'Open',
+    });
+    const earlier = [];
+    for (const n of [1, 2, 3])
+      earlier.push(await jobRow(acme, jobOf(await sendWebhook(acme, outage(n))), 'posted'));
+    expect(notesOn(acme, 'TKT-601')[0].description).not.toContain('Possible outage');
+    await jobRow(acme, jobOf(await sendWebhook(acme, outage(4))), 'posted');
+    const [note] = notesOn(acme, 'TKT-604');
+    expect(note.description).toMatch(
+      /Possible outage:<\/strong> 3 similar open tickets in the last hour/,
+    );
+    for (const id of ['TKT-601', 'TKT-602', 'TKT-603']) expect(note.description).toContain(id);
+    // Globex's tickets never count for Acme (and it has none like these).
+    const metrics = await fetch(`${services[2].url}/metrics`).then((r) => r.text());
+    expect(metrics).toMatch(
+      new RegExp(`enhancement_possible_outages_total\\{tenant_id="${acme.tenant_id}"\\} 1`),
+    );
+  }, 90_000);
 
   it('ends a webhook for a ticket SDP does not have as failed in history and a dead letter, with no note', async () => {
     const reply = await sendWebhook(acme, {

@@ -1,12 +1,14 @@
 /**
  * The retrieval evaluation in `npm test`: the whole labelled dataset through
  * the gatherer's code (it takes seconds), held to the floors recorded in
- * docs/retrieval-quality.md, so a ranking regression fails the build.
+ * docs/retrieval-quality.md, so a ranking regression fails the build; and
+ * the calibration of the offline note's confidence, which must be produced.
  */
 import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { TenantDatabase, createDataSource } from '@tep/data';
 import { createTestDatabase, type TestDatabase } from '@tep/testing';
+import { BAND_EDGES, calibrationReport, collectNotes, isMonotone } from './calibration';
 import { loadDataset } from './dataset';
 import { evaluate, loadHistory } from './evaluate';
 import { belowFloors, readFloors } from './floors';
@@ -38,6 +40,27 @@ describe('similar-ticket retrieval quality', () => {
     expect(result.uninformativeOffered).toBe(0);
     // What is presented as the likely same issue is usually right.
     expect(result.confidentPrecision).toBeGreaterThanOrEqual(0.6);
+  }, 120_000);
+
+  it('calibrates the offline confidence: every note in a band, grounded only when it cites a ticket', async () => {
+    const notes = await collectNotes(database, tenantId, dataset);
+    expect(notes.map((n) => n.queryId)).toEqual(dataset.queries.map((q) => q.id));
+    for (const n of notes) {
+      expect(n.confidence).toBeGreaterThanOrEqual(0);
+      expect(n.confidence).toBeLessThanOrEqual(1);
+      if (n.grounded) expect(n.cited).not.toBeNull();
+      if (n.grounded) expect(n.relevantListed).toBe(true);
+    }
+    const report = calibrationReport(notes);
+    const production = report.production.calibration;
+    expect(production.bands.map((b) => b.from)).toEqual(BAND_EDGES.slice(0, -1));
+    expect(production.bands.reduce((sum, b) => sum + b.notes, 0)).toBe(dataset.queries.length);
+    expect(production.bands.reduce((sum, b) => sum + b.grounded, 0)).toBe(production.grounded);
+    expect(production.brier).toBeGreaterThanOrEqual(0);
+    expect(production.ece).toBeGreaterThanOrEqual(0);
+    // The tuned confidence stays monotone in the best score and is no worse than production's.
+    expect(isMonotone(report.proposed.model)).toBe(true);
+    expect(report.proposed.calibration.brier).toBeLessThanOrEqual(production.brier + 1e-9);
   }, 120_000);
 
   it("finds nothing of another tenant's history", async () => {

@@ -1,14 +1,23 @@
 /**
  * `npm run eval [-- --no-write]`: similar-ticket retrieval quality on the
  * labelled dataset, as the gatherer runs it. Prints recall@5, MRR@10 and
- * nDCG@5 overall and per category, writes docs/retrieval-quality.md and
- * exits 1 when a figure falls below the floors recorded in that doc.
+ * nDCG@5 overall and per category, and the calibration of the offline
+ * note's confidence (tools/eval/calibration.ts), writes
+ * docs/retrieval-quality.md and exits 1 when a retrieval figure falls below
+ * the floors recorded in that doc.
  */
 import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { CONFIDENT_RELEVANCE } from '@tep/context-retrieval';
 import { TenantDatabase, createDataSource } from '@tep/data';
 import { createTestDatabase, prepareTemplateDatabase } from '@tep/testing';
+import {
+  calibrationReport,
+  collectNotes,
+  printCalibration,
+  renderCalibration,
+  type CalibrationReport,
+} from './calibration';
 import { QUERY_CATEGORIES, loadDataset, type Dataset } from './dataset';
 import { DOC_PATH, belowFloors, readFloors, type Floors } from './floors';
 import {
@@ -40,11 +49,15 @@ async function main(): Promise<void> {
     const variants = await measureVariants(database, tenantId, dataset);
     const current = variants[variants.length - 1].result;
     printReport(dataset, variants);
+    // The history is indexed as in production again: the notes see what the gatherer would.
+    const calibration = calibrationReport(await collectNotes(database, tenantId, dataset));
+    printCalibration(calibration);
     const floors = readFloors();
     if (write) {
       // Loaded here: prettier is an ES module the jest run of the small variant cannot import.
       const { format } = await import('prettier');
-      const doc = await format(renderDoc(dataset, variants, floors), { parser: 'markdown' });
+      const markdown = renderDoc(dataset, variants, floors, calibration);
+      const doc = await format(markdown, { parser: 'markdown' });
       writeFileSync(DOC_PATH, doc);
     }
     const failures = belowFloors(current.overall, floors);
@@ -112,7 +125,12 @@ function printReport(dataset: Dataset, variants: Variant[]): void {
   );
 }
 
-function renderDoc(dataset: Dataset, variants: Variant[], floors: Floors): string {
+function renderDoc(
+  dataset: Dataset,
+  variants: Variant[],
+  floors: Floors,
+  calibration: CalibrationReport,
+): string {
   const current = variants[variants.length - 1].result;
   const count = (pred: (q: Dataset['queries'][number]) => boolean) =>
     dataset.queries.filter(pred).length;
@@ -176,7 +194,7 @@ function renderDoc(dataset: Dataset, variants: Variant[], floors: Floors): strin
     `- Queries whose best result is confident: ${(100 * current.confidentCoverage).toFixed(0)} %`,
     `- Uninformative resolutions offered: ${current.uninformativeOffered}`,
     '',
-    'Calibration (top-5 results of every query, production ranking):',
+    'Calibration of the score (top-5 results of every query, production ranking):',
     '',
     '| score band | results | relevant |',
     '| --- | --- | --- |',
@@ -185,6 +203,7 @@ function renderDoc(dataset: Dataset, variants: Variant[], floors: Floors): strin
         `| ${b.from.toFixed(2)}–${b.to.toFixed(2)} | ${b.results} | ${b.results ? ((100 * b.relevant) / b.results).toFixed(0) : '–'} % |`,
     ),
     '',
+    ...renderCalibration(calibration),
   ];
   return `${lines.join('\n')}\n`;
 }

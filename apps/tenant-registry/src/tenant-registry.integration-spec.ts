@@ -150,6 +150,22 @@ describe('tenant registry', () => {
       { ...validBody, enhancement_preferences: { colour: 'blue' } },
       'enhancement_preferences.colour',
     ],
+    ...(
+      [
+        ['note_language', 'pt'],
+        ['on_update', 'always'],
+        ['min_confidence', 1.5],
+        ['low_confidence_action', 'hide'],
+        ['instructions', 'x'.repeat(2001)],
+        ['redact', ['email', 'passport']],
+        ['outage_threshold', 1],
+        ['outage_window_minutes', 0],
+      ] as const
+    ).map(([key, value]): [string, Record<string, unknown>, string] => [
+      `a bad ${key}`,
+      { ...validBody, enhancement_preferences: { [key]: value } },
+      `enhancement_preferences.${key}${key === 'redact' ? '.1' : ''}`,
+    ]),
     ['a missing name', { ...validBody, name: undefined }, 'name'],
     [
       'http without the development setting',

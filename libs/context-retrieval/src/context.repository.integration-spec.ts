@@ -333,4 +333,28 @@ describe('context queries', () => {
       expect(found.every((t) => t.match === 'full_text')).toBe(true);
     });
   });
+
+  it('never stores a pasted password or card number in the history', async () => {
+    const H = randomUUID();
+    await tenants.withTenant(H, (tx) =>
+      recordTicket(
+        tx,
+        ticket({
+          ticket_id: 'H-1',
+          description_text:
+            'Cannot log in to the VPN. My password: Winter2026!x and the company card 4111 1111 1111 1111 is on file.',
+          resolution_text: 'Reset done; temporary password: Tmp#4421 given by phone.',
+        }),
+      ),
+    );
+    const [row] = await tenants.withTenant(H, (tx) =>
+      tx.query<{ description: string; resolution: string }>(
+        `SELECT description, resolution FROM ticket_history WHERE ticket_id = 'H-1'`,
+      ),
+    );
+    expect(row.description).toContain('Cannot log in to the VPN.');
+    for (const secret of ['Winter2026!x', '4111 1111 1111 1111', 'Tmp#4421']) {
+      expect(JSON.stringify(row)).not.toContain(secret);
+    }
+  });
 });

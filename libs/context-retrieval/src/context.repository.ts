@@ -1,5 +1,6 @@
 import type { TenantTransaction } from '@tep/data';
 import type { Ticket, TicketContext } from '@tep/contracts';
+import { stripSecrets } from '@tep/redaction';
 import type { Mentions } from './mentions';
 import {
   MAX_SEARCH_CHARS,
@@ -25,14 +26,16 @@ export const ANY_WORD_QUERY = `(SELECT to_tsquery('english', string_agg(quote_li
 /**
  * Records the ticket so history grows from normal traffic, with what it is
  * indexed by: its detected language and its description without the mail
- * noise (the trigger in the retrieval migration builds the vector).
+ * noise (the trigger in the retrieval migration builds the vector), and
+ * without secrets or card numbers.
  */
 export async function recordTicket(tx: TenantTransaction, ticket: Ticket): Promise<void> {
   const resolved = ticket.status !== null && RESOLVED.includes(ticket.status.toLowerCase());
-  const { cleanDescription, language } = indexedTextOf({
-    subject: ticket.subject,
-    description: ticket.description_text,
-  });
+  // Credentials and card numbers a user pasted are never kept.
+  const subject = stripSecrets(ticket.subject);
+  const description = stripSecrets(ticket.description_text);
+  const resolution = ticket.resolution_text === null ? null : stripSecrets(ticket.resolution_text);
+  const { cleanDescription, language } = indexedTextOf({ subject, description });
   await tx.query(
     `INSERT INTO ticket_history (tenant_id, ticket_id, subject, description, priority, status, resolution,
                                  requester_email, source, ticket_created_at, resolved_at,
@@ -54,11 +57,11 @@ export async function recordTicket(tx: TenantTransaction, ticket: Ticket): Promi
     [
       tx.tenantId,
       ticket.ticket_id,
-      ticket.subject,
-      ticket.description_text,
+      subject,
+      description,
       ticket.priority,
       ticket.status,
-      ticket.resolution_text,
+      resolution,
       ticket.requester_email,
       ticket.created_at,
       resolved,
@@ -80,6 +83,36 @@ const POSTINGS_PER_TERM = 200;
 const CANDIDATES = 150;
 
 /**
+ * The query's words with their IDF in the tenant's resolved history, rarest
+ * first ($1 text, $2 language, $6 tenant). `history`: only words the
+ * history has (others cannot match it); `any`: unseen words count as the
+ * rarest.
+ */
+const queryTerms = (words: 'history' | 'any') => `corpus AS MATERIALIZED (
+         SELECT coalesce(max(docs), 0)::float8 AS n,
+                greatest(coalesce(max(total_len::float8 / greatest(docs, 1)), 1), 1) AS avglen
+           FROM ticket_corpus_stats WHERE tenant_id = $6::uuid),
+       terms AS MATERIALIZED (
+         SELECT t.lexeme, ln(1 + (c.n - coalesce(s.df, 0) + 0.5) / (coalesce(s.df, 0) + 0.5)) AS idf
+           FROM (SELECT DISTINCT lexeme
+                   FROM unnest(tsvector_to_array(to_tsvector(tep_search_config($2), $1))) AS lexeme) t
+           ${words === 'history' ? 'JOIN' : 'LEFT JOIN'} ticket_term_stats s
+             ON s.tenant_id = $6::uuid AND s.lexeme = t.lexeme${words === 'history' ? ' AND s.df > 0' : ''}
+          CROSS JOIN corpus c
+          ORDER BY idf DESC
+          LIMIT 48)`;
+
+/** BM25 of row `h` over the query's terms (needs the corpus and terms CTEs). */
+const bm25Of = (h: string) => `coalesce((
+           SELECT sum(t.idf * tep_bm25_tf(tep_field_tf(u.weights), ${h}.retrieval_len, corpus.avglen))
+             FROM unnest(${h}.retrieval_vector) AS u
+             JOIN terms t ON t.lexeme = u.lexeme), 0)`;
+
+/** The 0–1 relevance: BM25 as a share of the query's IDF mass (90 %), subject trigram similarity (10 %). */
+const relevanceOf = (bm25: string, subject: string) =>
+  `(0.9 * coalesce(${bm25} / nullif((SELECT sum(idf) FROM terms), 0), 0) + 0.1 * similarity(${subject}, $5))::float8`;
+
+/**
  * The context queries, exported so the benchmark measures exactly what the
  * gatherer runs. Each runs under the tenant's RLS context.
  */
@@ -95,17 +128,7 @@ export const CONTEXT_QUERIES = {
    * ×4, description ×1, resolution ×0.8): 90 %; subject trigram similarity:
    * 10 %. Weights chosen on the evaluation (docs/retrieval-quality.md).
    */
-  similarTickets: `WITH corpus AS MATERIALIZED (
-         SELECT docs::float8 AS n, greatest(total_len::float8 / greatest(docs, 1), 1) AS avglen
-           FROM ticket_corpus_stats WHERE tenant_id = $6::uuid),
-       terms AS MATERIALIZED (
-         SELECT t.lexeme, ln(1 + (c.n - s.df + 0.5) / (s.df + 0.5)) AS idf
-           FROM (SELECT DISTINCT lexeme
-                   FROM unnest(tsvector_to_array(to_tsvector(tep_search_config($2), $1))) AS lexeme) t
-           JOIN ticket_term_stats s ON s.tenant_id = $6::uuid AND s.lexeme = t.lexeme AND s.df > 0
-          CROSS JOIN corpus c
-          ORDER BY idf DESC
-          LIMIT 48),
+  similarTickets: `WITH ${queryTerms('history')},
        lexical AS MATERIALIZED (
          -- Candidates: each query word's highest-impact postings (a btree range read, leakproof
          -- under RLS, so its cost does not grow with the tenant), pre-ranked by their BM25 sum;
@@ -122,7 +145,7 @@ export const CONTEXT_QUERIES = {
           LIMIT ${CANDIDATES}),
        fuzzy AS MATERIALIZED (
          -- Typos and jargon that stemming cannot match: only when words found little.
-         -- (Under RLS, % and @@ are not leakproof, so neither can use an index:
+         -- (Under RLS, % is not leakproof, so it cannot use the trigram index:
          -- this scans the tenant's rows, which is why it is conditional.)
          SELECT h.id FROM ticket_history h
           WHERE (SELECT count(*) FROM lexical) < 10
@@ -132,22 +155,40 @@ export const CONTEXT_QUERIES = {
           LIMIT 30),
        candidates AS (SELECT id FROM lexical UNION SELECT id FROM fuzzy),
        bm25 AS MATERIALIZED (
-         SELECT h.ticket_id, h.display_id, h.subject, h.resolution, h.resolved_at,
-                coalesce((
-                  SELECT sum(t.idf * tep_bm25_tf(tep_field_tf(u.weights), h.retrieval_len, corpus.avglen))
-                    FROM unnest(h.retrieval_vector) AS u
-                    JOIN terms t ON t.lexeme = u.lexeme), 0) AS s
+         SELECT h.ticket_id, h.display_id, h.subject, h.resolution, h.resolved_at, ${bm25Of('h')} AS s
            FROM candidates c
            JOIN ticket_history h ON h.id = c.id
           CROSS JOIN corpus
           WHERE h.ticket_id <> $3)
-     SELECT b.ticket_id, b.display_id, b.subject, b.resolution,
-            (0.9 * coalesce(b.s / nullif((SELECT sum(idf) FROM terms), 0), 0)
-              + 0.1 * similarity(b.subject, $5))::float8 AS score,
+     SELECT b.ticket_id, b.display_id, b.subject, b.resolution, ${relevanceOf('b.s', 'b.subject')} AS score,
             b.s > 0 AS lexical
        FROM bm25 b
       ORDER BY score DESC, b.resolved_at DESC NULLS LAST
       LIMIT $4`,
+  /**
+   * The tenant's other open tickets that arrived within the window and are
+   * similar to this one, on the same relevance scale as similarTickets
+   * (a word no resolved ticket has counts as the rarest: a new kind of
+   * failure is what an outage usually is). $1 cleaned text, $2 language,
+   * $3 the ticket's id, $4 window in minutes, $5 subject, $6 tenant,
+   * $7 minimum relevance, $8 limit.
+   */
+  openSimilarTickets: `WITH ${queryTerms('any')},
+       recent AS MATERIALIZED (
+         SELECT h.ticket_id, h.display_id, h.subject, h.retrieval_vector, h.retrieval_len
+           FROM ticket_history h
+          WHERE h.tenant_id = $6::uuid AND h.created_at >= now() - make_interval(mins => $4::int)
+            AND h.ticket_id <> $3
+            AND lower(coalesce(h.status, '')) NOT IN ('resolved', 'closed', 'completed', 'cancelled', 'canceled')
+          ORDER BY h.created_at DESC
+          LIMIT 200),
+       scored AS (
+         SELECT r.ticket_id, r.display_id, r.subject, ${relevanceOf(bm25Of('r'), 'r.subject')} AS score
+           FROM recent r CROSS JOIN corpus)
+     SELECT ticket_id, display_id, subject, score FROM scored
+      WHERE score >= $7
+      ORDER BY score DESC
+      LIMIT $8`,
   /** $1 text, $2 limit. */
   kbArticles: `SELECT article_id, title, content, url, ts_rank_cd(search_vector, q.query, 32)::float8 AS score
        FROM kb_articles, ${ANY_WORD_QUERY} AS q(query)
@@ -223,6 +264,38 @@ export async function findSimilarTickets(
     match: r.lexical ? ('full_text' as const) : ('trigram' as const),
     confident: r.score >= CONFIDENT_RELEVANCE,
   }));
+}
+
+/** How many open look-alikes are read at most (the banner lists the first of them). */
+const OUTAGE_SCAN_LIMIT = 200;
+
+/**
+ * The tenant's other open tickets of the last `windowMinutes` that are
+ * confidently similar to this one, best first: several at once suggest an
+ * outage rather than one user's problem.
+ */
+export async function findOpenSimilarTickets(
+  tx: TenantTransaction,
+  ticket: Ticket,
+  windowMinutes: number,
+): Promise<{ ticket_id: string; display_id: string | null; subject: string; score: number }[]> {
+  const input = searchInputOf(ticket);
+  const rows = await tx.query<{
+    ticket_id: string;
+    display_id: string | null;
+    subject: string;
+    score: number;
+  }>(CONTEXT_QUERIES.openSimilarTickets, [
+    input.text,
+    input.language,
+    ticket.ticket_id,
+    windowMinutes,
+    input.subject,
+    tx.tenantId,
+    CONFIDENT_RELEVANCE,
+    OUTAGE_SCAN_LIMIT,
+  ]);
+  return rows.map((r) => ({ ...r, subject: clip(r.subject, 250)! }));
 }
 
 export async function findKbArticles(

@@ -3,6 +3,7 @@ export {
   CONTEXT_QUERIES,
   findKbArticles,
   findMentionedSystems,
+  findOpenSimilarTickets,
   findSimilarTickets,
   indexPostingsBatch,
   recordTicket,

@@ -9,6 +9,8 @@ export {
   TicketPostedSchema,
   DeadLetterSchema,
   ContextSourceSchema,
+  NoteLanguageSchema,
+  type NoteLanguage,
   SimilarTicketSchema,
   KbArticleRefSchema,
   SystemRefSchema,
@@ -55,8 +57,11 @@ export {
 export {
   EnhancementPreferencesSchema,
   RateLimitsSchema,
+  RedactableSchema,
+  noteLanguageOf,
   readEnhancementPreferences,
   type EnhancementPreferences,
+  type Redactable,
   type RateLimits,
 } from './tenant-preferences';
 export {

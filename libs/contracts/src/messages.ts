@@ -50,6 +50,10 @@ export const SystemRefSchema = z.object({
   status: z.string(),
   matched_on: z.string(),
 });
+/** Languages a note is written in (labels translated, the model told to answer in it). */
+export const NoteLanguageSchema = z.enum(['en', 'de', 'fr', 'es', 'nl']);
+export type NoteLanguage = z.infer<typeof NoteLanguageSchema>;
+
 export const ContextSourceSchema = z.enum(['ticket_history', 'kb', 'monitoring']);
 export type ContextSource = z.infer<typeof ContextSourceSchema>;
 
@@ -59,6 +63,42 @@ export const TicketContextSchema = z.object({
   systems: z.array(SystemRefSchema).max(20),
   /** Sources that failed or timed out: the job goes on without them. */
   degraded: z.array(z.object({ source: ContextSourceSchema, reason: z.string().max(500) })),
+  /** The ticket's detected language ('und': not one we detect). */
+  language: z.union([NoteLanguageSchema, z.literal('und')]).default('und'),
+  /**
+   * Set when at least the tenant's `outage_threshold` other open tickets
+   * created within `outage_window_minutes` are similar to this one.
+   */
+  possible_outage: z
+    .object({
+      window_minutes: z.number().int(),
+      /** How many (the list holds the most similar of them). */
+      count: z.number().int(),
+      tickets: z
+        .array(
+          z.object({
+            ticket_id: z.string(),
+            display_id: z.string().nullable(),
+            subject: z.string(),
+          }),
+        )
+        .max(20),
+    })
+    .nullable()
+    .default(null),
+  /**
+   * Set when the ticket was enhanced before and the tenant's `on_update`
+   * asks for more after its text changed: `refresh` edits `note_id` in
+   * place, `new_note` adds a short follow-up.
+   */
+  update_of: z
+    .object({
+      mode: z.enum(['refresh', 'new_note']),
+      job_id: z.string(),
+      note_id: z.string().nullable(),
+    })
+    .nullable()
+    .default(null),
 });
 export type TicketContext = z.infer<typeof TicketContextSchema>;
 
@@ -73,6 +113,8 @@ export const EnhancementSchema = z.object({
   related_tickets: z.array(z.string()).max(10),
   confidence: z.number().min(0).max(1).nullable(),
   synthesizer: z.enum(['llm', 'offline']),
+  /** The language the note is written in. */
+  language: NoteLanguageSchema.default('en'),
   model: z.string().nullable(),
   /** Why the offline synthesizer answered instead of the configured model. */
   fallback_reason: z.string().nullable(),

@@ -1,19 +1,64 @@
 import type { TenantTransaction } from './tenant-database';
 
 /**
- * enhancement_history: one row per job, pending → posted | failed. Every
- * stage writes it under the tenant's RLS context.
+ * enhancement_history: one row per job, pending → posted | failed | skipped.
+ * Every stage writes it under the tenant's RLS context.
  */
 export async function recordJobPending(
   tx: TenantTransaction,
-  job: { jobId: string; ticketId: string; receivedAt: string },
+  job: { jobId: string; ticketId: string; receivedAt: string; enhancedText?: string },
 ): Promise<void> {
   await tx.query(
-    `INSERT INTO enhancement_history (tenant_id, job_id, ticket_id, status, received_at)
-     VALUES ($1, $2, $3, 'pending', $4)
+    `INSERT INTO enhancement_history (tenant_id, job_id, ticket_id, status, received_at, enhanced_text)
+     VALUES ($1, $2, $3, 'pending', $4, $5)
      ON CONFLICT (tenant_id, job_id) DO NOTHING`,
-    [tx.tenantId, job.jobId, job.ticketId, job.receivedAt],
+    [tx.tenantId, job.jobId, job.ticketId, job.receivedAt, job.enhancedText ?? null],
   );
+}
+
+/** A job that ends on purpose without a note, with why (never overwrites posted). */
+export async function recordJobSkipped(
+  tx: TenantTransaction,
+  job: { jobId: string; ticketId: string; reason: string },
+): Promise<void> {
+  await tx.query(
+    `INSERT INTO enhancement_history (tenant_id, job_id, ticket_id, status, skip_reason)
+     VALUES ($1, $2, $3, 'skipped', $4)
+     ON CONFLICT (tenant_id, job_id) DO UPDATE SET
+       status = CASE WHEN enhancement_history.status = 'posted' THEN 'posted' ELSE 'skipped' END,
+       skip_reason = EXCLUDED.skip_reason,
+       updated_at = now()`,
+    [tx.tenantId, job.jobId, job.ticketId, job.reason.slice(0, 500)],
+  );
+}
+
+export interface TicketEnhancement {
+  /** The latest job that enhanced the ticket (posted, or still on its way). */
+  job_id: string;
+  status: 'pending' | 'posted';
+  /** The text that job was built from. */
+  enhanced_text: string | null;
+  /** The ticket's enhancement note: the first one posted (refreshes edit it in place). */
+  note_id: string | null;
+}
+
+/** How the ticket was enhanced before, by jobs other than `exceptJobId`; undefined: never. */
+export async function findTicketEnhancement(
+  tx: TenantTransaction,
+  ticketId: string,
+  exceptJobId: string,
+): Promise<TicketEnhancement | undefined> {
+  const rows = await tx.query<TicketEnhancement>(
+    `SELECT latest.job_id, latest.status, latest.enhanced_text,
+            (SELECT note_id FROM enhancement_history
+              WHERE tenant_id = $1 AND ticket_id = $2 AND status = 'posted' AND note_id IS NOT NULL
+              ORDER BY created_at ASC LIMIT 1) AS note_id
+       FROM (SELECT job_id, status, enhanced_text FROM enhancement_history
+              WHERE tenant_id = $1 AND ticket_id = $2 AND job_id <> $3 AND status IN ('posted', 'pending')
+              ORDER BY created_at DESC LIMIT 1) latest`,
+    [tx.tenantId, ticketId, exceptJobId],
+  );
+  return rows[0];
 }
 
 /** A dead-lettered job: failed with its reason (never overwrites posted). */
@@ -70,7 +115,7 @@ export async function recordJobPosted(tx: TenantTransaction, job: PostedJob): Pr
 }
 
 export interface JobRecord {
-  status: 'pending' | 'posted' | 'failed';
+  status: 'pending' | 'posted' | 'failed' | 'skipped';
   note_id: string | null;
 }
 

@@ -29,6 +29,9 @@ export {
 } from './migrations';
 export {
   recordJobPending,
+  recordJobSkipped,
+  findTicketEnhancement,
+  type TicketEnhancement,
   recordJobFailed,
   recordJobPosted,
   findJob,

@@ -10,6 +10,15 @@ export {
 } from './openai-compatible-provider';
 export { OfflineSynthesizer, synthesizeOffline, offlineConfidence } from './offline-synthesizer';
 export {
+  NOTE_WORDING,
+  formatPercent,
+  joinList,
+  type NoteLabels,
+  type NoteWording,
+  type OfflineSentences,
+} from './note-language';
+export { scrubAddresses } from './address-scrub';
+export {
   ResilientSynthesizer,
   createSynthesizerFromEnv,
   describeFailure,
@@ -23,4 +32,5 @@ export {
   type FakeChatRequest,
   type FakeChatRequestBody,
   type FakeChatScript,
+  type FakeChatServerOptions,
 } from './testing/fake-chat-completions-server';

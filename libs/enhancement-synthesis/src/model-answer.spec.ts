@@ -7,9 +7,24 @@ describe('parseModelAnswer', () => {
   });
 
   it.each([
+    ['a fence', '```json\n' + JSON.stringify(goodAnswer) + '\n```'],
+    [
+      'a fence after a sentence',
+      'Here you go:\n```\n' + JSON.stringify(goodAnswer) + '\n```\nBye.',
+    ],
+    ['a sentence', `Sure! The answer is ${JSON.stringify(goodAnswer)}. Anything else?`],
+  ])('finds the JSON in %s', (_where, content) => {
+    expect(parseModelAnswer(content)).toEqual({ ok: true, answer: goodAnswer });
+  });
+
+  it.each([
     [null, 'the reply was empty'],
     ['  ', 'the reply was empty'],
     ['{"likely_cause": "x"', 'the reply was not valid JSON'],
+    [
+      'Two answers: {"likely_cause": "x"} and {"likely_cause": "y"}',
+      'the reply was not valid JSON',
+    ],
     [
       '{"likely_cause": "", "suggested_actions": ["a"]}',
       'the JSON did not match the required shape (likely_cause: Too small: expected string to have >=1 characters)',

@@ -22,21 +22,37 @@ export type ModelAnswer = z.infer<typeof ModelAnswerSchema>;
 
 export type ParsedAnswer = { ok: true; answer: ModelAnswer } | { ok: false; problem: string };
 
-/** Models sometimes wrap JSON in a markdown fence even in JSON mode. */
-function stripCodeFence(content: string): string {
-  const fenced = /^```(?:json)?\s*([\s\S]*?)\s*```$/i.exec(content.trim());
-  return fenced?.[1] ?? content.trim();
+/**
+ * Where the JSON may be in a reply: all of it, a markdown fence anywhere
+ * in it, or its outermost braces. Small local models wrap JSON in a fence
+ * or a sentence ("Sure! Here is the answer: {…}") when the endpoint cannot
+ * constrain the output, and sometimes even when it can.
+ */
+function jsonCandidates(content: string): string[] {
+  const trimmed = content.trim();
+  const fenced = /```(?:json)?\s*([\s\S]*?)\s*```/i.exec(trimmed)?.[1];
+  const start = trimmed.indexOf('{');
+  const end = trimmed.lastIndexOf('}');
+  const braced = start >= 0 && end > start ? trimmed.slice(start, end + 1) : undefined;
+  return [trimmed, fenced, braced].filter((candidate) => candidate !== undefined);
+}
+
+function parseJson(content: string): { ok: true; json: unknown } | { ok: false } {
+  for (const candidate of jsonCandidates(content)) {
+    try {
+      return { ok: true, json: JSON.parse(candidate) };
+    } catch {
+      // Try the next place the JSON may be.
+    }
+  }
+  return { ok: false };
 }
 
 export function parseModelAnswer(content: string | null | undefined): ParsedAnswer {
   if (!content?.trim()) return { ok: false, problem: 'the reply was empty' };
-  let json: unknown;
-  try {
-    json = JSON.parse(stripCodeFence(content));
-  } catch {
-    return { ok: false, problem: 'the reply was not valid JSON' };
-  }
-  const result = ModelAnswerSchema.safeParse(json);
+  const parsed = parseJson(content);
+  if (!parsed.ok) return { ok: false, problem: 'the reply was not valid JSON' };
+  const result = ModelAnswerSchema.safeParse(parsed.json);
   if (result.success) return { ok: true, answer: result.data };
   const issues = result.error.issues
     .slice(0, 3)

@@ -6,6 +6,7 @@ import {
   offlineConfidence,
   synthesizeOffline,
 } from './offline-synthesizer';
+import { NOTE_WORDING } from './note-language';
 import { context, emptyContext, preferences, synthesisInput } from './testing/fixtures';
 
 const kbDown: TicketContext['degraded'] = [{ source: 'kb', reason: 'timeout after 2000 ms' }];
@@ -24,9 +25,10 @@ describe('OfflineSynthesizer', () => {
         'Check MSExchangeRPC on exch01 (10.0.0.5): status degraded',
       ],
       related_tickets: ['REQ-4521', '9002', 'REQ-4390'],
-      // 0.1 + 0.65 × 0.62 (top score) + 0.05 × 2 (agreeing sources)
-      confidence: 0.6,
+      // The cause cites a confident ticket: 2.75 × 0.62, capped at 0.9 (calibrated: docs/retrieval-quality.md)
+      confidence: 0.9,
       synthesizer: 'offline',
+      language: 'en',
       model: null,
       fallback_reason: null,
       usage: null,
@@ -82,7 +84,7 @@ describe('OfflineSynthesizer', () => {
     );
 
     expect(enhancement.likely_cause).toBe(
-      `${NO_CONTEXT_CAUSE} Some context sources were unavailable: kb.`,
+      `${NO_CONTEXT_CAUSE} Some context sources were unavailable: knowledge base.`,
     );
     expect(enhancement.confidence).toBe(0.04);
   });
@@ -171,26 +173,181 @@ describe('OfflineSynthesizer', () => {
       degraded: [...kbDown, { source: 'monitoring', reason: 'connection refused' }],
     });
 
-    expect([full, oneDown, twoDown]).toEqual([0.6, 0.48, 0.39]);
+    expect([full, oneDown, twoDown]).toEqual([0.9, 0.72, 0.58]);
   });
 
-  it('grows with the top score and with agreeing sources, capped at 0.9', () => {
+  it('grows with the top score and with agreeing sources, capped at 0.9; claims almost nothing without a cause', () => {
     const single = (score: number): TicketContext => ({
       ...emptyContext,
-      similar_tickets: [{ ...context.similar_tickets[1], score }],
+      similar_tickets: [{ ...context.similar_tickets[1], score, confident: score >= 0.2 }],
     });
-    const scores = [0.1, 0.4, 0.7, 1].map((s) => offlineConfidence(single(s)));
-    expect(scores).toEqual([0.17, 0.36, 0.55, 0.75]);
+    const scores = [0.1, 0.15, 0.25, 0.32, 1].map((s) => offlineConfidence(single(s)));
+    // Below the confident threshold the note says "nothing clearly similar": 0.05.
+    expect(scores).toEqual([0.05, 0.05, 0.69, 0.88, 0.9]);
     // Scores outside 0..1 count as 1.
-    expect(offlineConfidence(single(5))).toBe(0.75);
+    expect(offlineConfidence(single(5))).toBe(0.9);
 
-    const agreeing = offlineConfidence({ ...single(1), kb_articles: context.kb_articles });
-    expect(agreeing).toBe(0.8);
+    // A KB article beside the ticket: +0.05.
+    const agreeing = offlineConfidence({ ...single(0.25), kb_articles: context.kb_articles });
+    expect(agreeing).toBe(0.74);
     const many = {
       ...context,
       similar_tickets: context.similar_tickets.map((t) => ({ ...t, score: 1 })),
       kb_articles: [context.kb_articles[0], { ...context.kb_articles[0], article_id: 'kb-9' }],
     };
     expect(offlineConfidence(many)).toBe(0.9);
+  });
+
+  describe("in the ticket's language", () => {
+    it.each([
+      [
+        'de',
+        /^Wahrscheinlich dasselbe Problem wie Ticket REQ-4521 \(„Outlook disconnected for accounting“\)/,
+      ],
+      ['fr', /^Probablement le même problème que le ticket REQ-4521/],
+      ['es', /^Probablemente el mismo problema que el ticket REQ-4521/],
+      ['nl', /^Waarschijnlijk hetzelfde probleem als ticket REQ-4521/],
+    ] as const)('%s: writes its sentences in it and records the language', (language, cause) => {
+      const enhancement = synthesizeOffline(synthesisInput({ language }));
+
+      expect(enhancement.language).toBe(language);
+      expect(enhancement.likely_cause).toMatch(cause);
+      expect(enhancement.suggested_actions).toHaveLength(3);
+      for (const english of ['Apply the resolution', 'Follow KB article', 'Check ']) {
+        expect(enhancement.suggested_actions.join(' ')).not.toContain(english);
+      }
+      expect(EnhancementSchema.safeParse(enhancement).success).toBe(true);
+    });
+
+    it('writes every fixed sentence in German', () => {
+      const weakOnly: TicketContext = {
+        ...emptyContext,
+        similar_tickets: context.similar_tickets.map((t) => ({ ...t, confident: false })),
+      };
+      const weak = synthesizeOffline(synthesisInput({ context: weakOnly, language: 'de' }));
+      expect(weak.likely_cause).toBe(
+        'In den gelösten Tickets dieses Kunden wurde nichts eindeutig Ähnliches gefunden. ' +
+          'Die ähnlichsten, möglicherweise verwandten Tickets sind REQ-4521, 9002; ' +
+          'vor dem Übernehmen ihrer Lösungen prüfen, ob sie passen.',
+      );
+      expect(weak.suggested_actions).toEqual([
+        NOTE_WORDING.de.offline.noContextActions[0],
+        'Falls Ticket REQ-4521 („Outlook disconnected for accounting“) passt, dessen Lösung versuchen: Restarted the MSExchangeRPC service on exch01 and cleared the Outlook profile cache.',
+        'Falls Ticket 9002 („Exchange certificate expired“) passt, dessen Lösung versuchen: Renewed the Exchange SSL certificate and restarted IIS.',
+      ]);
+      const systems = synthesizeOffline(
+        synthesisInput({ context: { ...emptyContext, systems: context.systems }, language: 'de' }),
+      );
+      expect(systems.likely_cause).toBe(
+        'Betroffene Systeme melden Probleme: exch01 (10.0.0.5) mit Status degraded.',
+      );
+      expect(systems.suggested_actions).toEqual([
+        'MSExchangeRPC auf exch01 (10.0.0.5) prüfen: Status degraded',
+      ]);
+
+      const nothing = synthesizeOffline(
+        synthesisInput({
+          context: {
+            ...emptyContext,
+            degraded: [...kbDown, { source: 'monitoring', reason: 'x' }],
+          },
+          language: 'de',
+        }),
+      );
+      expect(nothing.likely_cause).toBe(
+        `${NOTE_WORDING.de.offline.noContextCause} Einige Kontextquellen waren nicht verfügbar: Wissensdatenbank und Systeminventar.`,
+      );
+      expect(nothing.suggested_actions).toEqual(NOTE_WORDING.de.offline.noContextActions);
+    });
+
+    it('keeps the English constants as they were', () => {
+      expect(NO_CONTEXT_CAUSE).toBe(
+        'No similar resolved tickets or KB articles were found, and no affected systems are reporting problems.',
+      );
+      expect(NO_CONTEXT_ACTIONS).toEqual([
+        'Ask the requester for the exact error message, when the problem started and who is affected.',
+        'Check recent changes and monitoring alerts for the systems the ticket mentions.',
+      ]);
+    });
+  });
+
+  describe('for a note the requester sees', () => {
+    const forRequester = preferences({ note_visibility: 'requester' });
+    const otherTickets = context.similar_tickets.flatMap((t) => [
+      t.ticket_id,
+      ...(t.display_id ? [t.display_id] : []),
+      t.subject,
+      ...(t.resolution ? [t.resolution] : []),
+    ]);
+    const hosts = ['exch01', '10.0.0.5', 'dc01', '10.0.0.2', 'kb.example.com', 'db01.acme.local'];
+    const textOf = (e: { likely_cause: string; suggested_actions: string[] }) =>
+      [e.likely_cause, ...e.suggested_actions].join('\n');
+
+    it.each(['en', 'de', 'fr', 'es', 'nl'] as const)(
+      '%s: names no other ticket, subject, resolution, host or address',
+      (language) => {
+        const withHostInKb: TicketContext = {
+          ...context,
+          kb_articles: [
+            {
+              ...context.kb_articles[0],
+              excerpt: 'Check the RPC service on db01.acme.local and autodiscover on 10.0.0.5.',
+            },
+          ],
+        };
+        for (const ctx of [context, withHostInKb, { ...context, similar_tickets: [] }]) {
+          const enhancement = synthesizeOffline(
+            synthesisInput({ context: ctx, preferences: forRequester, language }),
+          );
+          const text = textOf(enhancement);
+          for (const secret of [...otherTickets, ...hosts]) expect(text).not.toContain(secret);
+          expect(text).not.toContain('https://');
+          expect(EnhancementSchema.safeParse(enhancement).success).toBe(true);
+        }
+      },
+    );
+
+    it('still says what to do, in plain words', () => {
+      const enhancement = synthesizeOffline(synthesisInput({ preferences: forRequester }));
+      expect(enhancement.likely_cause).toBe(
+        'Likely the same issue as a previously resolved ticket from this client.',
+      );
+      expect(enhancement.suggested_actions).toEqual([
+        "Apply the resolution of the most similar resolved ticket in this client's history.",
+        'Follow KB article "Troubleshooting Outlook connectivity"',
+        'Check MSExchangeRPC on the affected system: status degraded',
+      ]);
+
+      const systemsOnly = synthesizeOffline(
+        synthesisInput({
+          context: { ...emptyContext, systems: context.systems },
+          preferences: forRequester,
+          language: 'de',
+        }),
+      );
+      expect(systemsOnly.likely_cause).toBe(
+        'Betroffene Systeme melden Probleme: MSExchangeRPC mit Status degraded.',
+      );
+      expect(systemsOnly.suggested_actions).toEqual([
+        'MSExchangeRPC auf dem betroffenen System prüfen: Status degraded',
+      ]);
+    });
+
+    it('scrubs hosts from KB text too', () => {
+      const enhancement = synthesizeOffline(
+        synthesisInput({
+          context: {
+            ...emptyContext,
+            kb_articles: [
+              { ...context.kb_articles[0], excerpt: 'Restart IIS on web01.acme.local.' },
+            ],
+          },
+          preferences: forRequester,
+        }),
+      );
+      expect(enhancement.likely_cause).toBe(
+        'Knowledge base article "Troubleshooting Outlook connectivity" matches this ticket: Restart IIS on the affected system.',
+      );
+    });
   });
 });

@@ -1,4 +1,6 @@
-import type { Enhancement, TicketContext } from '@tep/contracts';
+import type { ContextSource, Enhancement, NoteLanguage, TicketContext } from '@tep/contracts';
+import { scrubAddresses } from './address-scrub';
+import { NOTE_WORDING, joinList, type OfflineSentences } from './note-language';
 import { similarTicketId, truncate } from './prompt';
 import type { EnhancementProvider, SynthesisInput } from './provider';
 
@@ -16,21 +18,25 @@ const MAX_ACTION_DETAIL_CHARS = 300;
 const PER_SOURCE_ACTIONS = 3;
 const MAX_RELATED = 10;
 
-export const NO_CONTEXT_CAUSE =
-  'No similar resolved tickets or KB articles were found, and no affected systems are reporting problems.';
+// The English sentences, as constants for tests and docs; every language's are in NOTE_WORDING.
+export const NO_CONTEXT_CAUSE = NOTE_WORDING.en.offline.noContextCause;
 /** Weak matches only: said plainly, never "likely the same issue". */
-export const NOTHING_SIMILAR_CAUSE =
-  "Nothing clearly similar was found in this client's resolved tickets.";
+export const NOTHING_SIMILAR_CAUSE = NOTE_WORDING.en.offline.nothingSimilarCause;
+export const NO_CONTEXT_ACTIONS: readonly string[] = NOTE_WORDING.en.offline.noContextActions;
 
-export const NO_CONTEXT_ACTIONS = [
-  'Ask the requester for the exact error message, when the problem started and who is affected.',
-  'Check recent changes and monitoring alerts for the systems the ticket mentions.',
-];
-
-/** Confidence model: evidence from the best match, a bonus for agreeing sources, a cap below certainty. */
+/**
+ * Confidence model: evidence from the best match, a bonus for agreeing sources, a cap below certainty.
+ * Tuned on the labelled dataset so that a note at confidence c is grounded in a relevant
+ * ticket about c of the time (`npm run eval`, docs/retrieval-quality.md "Confidence calibration").
+ */
 const CONFIDENCE = {
   base: 0.1,
   perTopScore: 0.65,
+  /** A note whose likely cause is a confident similar ticket: citedBase + perCitedScore × its score. */
+  citedBase: 0,
+  perCitedScore: 2.75,
+  /** The most a note that names no cause may claim: it is never grounded in a ticket. */
+  noCause: 0.05,
   kbWeight: 0.85,
   perAgreeingSource: 0.05,
   maxAgreeingSources: 3,
@@ -54,65 +60,98 @@ function hostLabel(system: SystemRef): string {
   return system.ip_address ? `${system.hostname} (${system.ip_address})` : system.hostname;
 }
 
-function systemCheck(system: SystemRef): string {
-  const target = system.service_name
-    ? `${system.service_name} on ${hostLabel(system)}`
-    : hostLabel(system);
-  return `Check ${target}: status ${system.status}`;
+/** What the sentences are built from, ranked. */
+interface Evidence {
+  resolved: SimilarTicket[];
+  articles: KbArticle[];
+  problemSystems: SystemRef[];
+  degraded: TicketContext['degraded'];
 }
 
-function likelyCause(
-  resolved: SimilarTicket[],
-  articles: KbArticle[],
-  problemSystems: SystemRef[],
-  degraded: TicketContext['degraded'],
-): string {
+/**
+ * How to write: the language, and whether the requester sees the note. A
+ * requester's note names no other ticket (id, subject or resolution) and no
+ * host or address; the service name of an unhealthy system stays, it is
+ * what the requester knows the problem by.
+ */
+interface Writer {
+  language: NoteLanguage;
+  say: OfflineSentences;
+  sourceNames: Record<ContextSource, string>;
+  forRequester: boolean;
+  /** For a requester, KB text may still name hosts; the sentences themselves do not. */
+  scrub: (text: string) => string;
+}
+
+function systemTarget(system: SystemRef, w: Writer): string | null {
+  const host = w.forRequester ? null : hostLabel(system);
+  return system.service_name ? w.say.serviceOn(system.service_name, host) : host;
+}
+
+function likelyCause(evidence: Evidence, w: Writer): string {
+  const { resolved, articles, problemSystems, degraded } = evidence;
+  const { say } = w;
   // Only a match above the retrieval's confident threshold is presented as the cause.
   const ticket = resolved.find((t) => t.confident);
   if (ticket?.resolution) {
-    return `Likely the same issue as ticket ${similarTicketId(ticket)} ("${ticket.subject}"), which was resolved by: ${ticket.resolution}`;
+    return w.forRequester
+      ? say.sameIssueUnnamed
+      : say.sameIssue(similarTicketId(ticket), ticket.subject, ticket.resolution);
   }
   const [article] = articles;
-  if (article) {
-    return `Knowledge base article "${article.title}" matches this ticket: ${article.excerpt}`;
-  }
+  if (article) return say.kbMatches(article.title, article.excerpt);
   if (problemSystems.length > 0) {
-    const problems = problemSystems.map((s) => `${hostLabel(s)} is ${s.status}`).join('; ');
-    return `Affected systems are reporting problems: ${problems}.`;
+    const problems = problemSystems.map((s) =>
+      say.systemProblem(w.forRequester ? s.service_name : hostLabel(s), s.status),
+    );
+    return say.systemsReporting([...new Set(problems)]);
   }
   if (resolved.length > 0) {
+    if (w.forRequester) return say.nothingSimilarCause;
     const weak = resolved.slice(0, 3).map(similarTicketId).join(', ');
-    return `${NOTHING_SIMILAR_CAUSE} The closest, possibly related, tickets are ${weak}; check whether they match before applying their fixes.`;
+    return `${say.nothingSimilarCause} ${say.closestTickets(weak)}`;
   }
   if (degraded.length > 0) {
-    const sources = [...new Set(degraded.map((d) => d.source))].join(', ');
-    return `${NO_CONTEXT_CAUSE} Some context sources were unavailable: ${sources}.`;
+    const sources = [...new Set(degraded.map((d) => w.sourceNames[d.source]))];
+    return `${say.noContextCause} ${say.sourcesUnavailable(joinList(w.language, sources))}`;
   }
-  return NO_CONTEXT_CAUSE;
+  return say.noContextCause;
 }
 
-function suggestedActions(
-  resolved: SimilarTicket[],
-  articles: KbArticle[],
-  problemSystems: SystemRef[],
-): string[] {
+function ticketActions(resolved: SimilarTicket[], w: Writer): string[] {
   const confident = resolved.filter((t) => t.confident);
+  if (w.forRequester) return confident.length > 0 ? [w.say.applyResolutionUnnamed] : [];
+  return (confident.length > 0 ? confident : resolved)
+    .slice(0, PER_SOURCE_ACTIONS)
+    .map((t) =>
+      t.confident
+        ? w.say.applyResolution(
+            similarTicketId(t),
+            truncate(t.resolution ?? '', MAX_ACTION_DETAIL_CHARS),
+          )
+        : w.say.tryWeakFix(
+            similarTicketId(t),
+            truncate(t.subject, 120),
+            truncate(t.resolution ?? '', MAX_ACTION_DETAIL_CHARS),
+          ),
+    );
+}
+
+function suggestedActions(evidence: Evidence, w: Writer): string[] {
+  const { resolved, articles, problemSystems } = evidence;
+  const weakOnly = resolved.length > 0 && !resolved.some((t) => t.confident);
   const actions = [
-    ...(confident.length === 0 && resolved.length > 0 ? [NO_CONTEXT_ACTIONS[0]] : []),
-    ...(confident.length > 0 ? confident : resolved)
-      .slice(0, PER_SOURCE_ACTIONS)
-      .map((t) =>
-        t.confident
-          ? `Apply the resolution of ticket ${similarTicketId(t)}: ${truncate(t.resolution ?? '', MAX_ACTION_DETAIL_CHARS)}`
-          : `If ticket ${similarTicketId(t)} ("${truncate(t.subject, 120)}") matches, try its fix: ${truncate(t.resolution ?? '', MAX_ACTION_DETAIL_CHARS)}`,
-      ),
+    ...(weakOnly ? [w.say.noContextActions[0]] : []),
+    ...ticketActions(resolved, w),
     ...articles
       .slice(0, PER_SOURCE_ACTIONS)
-      .map((a) => `Follow KB article "${a.title}"${a.url ? ` (${a.url})` : ''}`),
-    ...problemSystems.slice(0, PER_SOURCE_ACTIONS).map(systemCheck),
+      .map((a) => w.say.followKb(a.title, w.forRequester ? null : a.url)),
+    ...problemSystems
+      .slice(0, PER_SOURCE_ACTIONS)
+      .map((s) => w.say.checkSystem(systemTarget(s, w), s.status)),
   ];
-  const unique = [...new Set(actions.map((action) => truncate(action, MAX_ACTION_CHARS)))];
-  return unique.length > 0 ? unique : [...NO_CONTEXT_ACTIONS];
+  const unique = [...new Set(actions.map((action) => truncate(w.scrub(action), MAX_ACTION_CHARS)))];
+  return unique.length > 0 ? unique : [...w.say.noContextActions];
 }
 
 /**
@@ -129,10 +168,16 @@ export function offlineConfidence(context: TicketContext): number {
   let confidence: number;
   if (sources > 0) {
     const agreeing = Math.min(CONFIDENCE.maxAgreeingSources, sources - 1);
-    confidence = Math.min(
-      CONFIDENCE.max,
-      CONFIDENCE.base + CONFIDENCE.perTopScore * top + CONFIDENCE.perAgreeingSource * agreeing,
+    // The likely cause is then that ticket (likelyCause): its own, tuned line, never below the general one.
+    const cited = resolved.some((t) => t.confident);
+    const evidence = Math.max(
+      CONFIDENCE.base + CONFIDENCE.perTopScore * top,
+      cited ? CONFIDENCE.citedBase + CONFIDENCE.perCitedScore * topSimilar : 0,
     );
+    confidence = Math.min(CONFIDENCE.max, evidence + CONFIDENCE.perAgreeingSource * agreeing);
+    // "Nothing clearly similar": no confident ticket, no KB article, no system reporting a problem.
+    const namesCause = cited || context.kb_articles.length > 0 || context.systems.some(hasProblem);
+    if (!namesCause) confidence = Math.min(confidence, CONFIDENCE.noCause);
   } else {
     confidence = context.systems.some(hasProblem)
       ? CONFIDENCE.systemsOnly
@@ -144,23 +189,35 @@ export function offlineConfidence(context: TicketContext): number {
 
 /** Deterministic, no network: the enhancement built from the retrieved context alone. */
 export function synthesizeOffline(
-  input: Pick<SynthesisInput, 'context' | 'preferences'>,
+  input: Pick<SynthesisInput, 'context' | 'preferences' | 'language'>,
   fallbackReason: string | null = null,
 ): Enhancement {
-  const { context, preferences } = input;
-  const resolved = byScore(context.similar_tickets.filter(isResolved));
-  const articles = byScore(context.kb_articles);
-  const problemSystems = context.systems.filter(hasProblem);
+  const { context, preferences, language } = input;
+  const wording = NOTE_WORDING[language];
+  const forRequester = preferences.note_visibility === 'requester';
+  const w: Writer = {
+    language,
+    say: wording.offline,
+    sourceNames: wording.note.sources,
+    forRequester,
+    scrub: forRequester
+      ? (text) => scrubAddresses(text, context.systems, wording.note.affectedSystem)
+      : (text) => text,
+  };
+  const evidence: Evidence = {
+    resolved: byScore(context.similar_tickets.filter(isResolved)),
+    articles: byScore(context.kb_articles),
+    problemSystems: context.systems.filter(hasProblem),
+    degraded: context.degraded,
+  };
   const related = [...new Set(byScore(context.similar_tickets).map(similarTicketId))];
   return {
-    likely_cause: truncate(
-      likelyCause(resolved, articles, problemSystems, context.degraded),
-      MAX_CAUSE_CHARS,
-    ),
-    suggested_actions: suggestedActions(resolved, articles, problemSystems),
+    likely_cause: truncate(w.scrub(likelyCause(evidence, w)), MAX_CAUSE_CHARS),
+    suggested_actions: suggestedActions(evidence, w),
     related_tickets: related.slice(0, MAX_RELATED),
     confidence: preferences.include_confidence_score ? offlineConfidence(context) : null,
     synthesizer: 'offline',
+    language,
     model: null,
     fallback_reason: fallbackReason,
     usage: null,

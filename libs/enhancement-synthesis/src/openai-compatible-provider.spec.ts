@@ -3,11 +3,13 @@ import {
   OpenAiCompatibleProvider,
   type OpenAiCompatibleProviderOptions,
 } from './openai-compatible-provider';
+import { ANSWER_JSON_SCHEMA } from './structured-output';
 import { SynthesisError } from './synthesis-error';
 import {
   startFakeChatCompletionsServer,
   type FakeChatCompletionsServer,
   type FakeChatReply,
+  type FakeChatServerOptions,
 } from './testing/fake-chat-completions-server';
 import { context, goodAnswer, preferences, synthesisInput, ticket } from './testing/fixtures';
 
@@ -23,9 +25,15 @@ afterEach(async () => {
 });
 
 async function serve(...replies: FakeChatReply[]) {
-  server = await startFakeChatCompletionsServer(replies);
+  await serveWith({}, ...replies);
+}
+
+async function serveWith(options: FakeChatServerOptions, ...replies: FakeChatReply[]) {
+  server = await startFakeChatCompletionsServer(replies, options);
   sleeps = [];
 }
+
+const formatsSent = () => server.requests.map((request) => request.body.response_format?.type);
 
 const provider = (options: Partial<OpenAiCompatibleProviderOptions> = {}) =>
   new OpenAiCompatibleProvider({
@@ -64,7 +72,7 @@ function splitUserMessage(content: string) {
 }
 
 describe('OpenAiCompatibleProvider against a chat-completions server', () => {
-  it('sends the tenant model, max_tokens and JSON mode, and returns the validated answer', async () => {
+  it('sends the tenant model, max_tokens and the answer schema, and returns the validated answer', async () => {
     await serve(completion(goodAnswer, { usage: { prompt_tokens: 200, completion_tokens: 40 } }));
 
     const enhancement = await provider().synthesize(
@@ -79,6 +87,7 @@ describe('OpenAiCompatibleProvider against a chat-completions server', () => {
       related_tickets: ['REQ-4521'],
       confidence: 0.8,
       synthesizer: 'llm',
+      language: 'en',
       model: 'openai/gpt-4o-mini',
       fallback_reason: null,
       usage: { prompt_tokens: 200, completion_tokens: 40 },
@@ -93,7 +102,10 @@ describe('OpenAiCompatibleProvider against a chat-completions server', () => {
     expect(request.body).toMatchObject({
       model: 'openai/gpt-4o-mini',
       max_tokens: 321,
-      response_format: { type: 'json_object' },
+      response_format: {
+        type: 'json_schema',
+        json_schema: { name: 'enhancement', strict: true, schema: ANSWER_JSON_SCHEMA },
+      },
     });
     const [system, user, ...rest] = request.body.messages!;
     expect(rest).toEqual([]);
@@ -252,28 +264,120 @@ describe('OpenAiCompatibleProvider against a chat-completions server', () => {
     );
   });
 
-  it('drops JSON mode for servers that reject it, and remembers', async () => {
-    await serve(
-      {
-        kind: 'error',
-        status: 400,
-        message: "'response_format.type' must be 'json_schema' or 'text'",
-      },
+  it('falls back to JSON mode on a server without structured output, and remembers', async () => {
+    // An older vLLM: json_object, but not json_schema.
+    await serveWith(
+      { responseFormats: ['text', 'json_object'] },
       completion(goodAnswer),
       completion(goodAnswer),
     );
-    const lmStudio = provider();
+    const olderVllm = provider();
 
-    const first = await lmStudio.synthesize(synthesisInput());
-    await lmStudio.synthesize(synthesisInput());
+    const first = await olderVllm.synthesize(synthesisInput());
+    await olderVllm.synthesize(synthesisInput());
 
-    expect(first.synthesizer).toBe('llm');
-    expect(server.requests.map((r) => r.body.response_format)).toEqual([
-      { type: 'json_object' },
-      undefined,
-      undefined,
-    ]);
+    expect(first).toMatchObject({ synthesizer: 'llm', likely_cause: goodAnswer.likely_cause });
+    expect(formatsSent()).toEqual(['json_schema', 'json_object', 'json_object']);
     expect(sleeps).toEqual([]);
+  });
+
+  it('falls back to the prompt alone when the server has no JSON formats, and reads fenced or chatty JSON', async () => {
+    await serveWith(
+      { responseFormats: ['text'] },
+      completion(
+        'Sure! Here is the JSON you asked for:\n```json\n' +
+          JSON.stringify(goodAnswer) +
+          '\n```\nLet me know if you need anything else.',
+      ),
+      completion(
+        `Here it is: ${JSON.stringify({ ...goodAnswer, confidence: 0.4 })} Hope this helps!`,
+      ),
+    );
+    const smallLocalModel = provider();
+
+    const fenced = await smallLocalModel.synthesize(synthesisInput());
+    const chatty = await smallLocalModel.synthesize(synthesisInput());
+
+    expect(formatsSent()).toEqual(['json_schema', 'json_object', undefined, undefined]);
+    expect(fenced.suggested_actions).toEqual(goodAnswer.suggested_actions);
+    expect(chatty.confidence).toBe(0.4);
+    // The prompt still describes the shape, since nothing else asks for it.
+    expect(server.requests[2].body.messages![0].content).toContain('"suggested_actions": string[]');
+  });
+
+  it('steps down once when concurrent requests are refused for the same format', async () => {
+    await serveWith(
+      { responseFormats: ['text', 'json_object'] },
+      completion(goodAnswer),
+      completion(goodAnswer),
+      completion(goodAnswer),
+    );
+    const shared = provider();
+
+    await Promise.all([shared.synthesize(synthesisInput()), shared.synthesize(synthesisInput())]);
+    await shared.synthesize(synthesisInput());
+
+    expect(formatsSent()).toEqual([
+      'json_schema',
+      'json_schema',
+      'json_object',
+      'json_object',
+      'json_object',
+    ]);
+  });
+
+  it('fails as bad_request when the server refuses even a request without a format', async () => {
+    const refusal = {
+      kind: 'error',
+      status: 400,
+      message: "'response_format' is not supported by this deployment",
+    } as const;
+    await serve(refusal, refusal, refusal);
+
+    const error = await failure(provider().synthesize(synthesisInput()));
+
+    expect(error).toMatchObject({ kind: 'bad_request', retryable: false });
+    expect(formatsSent()).toEqual(['json_schema', 'json_object', undefined]);
+  });
+
+  it('tells the model the note language, and records it', async () => {
+    await serve(completion(goodAnswer));
+
+    const enhancement = await provider().synthesize(synthesisInput({ language: 'de' }));
+
+    const system = server.requests[0].body.messages![0].content;
+    expect(system).toContain('Write likely_cause and suggested_actions in German');
+    expect(enhancement.language).toBe('de');
+  });
+
+  it('sends the MSP instructions in their own system prompt section, never with the ticket', async () => {
+    await serve(completion(goodAnswer));
+    const instructions = 'Our VPN is FortiClient; firewall issues go to the NOC.';
+
+    await provider().synthesize(synthesisInput({ preferences: preferences({ instructions }) }));
+
+    const [system, user] = server.requests[0].body.messages!;
+    const section = /<msp_instructions>\n([\s\S]*)\n<\/msp_instructions>/.exec(system.content);
+    expect(section?.[1]).toBe(instructions);
+    expect(user.content).not.toContain('FortiClient');
+  });
+
+  it('sends no MSP instructions for a note the requester sees, and says who reads it', async () => {
+    await serve(completion(goodAnswer));
+
+    await provider().synthesize(
+      synthesisInput({
+        preferences: preferences({
+          instructions: 'Escalate to noc@msp.example via the internal hotline.',
+          note_visibility: 'requester',
+        }),
+      }),
+    );
+
+    const system = server.requests[0].body.messages![0].content;
+    expect(system).not.toContain('hotline');
+    expect(system).not.toContain('<msp_instructions>');
+    expect(system).toContain('shown to the end user who raised the ticket');
   });
 
   it('fails with invalid_output when the correction is invalid too', async () => {

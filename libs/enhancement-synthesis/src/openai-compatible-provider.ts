@@ -6,9 +6,23 @@ import OpenAI, {
   APIUserAbortError,
 } from 'openai';
 import { backoffDelay, type Enhancement } from '@tep/contracts';
-import { normaliseAnswer, parseModelAnswer } from './model-answer';
-import { buildCorrectionMessage, buildUserMessage, SYSTEM_PROMPT, truncate } from './prompt';
+import { createRedactor } from '@tep/redaction';
+import { normaliseAnswer, parseModelAnswer, type ModelAnswer } from './model-answer';
+import {
+  buildCorrectionMessage,
+  buildSystemPrompt,
+  buildTicketData,
+  buildUserMessage,
+  truncate,
+  type TextFilter,
+} from './prompt';
 import type { EnhancementProvider, SynthesisInput } from './provider';
+import {
+  downgradeOf,
+  rejectsResponseFormat,
+  responseFormatFor,
+  type OutputMode,
+} from './structured-output';
 import { SynthesisError } from './synthesis-error';
 
 export interface OpenAiCompatibleProviderOptions {
@@ -46,10 +60,18 @@ const SDK_TIMEOUT_GRACE_MS = 1_000;
 
 const defaultSleep = (ms: number, signal?: AbortSignal) => delay(ms, undefined, { signal });
 
+/** Personal data the model echoed as placeholders goes back into the note; secrets stay hidden. */
+const restoreAnswer = (answer: ModelAnswer, restore: TextFilter): ModelAnswer => ({
+  ...answer,
+  likely_cause: restore(answer.likely_cause),
+  suggested_actions: answer.suggested_actions.map((action) => restore(action)),
+});
+
 /**
- * Chat completions in JSON mode through the official SDK, so any
- * OpenAI-compatible endpoint works. Retries transient failures itself; the
- * SDK's own retries are off so attempts, backoff and errors are ours.
+ * Chat completions with structured output through the official SDK, so any
+ * OpenAI-compatible endpoint works. Text is redacted before it leaves.
+ * Retries transient failures itself; the SDK's own retries are off so
+ * attempts, backoff and errors are ours.
  */
 export class OpenAiCompatibleProvider implements EnhancementProvider {
   readonly name = 'openai-compatible';
@@ -62,8 +84,8 @@ export class OpenAiCompatibleProvider implements EnhancementProvider {
   private readonly progressIntervalMs: number;
   private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   private readonly random: () => number;
-  /** Cleared when the endpoint rejects JSON mode; the system prompt still asks for JSON. */
-  private jsonMode = true;
+  /** Steps down when the endpoint rejects a response format; the system prompt always asks for JSON. */
+  private outputMode: OutputMode = 'json_schema';
 
   constructor(options: OpenAiCompatibleProviderOptions) {
     this.apiKey = options.apiKey || undefined;
@@ -101,10 +123,7 @@ export class OpenAiCompatibleProvider implements EnhancementProvider {
     const heartbeat = setInterval(progress, this.progressIntervalMs);
     heartbeat.unref();
     try {
-      const messages: ChatMessage[] = [
-        { role: 'system', content: SYSTEM_PROMPT },
-        { role: 'user', content: buildUserMessage(input.ticket, input.context) },
-      ];
+      const { messages, restore } = this.prepare(input);
       const usage: Usage = { prompt_tokens: 0, completion_tokens: 0 };
       let sawUsage = false;
       // One corrective round: a second invalid reply rarely improves with a third.
@@ -133,11 +152,12 @@ export class OpenAiCompatibleProvider implements EnhancementProvider {
         if (parsed.ok) {
           return {
             ...normaliseAnswer(
-              parsed.answer,
+              restoreAnswer(parsed.answer, restore),
               input.context.similar_tickets,
               input.preferences.include_confidence_score,
             ),
             synthesizer: 'llm',
+            language: input.language,
             model: completion.model || model,
             fallback_reason: null,
             usage: sawUsage ? usage : null,
@@ -165,6 +185,28 @@ export class OpenAiCompatibleProvider implements EnhancementProvider {
     }
   }
 
+  /**
+   * The conversation's first two messages, built from redacted text, and
+   * how to restore placeholders in the answer. A requester's note gets back
+   * only what their own ticket said, never another ticket's personal data.
+   */
+  private prepare(input: SynthesisInput): { messages: ChatMessage[]; restore: TextFilter } {
+    const redactor = createRedactor({ redact: input.preferences.redact });
+    const data = buildTicketData(input.ticket, input.context, (text) => redactor.redact(text));
+    input.onRedactions?.(redactor.counts());
+    const scope =
+      input.preferences.note_visibility === 'requester'
+        ? { onlyFrom: [data.ticket.subject, data.ticket.description] }
+        : {};
+    return {
+      messages: [
+        { role: 'system', content: buildSystemPrompt(input.preferences, input.language) },
+        { role: 'user', content: buildUserMessage(data) },
+      ],
+      restore: (text) => redactor.restore(text, scope),
+    };
+  }
+
   private async complete(
     model: string,
     maxTokens: number,
@@ -172,17 +214,14 @@ export class OpenAiCompatibleProvider implements EnhancementProvider {
     progress: () => void,
     signal: AbortSignal | undefined,
   ): Promise<OpenAI.ChatCompletion> {
-    for (let attempt = 1; ; attempt += 1) {
+    for (let attempt = 1; ;) {
       progress();
+      const mode = this.outputMode;
+      const format = responseFormatFor(mode);
       const deadline = AbortSignal.timeout(this.timeoutMs);
       try {
         return await this.client.chat.completions.create(
-          {
-            model,
-            max_tokens: maxTokens,
-            messages,
-            ...(this.jsonMode && { response_format: { type: 'json_object' } }),
-          },
+          { model, max_tokens: maxTokens, messages, ...(format && { response_format: format }) },
           { signal: signal ? AbortSignal.any([signal, deadline]) : deadline },
         );
       } catch (error) {
@@ -190,11 +229,10 @@ export class OpenAiCompatibleProvider implements EnhancementProvider {
         const failure = this.classify(error, attempt, deadline.aborted);
         if (
           failure.kind === 'bad_request' &&
-          this.jsonMode &&
-          /response_format/i.test(failure.message)
+          rejectsResponseFormat(failure.message) &&
+          this.downgrade(mode)
         ) {
-          // Some servers (e.g. LM Studio) accept only json_schema or text formats.
-          this.jsonMode = false;
+          // Not an attempt: the endpoint refused the format, not the request.
           continue;
         }
         const waitMs = failure.retryAfterMs ?? backoffDelay(attempt, this.random);
@@ -204,8 +242,21 @@ export class OpenAiCompatibleProvider implements EnhancementProvider {
           (failure.retryAfterMs ?? 0) > this.maxRetryAfterMs;
         if (giveUp) throw failure;
         await this.sleep(waitMs, signal);
+        attempt += 1;
       }
     }
+  }
+
+  /**
+   * Steps down from the mode a refused request used, remembered for later
+   * calls; false when there is none left. Concurrent requests refused for
+   * the same mode step down once, not once each.
+   */
+  private downgrade(refused: OutputMode): boolean {
+    const next = downgradeOf(refused);
+    if (next === null) return false;
+    if (this.outputMode === refused) this.outputMode = next;
+    return true;
   }
 
   /** Unknown errors (bugs, not the endpoint) are rethrown unchanged. */

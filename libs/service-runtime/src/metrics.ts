@@ -47,8 +47,10 @@ export class PipelineMetrics {
   readonly stageDuration: Histogram<'stage' | 'outcome'>;
   readonly llmTokens: Counter<'tenant_id' | 'kind'>;
   readonly llmCost: Counter<'tenant_id'>;
+  readonly redactions: Counter<'tenant_id' | 'kind'>;
   readonly sdpCalls: Counter<'operation' | 'outcome'>;
   readonly deadLetters: Counter<'stage' | 'reason'>;
+  readonly possibleOutages: Counter<'tenant_id'>;
 
   constructor(metrics: MetricsRegistry) {
     const registers = [metrics.registry];
@@ -61,7 +63,7 @@ export class PipelineMetrics {
     });
     this.outcomes = new Counter({
       name: 'enhancement_outcomes_total',
-      help: 'Jobs that ended, by outcome (posted or failed); the success rate is posted / all',
+      help: 'Jobs that ended, by outcome (posted, failed, or skipped on purpose: one note per ticket, low confidence); the success rate is posted / (posted + failed)',
       labelNames: ['tenant_id', 'outcome'],
       registers,
     });
@@ -96,6 +98,12 @@ export class PipelineMetrics {
       labelNames: ['tenant_id'],
       registers,
     });
+    this.redactions = new Counter({
+      name: 'enhancement_redactions_total',
+      help: 'Values replaced by placeholders before text went to an LLM, by kind (secret, card, iban, email, phone, name)',
+      labelNames: ['tenant_id', 'kind'],
+      registers,
+    });
     this.sdpCalls = new Counter({
       name: 'sdp_api_calls_total',
       help: 'ServiceDesk Plus API operations, by outcome (ok or the error kind)',
@@ -106,6 +114,12 @@ export class PipelineMetrics {
       name: 'dead_letters_total',
       help: 'Messages dead-lettered, by stage and error code',
       labelNames: ['stage', 'reason'],
+      registers,
+    });
+    this.possibleOutages = new Counter({
+      name: 'enhancement_possible_outages_total',
+      help: "Tickets whose note opened with 'Possible outage' (outage_threshold similar open tickets within outage_window_minutes)",
+      labelNames: ['tenant_id'],
       registers,
     });
   }

@@ -241,19 +241,43 @@ export class ServiceDeskClient {
       mark_first_response: false,
       add_to_linked_requests: false,
     };
-    const post = (key: NoteWrapperKey) =>
-      this.call('POST', `/requests/${segment(requestId)}/notes`, { [key]: note }, noteEnvelope);
+    return this.withNoteKey((key) =>
+      this.call('POST', `/requests/${segment(requestId)}/notes`, { [key]: note }, noteEnvelope),
+    );
+  }
 
+  /** Replaces a note's text (and who sees it) in place: `PUT /requests/{id}/notes/{note_id}`. */
+  async editNote(requestId: string, noteId: string, input: AddNoteInput): Promise<ServiceDeskNote> {
+    if (!input.descriptionHtml.trim()) throw new RangeError('descriptionHtml must not be empty');
+    const note = {
+      description: input.descriptionHtml,
+      show_to_requester: input.showToRequester ?? false,
+    };
+    return this.withNoteKey((key) =>
+      this.call(
+        'PUT',
+        `/requests/${segment(requestId)}/notes/${segment(noteId)}`,
+        { [key]: note },
+        noteEnvelope,
+      ),
+    );
+  }
+
+  /**
+   * Cloud wraps a note in `request_note`, current on-premises builds in
+   * `note`: try the tenant's key, and the other on an input error.
+   */
+  private async withNoteKey<T>(send: (key: NoteWrapperKey) => Promise<T>): Promise<T> {
     const key = this.noteKey;
     try {
-      return await post(key);
+      return await send(key);
     } catch (error) {
       if (!isSdpInputError(error)) throw error;
       const other: NoteWrapperKey = key === 'note' ? 'request_note' : 'note';
       try {
-        const created = await post(other);
+        const result = await send(other);
         this.noteKey = other;
-        return created;
+        return result;
       } catch (second) {
         // Both keys rejected as input: the first error describes the real problem.
         throw isSdpInputError(second) ? error : second;

@@ -48,12 +48,15 @@ export async function startSimulator(apiKeys: string[], logDir: string): Promise
     url,
     proc,
     async seed(requests) {
-      const res = await fetch(`${url}/_sim/seed`, {
-        method: 'POST',
-        headers: { 'Content-Type': 'application/json' },
-        body: JSON.stringify({ requests }),
-      });
-      if (!res.ok) throw new Error(`simulator seed: ${res.status} ${await res.text()}`);
+      // In slices: the simulator takes bodies up to 1 MiB.
+      for (let i = 0; i < requests.length; i += 5_000) {
+        const res = await fetch(`${url}/_sim/seed`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify({ requests: requests.slice(i, i + 5_000) }),
+        });
+        if (!res.ok) throw new Error(`simulator seed: ${res.status} ${await res.text()}`);
+      }
     },
     async noteCount() {
       const calls = await get<{ byRoute: Record<string, Record<string, number>> }>('/_sim/calls');

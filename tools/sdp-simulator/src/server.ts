@@ -165,6 +165,15 @@ export async function startSdpSimulator(options: SdpSimulatorOptions = {}): Prom
       },
     ],
     [
+      'PUT',
+      /^\/requests\/([^/]+)\/notes\/([^/]+)$/,
+      '/requests/{id}/notes/{note_id}',
+      ([id, noteId], input) => {
+        const request = store.findRequest(id);
+        return noteReply(request, store.editNote(request, noteId, input));
+      },
+    ],
+    [
       'GET',
       /^\/requests\/([^/]+)\/resolutions$/,
       '/requests/{id}/resolutions',
@@ -469,6 +478,7 @@ export async function startSdpSimulator(options: SdpSimulatorOptions = {}): Prom
           description: n.description,
           show_to_requester: n.showToRequester,
           created_time: n.createdMs,
+          last_updated_time: n.lastUpdatedMs ?? null,
         })),
       ),
     calls: () => {

@@ -111,6 +111,24 @@ describe('client against the on-premises simulator', () => {
     expect((await client.getRequest('TKT-12345')).hasNotes).toBe(true);
   });
 
+  it('edits a note in place: same id, new text, nothing added', async () => {
+    const { client } = clientFor();
+    const posted = await client.addNote('TKT-12345', { descriptionHtml: '<p>First take</p>' });
+    const edited = await client.editNote('TKT-12345', posted.id, {
+      descriptionHtml: '<p>Refreshed take</p>',
+    });
+    const notes = await client.listNotes('TKT-12345');
+
+    expect(edited).toMatchObject({ id: posted.id, descriptionHtml: '<p>Refreshed take</p>' });
+    expect(notes.map((n) => [n.id, n.descriptionHtml])).toEqual([
+      [posted.id, '<p>Refreshed take</p>'],
+    ]);
+    expect(sim.control.calls().byRoute['PUT /requests/{id}/notes/{note_id}']).toEqual({ '200': 1 });
+    await expect(
+      client.editNote('TKT-12345', '999999', { descriptionHtml: '<p>x</p>' }),
+    ).rejects.toMatchObject({ kind: 'not_found' });
+  });
+
   it('reads solutions, approved only, and a resolution', async () => {
     const { client } = clientFor();
 

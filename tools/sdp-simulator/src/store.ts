@@ -73,6 +73,7 @@ interface StoredNote {
   markFirstResponse: boolean;
   createdMs: number;
   createdBy: SdpUser;
+  lastUpdatedMs?: number;
 }
 
 interface StoredRequest {
@@ -371,6 +372,38 @@ export class SdpStore {
   }
 
   addNote(request: StoredRequest, input: unknown): StoredNote {
+    const fields = this.noteFields(input, true);
+    const note: StoredNote = {
+      id: this.nextId(),
+      description: fields.description!,
+      showToRequester: fields.flag('show_to_requester') ?? false,
+      notifyTechnician: fields.flag('notify_technician') ?? false,
+      markFirstResponse: fields.flag('mark_first_response') ?? false,
+      createdMs: this.now(),
+      createdBy: this.actor,
+    };
+    fields.flag('add_to_linked_requests');
+    request.notes.push(note);
+    request.lastUpdatedMs = note.createdMs;
+    return note;
+  }
+
+  /** `PUT /requests/{id}/notes/{note_id}`: the fields sent replace the note's. */
+  editNote(request: StoredRequest, noteId: string, input: unknown): StoredNote {
+    const note = this.findNote(request, noteId);
+    const fields = this.noteFields(input, false);
+    if (fields.description !== undefined) note.description = fields.description;
+    note.showToRequester = fields.flag('show_to_requester') ?? note.showToRequester;
+    note.notifyTechnician = fields.flag('notify_technician') ?? note.notifyTechnician;
+    note.markFirstResponse = fields.flag('mark_first_response') ?? note.markFirstResponse;
+    fields.flag('add_to_linked_requests');
+    note.lastUpdatedMs = this.now();
+    request.lastUpdatedMs = note.lastUpdatedMs;
+    return note;
+  }
+
+  /** A note's input as SDP checks it: known keys only, description a non-empty string. */
+  private noteFields(input: unknown, descriptionRequired: boolean) {
     const fields = unwrap(input, this.noteKey);
     const allowed = new Set([
       'description',
@@ -381,28 +414,24 @@ export class SdpStore {
     ]);
     for (const key of Object.keys(fields)) if (!allowed.has(key)) throw sdpErrors.extraKey(key);
     const description = fields['description'];
-    if (description === undefined || description === null || description === '') {
+    if (
+      description === null ||
+      description === '' ||
+      (descriptionRequired && description === undefined)
+    ) {
       throw sdpErrors.mandatoryMissing('description');
     }
-    if (typeof description !== 'string') throw sdpErrors.typeMismatch('description');
-    const flag = (name: string): boolean => {
-      const value = fields[name] ?? false;
-      if (typeof value !== 'boolean') throw sdpErrors.typeMismatch(name);
-      return value;
+    if (description !== undefined && typeof description !== 'string') {
+      throw sdpErrors.typeMismatch('description');
+    }
+    return {
+      description: description as string | undefined,
+      flag: (name: string): boolean | undefined => {
+        const value = fields[name];
+        if (value !== undefined && typeof value !== 'boolean') throw sdpErrors.typeMismatch(name);
+        return value as boolean | undefined;
+      },
     };
-    const note: StoredNote = {
-      id: this.nextId(),
-      description,
-      showToRequester: flag('show_to_requester'),
-      notifyTechnician: flag('notify_technician'),
-      markFirstResponse: flag('mark_first_response'),
-      createdMs: this.now(),
-      createdBy: this.actor,
-    };
-    flag('add_to_linked_requests');
-    request.notes.push(note);
-    request.lastUpdatedMs = note.createdMs;
-    return note;
   }
 
   findNote(request: StoredRequest, noteId: string): StoredNote {

@@ -8,24 +8,30 @@ import {
   publishMessage,
   readEnhancementPreferences,
   type ContextSource,
+  type EnhancementPreferences,
   type TicketContext,
   type TicketReceived,
   type Topology,
 } from '@tep/contracts';
 import {
   TenantDatabase,
+  findTicketEnhancement,
   loadEnhancementPreferences,
   recordJobPending,
+  recordJobSkipped,
   type TenantTransaction,
 } from '@tep/data';
-import { JETSTREAM, TOPOLOGY } from '@tep/service-runtime';
+import { JETSTREAM, PipelineMetrics, TOPOLOGY } from '@tep/service-runtime';
 import {
   extractMentions,
   findKbArticles,
   findMentionedSystems,
+  findOpenSimilarTickets,
   findSimilarTickets,
   recordTicket,
+  searchInputOf,
 } from '@tep/context-retrieval';
+import { planEnhancement } from './enhancement-plan';
 
 export interface GatherContextSettings {
   sourceTimeoutMs: number;
@@ -34,10 +40,14 @@ export const GATHER_CONTEXT_SETTINGS = Symbol('GATHER_CONTEXT_SETTINGS');
 
 const tracer = trace.getTracer('context-gatherer');
 
+/** How many of a possible outage's open tickets the note lists. */
+const OUTAGE_LISTED = 10;
+
 /**
- * Records the ticket, then gathers the tenant's context from the sources
- * its preferences name — each under the tenant's RLS context, each with a
- * deadline — and hands the result to the synthesizer.
+ * Records the ticket and decides whether it gets an enhancement (one note
+ * per ticket: enhancement-plan.ts); if so, gathers the tenant's context
+ * from the sources its preferences name — each under the tenant's RLS
+ * context, each with a deadline — and hands the result to the synthesizer.
  */
 @Injectable()
 export class GatherContext {
@@ -46,6 +56,7 @@ export class GatherContext {
     @Inject(JETSTREAM) private readonly js: JetStreamClient,
     @Inject(TOPOLOGY) private readonly topology: Topology,
     @Inject(GATHER_CONTEXT_SETTINGS) private readonly settings: GatherContextSettings,
+    private readonly metrics: PipelineMetrics,
     private readonly logger: PinoLogger,
   ) {
     this.logger.setContext(GatherContext.name);
@@ -56,22 +67,44 @@ export class GatherContext {
     const log = { tenant_id: tenantId, job_id: jobId, ticket_id: ticket.ticket_id };
     this.logger.info(log, `Gathering context for ticket_id=${ticket.ticket_id}`);
 
-    const preferences = await this.database.withTenant(tenantId, async (tx) => {
+    const search = searchInputOf(ticket);
+    const { preferences, plan } = await this.database.withTenant(tenantId, async (tx) => {
       const stored = await loadEnhancementPreferences(tx);
       if (stored === undefined) throw new StageError('tenant_not_found', `No tenant ${tenantId}`);
+      const preferences = readEnhancementPreferences(stored);
+      // A create and an update of one ticket arriving together: one decides at a time.
+      await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [
+        `${tenantId}:${ticket.ticket_id}`,
+      ]);
+      const earlier = await findTicketEnhancement(tx, ticket.ticket_id, jobId);
       await recordJobPending(tx, {
         jobId,
         ticketId: ticket.ticket_id,
         receivedAt: message.received_at,
+        enhancedText: search.text,
       });
       await recordTicket(tx, ticket);
-      return readEnhancementPreferences(stored);
+      const plan = planEnhancement({
+        status: ticket.status,
+        text: search.text,
+        earlier,
+        onUpdate: preferences.on_update,
+      });
+      if (plan.kind === 'skip') {
+        await recordJobSkipped(tx, { jobId, ticketId: ticket.ticket_id, reason: plan.reason });
+      }
+      return { preferences, plan };
     });
+    if (plan.kind === 'skip') {
+      this.logger.info({ ...log, reason: plan.reason }, 'No enhancement for this event');
+      this.metrics.outcomes.inc({ tenant_id: tenantId, outcome: 'skipped' });
+      return;
+    }
 
     const context = await tracer.startActiveSpan('context_gathered', async (span) => {
       span.setAttributes({ tenant_id: tenantId, job_id: jobId });
       try {
-        return await this.gather(tenantId, message, new Set(preferences.context_sources));
+        return await this.gather(tenantId, message, preferences, plan.updateOf);
       } finally {
         span.end();
       }
@@ -100,9 +133,11 @@ export class GatherContext {
   private async gather(
     tenantId: string,
     message: TicketReceived,
-    sources: Set<ContextSource>,
+    preferences: EnhancementPreferences,
+    updateOf: TicketContext['update_of'],
   ): Promise<TicketContext> {
     const { ticket } = message;
+    const sources = new Set(preferences.context_sources);
     const degraded: TicketContext['degraded'] = [];
     const run = async <T>(
       source: ContextSource,
@@ -123,12 +158,41 @@ export class GatherContext {
       }
     };
     const mentions = extractMentions(`${ticket.subject}\n${ticket.description_text}`);
-    const [similar_tickets, kb_articles, systems] = await Promise.all([
-      run('ticket_history', [], (tx) => findSimilarTickets(tx, ticket)),
+    const [history, kb_articles, systems] = await Promise.all([
+      run('ticket_history', { similar: [], open: [] }, async (tx) => ({
+        similar: await findSimilarTickets(tx, ticket),
+        open: await findOpenSimilarTickets(tx, ticket, preferences.outage_window_minutes),
+      })),
       run('kb', [], (tx) => findKbArticles(tx, ticket)),
       run('monitoring', [], (tx) => findMentionedSystems(tx, mentions)),
     ]);
-    return { similar_tickets, kb_articles, systems, degraded };
+    const outage = history.open.length >= preferences.outage_threshold;
+    if (outage) {
+      this.metrics.possibleOutages.inc({ tenant_id: tenantId });
+      this.logger.info(
+        { tenant_id: tenantId, job_id: message.job_id, open_similar: history.open.length },
+        'Possible outage',
+      );
+    }
+    return {
+      similar_tickets: history.similar,
+      kb_articles,
+      systems,
+      degraded,
+      language: searchInputOf(ticket).language,
+      possible_outage: outage
+        ? {
+            window_minutes: preferences.outage_window_minutes,
+            count: history.open.length,
+            tickets: history.open.slice(0, OUTAGE_LISTED).map((t) => ({
+              ticket_id: t.ticket_id,
+              display_id: t.display_id,
+              subject: t.subject,
+            })),
+          }
+        : null,
+      update_of: updateOf,
+    };
   }
 
   /** The statement timeout cancels the query in Postgres, not just the wait. */

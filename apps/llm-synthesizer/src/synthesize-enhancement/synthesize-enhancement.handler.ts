@@ -5,6 +5,7 @@ import { PinoLogger } from 'nestjs-pino';
 import {
   StageError,
   TicketEnhancedSchema,
+  noteLanguageOf,
   publishMessage,
   readEnhancementPreferences,
   type StageContext,
@@ -13,6 +14,7 @@ import {
 } from '@tep/contracts';
 import { TenantDatabase, loadEnhancementPreferences } from '@tep/data';
 import type { EnhancementProvider } from '@tep/enhancement-synthesis';
+import type { RedactionKind } from '@tep/redaction';
 import { JETSTREAM, PipelineMetrics, TOPOLOGY } from '@tep/service-runtime';
 
 export const SYNTHESIZER = Symbol('SYNTHESIZER');
@@ -58,7 +60,9 @@ export class SynthesizeEnhancement {
           ticket,
           context,
           preferences,
+          language: noteLanguageOf(preferences, context),
           onProgress: () => ctx.working(),
+          onRedactions: (counts) => this.countRedactions(tenantId, counts),
         });
       } finally {
         span.end();
@@ -94,5 +98,12 @@ export class SynthesizeEnhancement {
       tenantId,
       jobId,
     });
+  }
+
+  private countRedactions(tenantId: string, counts: Readonly<Record<RedactionKind, number>>) {
+    for (const [kind, count] of Object.entries(counts)) {
+      // Kinds a job did not redact stay out, so a tenant's series exist only for what occurred.
+      if (count > 0) this.metrics.redactions.inc({ tenant_id: tenantId, kind }, count);
+    }
   }
 }

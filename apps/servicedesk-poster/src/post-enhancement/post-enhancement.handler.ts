@@ -11,11 +11,23 @@ import {
   type TicketEnhanced,
   type Topology,
 } from '@tep/contracts';
-import { TenantDatabase, findJob, loadTenantServiceDesk, recordJobPosted } from '@tep/data';
+import {
+  TenantDatabase,
+  findJob,
+  loadTenantServiceDesk,
+  recordJobPosted,
+  recordJobSkipped,
+} from '@tep/data';
 import type { SecretCipher } from '@tep/encryption';
 import { JETSTREAM, PipelineMetrics, TOPOLOGY } from '@tep/service-runtime';
 import { clientForTenant, type AccessTokenStore } from '@tep/servicedesk-client';
-import { jobMarker, renderNote } from './render-note';
+import {
+  jobMarker,
+  renderFollowUpNote,
+  renderLowConfidenceNote,
+  renderNote,
+  type NoteInput,
+} from './render-note';
 import { toStageError } from './servicedesk-errors';
 
 export const POSTER_CIPHER = Symbol('POSTER_CIPHER');
@@ -29,9 +41,12 @@ export const POST_ENHANCEMENT_SETTINGS = Symbol('POST_ENHANCEMENT_SETTINGS');
 const tracer = trace.getTracer('servicedesk-poster');
 
 /**
- * Posts the enhancement as a technicians-only note, at most once per job:
- * a redelivered job (e.g. killed between posting and acking) first checks
- * enhancement_history and then the ticket's notes for the job's marker.
+ * Posts the enhancement as a note, at most once per job: a redelivered job
+ * (e.g. killed between posting and acking) first checks enhancement_history
+ * and then the ticket's notes for the job's marker. An update of an earlier
+ * enhancement (context.update_of) edits that note in place or adds a short
+ * follow-up; a confidence below the tenant's min_confidence becomes a short
+ * "no confident suggestion" note or, with low_confidence_action skip, none.
  */
 @Injectable()
 export class PostEnhancement {
@@ -63,7 +78,40 @@ export class PostEnhancement {
       this.logger.info({ ...log, note_id: job.note_id }, 'Already posted; nothing to do');
       return this.announce(message, job.note_id);
     }
+    if (job?.status === 'skipped') {
+      this.logger.info(log, 'Skipped on an earlier delivery; nothing to do');
+      return;
+    }
     const preferences = readEnhancementPreferences(tenant.enhancement_preferences);
+    const lowConfidence =
+      enhancement.confidence !== null && enhancement.confidence < preferences.min_confidence;
+    if (lowConfidence && preferences.low_confidence_action === 'skip') {
+      const reason = `confidence ${enhancement.confidence} is below min_confidence ${preferences.min_confidence}`;
+      await this.database.withTenant(tenantId, (tx) =>
+        recordJobSkipped(tx, { jobId, ticketId: ticket.ticket_id, reason }),
+      );
+      this.logger.info({ ...log, reason }, 'No note: low confidence');
+      this.metrics.outcomes.inc({ tenant_id: tenantId, outcome: 'skipped' });
+      return;
+    }
+    const updateOf = message.context.update_of;
+    const descriptionHtml = this.render(
+      lowConfidence
+        ? renderLowConfidenceNote
+        : updateOf?.mode === 'new_note'
+          ? renderFollowUpNote
+          : renderNote,
+      {
+        enhancement,
+        context: message.context,
+        format: preferences.output_format,
+        visibility: preferences.note_visibility,
+        sources: preferences.context_sources,
+        jobId,
+        at: new Date(),
+      },
+    );
+    const showToRequester = preferences.note_visibility === 'requester';
     const client = clientForTenant(tenant, this.cipher, {
       timeoutMs: this.settings.sdpTimeoutMs,
       beforeConnect: this.settings.beforeConnect,
@@ -74,6 +122,18 @@ export class PostEnhancement {
     const noteId = await tracer.startActiveSpan('enhancement_posted', async (span) => {
       span.setAttributes({ tenant_id: tenantId, job_id: jobId });
       try {
+        if (updateOf?.mode === 'refresh') {
+          // The earlier job may have posted after this one was planned.
+          const target =
+            updateOf.note_id ??
+            (await this.database.withTenant(tenantId, (tx) => findJob(tx, updateOf.job_id)))
+              ?.note_id;
+          if (target) {
+            this.logger.info({ ...log, note_id: target }, 'Refreshing the enhancement note');
+            await client.editNote(ticket.ticket_id, target, { descriptionHtml, showToRequester });
+            return target;
+          }
+        }
         if (isRedelivery) {
           const existing = (await client.listNotes(ticket.ticket_id)).find((n) =>
             n.descriptionHtml.includes(jobMarker(jobId)),
@@ -87,10 +147,7 @@ export class PostEnhancement {
           }
         }
         this.logger.info(log, 'Posting enhancement to ServiceDesk Plus');
-        const note = await client.addNote(ticket.ticket_id, {
-          descriptionHtml: renderNote(enhancement, preferences.output_format, jobId, new Date()),
-          showToRequester: preferences.note_visibility === 'requester',
-        });
+        const note = await client.addNote(ticket.ticket_id, { descriptionHtml, showToRequester });
         return note.id;
       } catch (error) {
         throw toStageError(error);
@@ -121,6 +178,16 @@ export class PostEnhancement {
       Math.max(0, (Date.now() - Date.parse(message.received_at)) / 1000),
     );
     await this.announce(message, noteId);
+  }
+
+  /** A note that cannot be rendered is a dead letter with the reason, never a broken note. */
+  private render(render: (input: NoteInput) => string, input: NoteInput): string {
+    try {
+      return render(input);
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new StageError('invalid_message', `the note could not be rendered: ${reason}`);
+    }
   }
 
   private async announce(message: TicketEnhanced, noteId: string): Promise<void> {

@@ -1,17 +1,30 @@
 import MarkdownIt from 'markdown-it';
 import sanitizeHtml from 'sanitize-html';
-import type { Enhancement, EnhancementPreferences } from '@tep/contracts';
+import type { Enhancement, EnhancementPreferences, TicketContext } from '@tep/contracts';
+import {
+  NOTE_WORDING,
+  formatPercent,
+  joinList,
+  scrubAddresses,
+  type NoteLabels,
+} from '@tep/enhancement-synthesis';
 
-/** Every note carries this line; a redelivered job finds it and posts nothing. */
+/**
+ * Every note carries this line, in every language; a redelivered job finds
+ * it and posts nothing, so its wording never changes.
+ */
 export const jobMarker = (jobId: string) => `Enhancement ref: ${jobId}`;
 
 /**
  * SDP shows a note's description as HTML, so every output format ends as
  * HTML a technician reads cleanly: `markdown` is authored as markdown and
  * rendered by markdown-it, `html` is built as HTML, `plain` is escaped text
- * with line breaks. The model's text is untrusted: it is escaped (never
- * interpreted as markdown or HTML), and the result passes an allow-list
- * sanitiser, so no markup, script or link of the model's reaches the ticket.
+ * with line breaks. The model's text (and other tickets' subjects) is
+ * untrusted: it is escaped (never interpreted as markdown or HTML), and the
+ * result passes an allow-list sanitiser, so no markup, script or link of
+ * the model's reaches the ticket. The fixed wording is in the enhancement's
+ * language (NOTE_WORDING); a note the requester sees names no other ticket
+ * and no host or address.
  */
 
 // Raw HTML in the source is shown as text, never passed through.
@@ -31,9 +44,13 @@ const escapeHtml = (text: string) =>
     .replace(/"/g, '&quot;')
     .replace(/'/g, '&#39;');
 
-/** Model text as literal markdown text: no emphasis, links, headings or code of its own. */
+/**
+ * Text as literal markdown text: no emphasis, links, headings or code of its
+ * own. Line breaks would start markdown blocks, so whitespace becomes one
+ * space, except no-break spaces (French typography before `:`).
+ */
 const escapeMarkdown = (text: string) =>
-  text.replace(/\s+/g, ' ').replace(/([\\`*_{}[\]()#+\-.!|<>~=:])/g, '\\$1');
+  text.replace(/[^\S\u00a0]+/g, ' ').replace(/([\\`*_{}[\]()#+\-.!|<>~=:])/g, '\\$1');
 
 /**
  * Models (small local ones especially) answer in markdown of their own:
@@ -61,108 +78,277 @@ function timestamp(at: Date): string {
   return `${at.toISOString().slice(0, 19).replace('T', ' ')} UTC`;
 }
 
-function basis(enhancement: Enhancement): string {
-  if (enhancement.synthesizer === 'llm') return 'Based on ticket history and knowledge base:';
-  return enhancement.fallback_reason
-    ? `Based on retrieved context only, without the AI model (${enhancement.fallback_reason}):`
-    : 'Based on retrieved context only (ticket history, knowledge base and inventory; no AI model configured):';
+export interface NoteInput {
+  enhancement: Enhancement;
+  /** The job's context: which related tickets are confident, a possible outage, the systems. */
+  context: TicketContext;
+  format: EnhancementPreferences['output_format'];
+  visibility: EnhancementPreferences['note_visibility'];
+  jobId: string;
+  at: Date;
+  /**
+   * The tenant's `context_sources`, for the low-confidence note's "Searched:"
+   * line (those in `context.degraded` were not reached). Without it the note
+   * names only the unavailable sources: it cannot know what was enabled.
+   */
+  sources?: EnhancementPreferences['context_sources'];
 }
 
-/** What a note says, before it is put in a format. */
-interface NoteContent {
-  title: string;
-  basis: string;
-  likelyCause: string;
-  actions: string[];
-  related: string;
-  confidence: string | null;
-  marker: string;
+/** A piece of a note, before it is put in a format. */
+type Block =
+  | { kind: 'title'; text: string }
+  | { kind: 'text'; text: string }
+  | { kind: 'field'; label: string; text: string }
+  | { kind: 'list'; label: string | null; items: string[]; ordered: boolean }
+  | { kind: 'marker'; text: string };
+/** Blocks of one section follow each other line by line in plain text; sections are a blank line apart. */
+type Section = Block[];
+
+const text = (text: string): Block => ({ kind: 'text', text });
+const field = (label: string, text: string): Block => ({ kind: 'field', label, text });
+const list = (label: string | null, items: string[], ordered: boolean): Block => ({
+  kind: 'list',
+  label,
+  items,
+  ordered,
+});
+
+const MAX_OUTAGE_SUBJECT_CHARS = 120;
+
+/** The note's fixed wording, and how much of the context it may show. */
+interface Writer {
+  t: NoteLabels;
+  forRequester: boolean;
+  /** Model text as words only; for a requester also without hosts or addresses. */
+  modelText: (text: string) => string;
 }
 
-function contentOf(enhancement: Enhancement, jobId: string, at: Date): NoteContent {
+function writerOf(input: NoteInput): Writer {
+  const t = NOTE_WORDING[input.enhancement.language].note;
+  const forRequester = input.visibility === 'requester';
   return {
-    title: `🤖 AI-Generated Enhancement (${timestamp(at)})`,
-    basis: basis(enhancement),
-    likelyCause: plainModelText(enhancement.likely_cause),
-    actions: enhancement.suggested_actions.map(plainModelText),
-    related: enhancement.related_tickets.length
-      ? enhancement.related_tickets.join(', ')
-      : 'none found',
-    confidence:
-      enhancement.confidence === null ? null : `${Math.round(enhancement.confidence * 100)}%`,
-    marker: jobMarker(jobId),
+    t,
+    forRequester,
+    modelText: (text) => {
+      const plain = plainModelText(text);
+      return forRequester ? scrubAddresses(plain, input.context.systems, t.affectedSystem) : plain;
+    },
   };
 }
 
-function asMarkdown(c: NoteContent): string {
-  const lines = [
-    `**${escapeMarkdown(c.title)}**`,
-    '',
-    escapeMarkdown(c.basis),
-    '',
-    `**Likely Cause:** ${escapeMarkdown(c.likelyCause)}`,
-    '',
-    '**Suggested Actions:**',
-    '',
-    ...c.actions.map((a, i) => `${i + 1}. ${escapeMarkdown(a)}`),
-    '',
-    `**Related Tickets:** ${escapeMarkdown(c.related)}`,
-    ...(c.confidence ? ['', `**Confidence:** ${escapeMarkdown(c.confidence)}`] : []),
-    '',
-    escapeMarkdown(c.marker),
-  ];
-  return lines.join('\n');
+const title = (label: string, at: Date): Section => [
+  { kind: 'title', text: `${label} (${timestamp(at)})` },
+];
+const marker = (jobId: string): Section => [{ kind: 'marker', text: jobMarker(jobId) }];
+
+function basis(enhancement: Enhancement, w: Writer): Section {
+  if (enhancement.synthesizer === 'llm') return [text(w.t.basisModel)];
+  if (enhancement.fallback_reason === null) return [text(w.t.basisOffline)];
+  // Why the model failed is an operator's detail (and may name a host): not for a requester.
+  return [text(w.t.basisFallback(w.forRequester ? null : enhancement.fallback_reason))];
 }
 
-function asHtml(c: NoteContent): string {
+/**
+ * Opens a note while similar tickets pile up: how many, and (not for a
+ * requester) the most similar of them.
+ */
+function outage(context: TicketContext, w: Writer): Section[] {
+  const outage = context.possible_outage;
+  if (!outage) return [];
+  const banner = field(
+    `⚠️ ${w.t.possibleOutage}`,
+    w.t.outageTickets(outage.count, outage.window_minutes),
+  );
+  if (w.forRequester || outage.tickets.length === 0) return [[banner]];
+  const tickets = outage.tickets.map((ticket) => {
+    const subject = plainModelText(ticket.subject);
+    const shown =
+      subject.length > MAX_OUTAGE_SUBJECT_CHARS
+        ? `${subject.slice(0, MAX_OUTAGE_SUBJECT_CHARS - 1)}…`
+        : subject;
+    return `${ticket.display_id ?? ticket.ticket_id} — ${shown}`;
+  });
+  return [[banner, list(null, tickets, false)]];
+}
+
+/**
+ * Confident matches first, plainly; the rest (below the retrieval's
+ * confident threshold, or not in the context at all) after them, marked.
+ * Other tickets' ids are not for a requester's eyes.
+ */
+function relatedTickets(enhancement: Enhancement, context: TicketContext, w: Writer): Section[] {
+  if (w.forRequester) return [];
+  const confident = new Set(
+    context.similar_tickets.filter((s) => s.confident).map((s) => s.display_id ?? s.ticket_id),
+  );
+  const sure = enhancement.related_tickets.filter((id) => confident.has(id));
+  const possibly = enhancement.related_tickets.filter((id) => !confident.has(id));
+  const groups = [
+    ...(sure.length ? [sure.join(', ')] : []),
+    ...(possibly.length ? [`${w.t.possiblyRelated} ${possibly.join(', ')}`] : []),
+  ];
+  return [[field(w.t.relatedTickets, groups.length ? groups.join(' — ') : w.t.noneFound)]];
+}
+
+function confidence(enhancement: Enhancement, w: Writer): Section[] {
+  if (enhancement.confidence === null) return [];
+  return [[field(w.t.confidence, formatPercent(enhancement.language, enhancement.confidence))]];
+}
+
+function causeAndActions(enhancement: Enhancement, w: Writer): Section {
   return [
-    `<div><p><b>${escapeHtml(c.title)}</b></p>`,
-    `<p>${escapeHtml(c.basis)}</p>`,
-    `<p><b>Likely Cause:</b> ${escapeHtml(c.likelyCause)}</p>`,
-    `<p><b>Suggested Actions:</b></p><ol>${c.actions.map((a) => `<li>${escapeHtml(a)}</li>`).join('')}</ol>`,
-    `<p><b>Related Tickets:</b> ${escapeHtml(c.related)}</p>`,
-    c.confidence ? `<p><b>Confidence:</b> ${escapeHtml(c.confidence)}</p>` : '',
-    `<p><small>${escapeHtml(c.marker)}</small></p></div>`,
-  ].join('');
-}
-
-function asPlain(c: NoteContent): string {
-  const lines = [
-    c.title,
-    '',
-    c.basis,
-    '',
-    `Likely Cause: ${c.likelyCause}`,
-    'Suggested Actions:',
-    ...c.actions.map((a, i) => `${i + 1}. ${a}`),
-    '',
-    `Related Tickets: ${c.related}`,
-    ...(c.confidence ? ['', `Confidence: ${c.confidence}`] : []),
-    '',
-    c.marker,
+    field(w.t.likelyCause, w.modelText(enhancement.likely_cause)),
+    list(w.t.suggestedActions, enhancement.suggested_actions.map(w.modelText), true),
   ];
-  return lines.map(escapeHtml).join('<br>\n');
 }
 
-/** The runbook's step 5.4 note as the HTML SDP displays, in the tenant's output format. */
-export function renderNote(
-  enhancement: Enhancement,
-  format: EnhancementPreferences['output_format'],
-  jobId: string,
-  at: Date,
-): string {
-  const content = contentOf(enhancement, jobId, at);
+/** The runbook's step 5.4 note. */
+function enhancementNote(input: NoteInput): Section[] {
+  const { enhancement, context } = input;
+  const w = writerOf(input);
+  return [
+    title(w.t.title, input.at),
+    ...outage(context, w),
+    basis(enhancement, w),
+    causeAndActions(enhancement, w),
+    ...relatedTickets(enhancement, context, w),
+    ...confidence(enhancement, w),
+    marker(input.jobId),
+  ];
+}
+
+function lowConfidenceNote(input: NoteInput): Section[] {
+  const { enhancement, context } = input;
+  const w = writerOf(input);
+  const language = enhancement.language;
+  const down = [...new Set(context.degraded.map((d) => d.source))];
+  const searched = (input.sources ?? [])
+    .filter((s) => !down.includes(s))
+    .map((s) => w.t.sources[s]);
+  const unavailable = down.map((s) => w.t.sources[s]);
+  return [
+    title(w.t.lowConfidenceTitle, input.at),
+    ...outage(context, w),
+    [
+      text(w.t.nothingConfident),
+      ...(searched.length ? [text(w.t.searched(joinList(language, searched)))] : []),
+      ...(unavailable.length ? [text(w.t.unavailable(joinList(language, unavailable)))] : []),
+    ],
+    // What the offline synthesizer asks for when it has nothing: the details that would help.
+    [list(w.t.suggestedActions, [...NOTE_WORDING[language].offline.noContextActions], true)],
+    ...confidence(enhancement, w),
+    marker(input.jobId),
+  ];
+}
+
+function followUpNote(input: NoteInput): Section[] {
+  const w = writerOf(input);
+  return [
+    title(w.t.followUpTitle, input.at),
+    ...outage(input.context, w),
+    causeAndActions(input.enhancement, w),
+    ...confidence(input.enhancement, w),
+    marker(input.jobId),
+  ];
+}
+
+function asMarkdown(sections: Section[]): string {
+  const block = (b: Block): string => {
+    switch (b.kind) {
+      case 'title':
+        return `**${escapeMarkdown(b.text)}**`;
+      case 'text':
+      case 'marker':
+        return escapeMarkdown(b.text);
+      case 'field':
+        return `**${escapeMarkdown(b.label)}** ${escapeMarkdown(b.text)}`;
+      case 'list': {
+        const items = b.items.map(
+          (item, i) => `${b.ordered ? `${i + 1}.` : '-'} ${escapeMarkdown(item)}`,
+        );
+        return [...(b.label ? [`**${escapeMarkdown(b.label)}**`, ''] : []), ...items].join('\n');
+      }
+    }
+  };
+  // Markdown needs a blank line between blocks, whatever their section.
+  return sections.flat().map(block).join('\n\n');
+}
+
+function asHtml(sections: Section[]): string {
+  const block = (b: Block): string => {
+    switch (b.kind) {
+      case 'title':
+        return `<p><b>${escapeHtml(b.text)}</b></p>`;
+      case 'text':
+        return `<p>${escapeHtml(b.text)}</p>`;
+      case 'field':
+        return `<p><b>${escapeHtml(b.label)}</b> ${escapeHtml(b.text)}</p>`;
+      case 'list': {
+        const tag = b.ordered ? 'ol' : 'ul';
+        const items = b.items.map((item) => `<li>${escapeHtml(item)}</li>`).join('');
+        return `${b.label ? `<p><b>${escapeHtml(b.label)}</b></p>` : ''}<${tag}>${items}</${tag}>`;
+      }
+      case 'marker':
+        return `<p><small>${escapeHtml(b.text)}</small></p>`;
+    }
+  };
+  return `<div>${sections.flat().map(block).join('')}</div>`;
+}
+
+function asPlain(sections: Section[]): string {
+  const lines = (b: Block): string[] => {
+    switch (b.kind) {
+      case 'title':
+      case 'text':
+      case 'marker':
+        return [b.text];
+      case 'field':
+        return [`${b.label} ${b.text}`];
+      case 'list':
+        return [
+          ...(b.label ? [b.label] : []),
+          ...b.items.map((item, i) => `${b.ordered ? `${i + 1}.` : '-'} ${item}`),
+        ];
+    }
+  };
+  const all = sections
+    .map((section) => section.flatMap(lines))
+    .flatMap((sectionLines, i) => (i ? ['', ...sectionLines] : sectionLines));
+  return all.map(escapeHtml).join('<br>\n');
+}
+
+/** The note as the HTML SDP displays, in the tenant's output format. */
+function render(sections: Section[], format: NoteInput['format']): string {
   let html: string;
   switch (format) {
     case 'markdown':
-      html = `<div>${markdown.render(asMarkdown(content))}</div>`;
+      html = `<div>${markdown.render(asMarkdown(sections))}</div>`;
       break;
     case 'html':
-      html = asHtml(content);
+      html = asHtml(sections);
       break;
     case 'plain':
-      html = asPlain(content);
+      html = asPlain(sections);
       break;
   }
   return sanitizeHtml(html, SANITIZE).trim();
+}
+
+/** The runbook's step 5.4 note, opened by a possible-outage banner when there is one. */
+export function renderNote(input: NoteInput): string {
+  return render(enhancementNote(input), input.format);
+}
+
+/**
+ * Instead of the enhancement when its confidence is below the tenant's
+ * `min_confidence` (`low_confidence_action: note`): says nothing confident
+ * was found, what was searched (pass `sources`), and which details would help.
+ */
+export function renderLowConfidenceNote(input: NoteInput): string {
+  return render(lowConfidenceNote(input), input.format);
+}
+
+/** The short note added after a ticket update (`on_update: new_note`): the new cause and actions. */
+export function renderFollowUpNote(input: NoteInput): string {
+  return render(followUpNote(input), input.format);
 }

@@ -2,6 +2,7 @@ import { TenantSchema1732780800000 } from './1732780800000-tenant-schema';
 import { RegistryOperations1732867200000 } from './1732867200000-registry-operations';
 import { RetrievalRanking1764547200000 } from './1764547200000-retrieval-ranking';
 import { RetrievalPostings1764633600000 } from './1764633600000-retrieval-postings';
+import { OneNotePerTicket1764720000000 } from './1764720000000-one-note-per-ticket';
 
 /** In order. TypeORM records each one in `typeorm_migrations`. */
 export const MIGRATIONS = [
@@ -9,6 +10,7 @@ export const MIGRATIONS = [
   RegistryOperations1732867200000,
   RetrievalRanking1764547200000,
   RetrievalPostings1764633600000,
+  OneNotePerTicket1764720000000,
 ];
 
 /** Changes whenever a migration's SQL changes (test templates are keyed on it). */

@@ -5,7 +5,10 @@ import type { AddressInfo } from 'node:net';
 export interface FakeChatRequestBody {
   model?: string;
   max_tokens?: number;
-  response_format?: { type: string };
+  response_format?: {
+    type: string;
+    json_schema?: { name?: string; strict?: boolean; schema?: Record<string, unknown> };
+  };
   messages?: { role: string; content: string }[];
   [key: string]: unknown;
 }
@@ -38,6 +41,15 @@ export type FakeChatScript = (
   request: FakeChatRequest,
 ) => FakeChatReply | Promise<FakeChatReply>;
 
+export interface FakeChatServerOptions {
+  /**
+   * The `response_format` types the endpoint supports (default: text,
+   * json_object and json_schema). A request for another one is refused
+   * with HTTP 400 before the script runs, worded as an older vLLM words it.
+   */
+  responseFormats?: readonly string[];
+}
+
 export interface FakeChatCompletionsServer {
   /** Pass as the provider's baseUrl (ends in /v1). */
   readonly baseUrl: string;
@@ -49,6 +61,7 @@ export interface FakeChatCompletionsServer {
 }
 
 const COMPLETIONS_PATH = '/v1/chat/completions';
+const ALL_RESPONSE_FORMATS = ['text', 'json_object', 'json_schema'];
 const DEFAULT_USAGE = { prompt_tokens: 120, completion_tokens: 60 };
 
 function sendJson(
@@ -90,6 +103,22 @@ function completionBody(reply: Extract<FakeChatReply, { kind: 'completion' }>, m
   };
 }
 
+/** Why a real endpoint would refuse this response_format, if it would. */
+function responseFormatProblem(
+  format: FakeChatRequestBody['response_format'],
+  supported: readonly string[],
+): string | undefined {
+  if (format === undefined) return undefined;
+  if (!supported.includes(format.type)) {
+    const allowed = supported.map((type) => `'${type}'`).join(' or ');
+    return `1 validation error for ChatCompletionRequest\nresponse_format.type\n  Input should be ${allowed} [type=literal_error, input_value='${format.type}', input_type=str]`;
+  }
+  if (format.type === 'json_schema' && (!format.json_schema?.name || !format.json_schema.schema)) {
+    return "Missing required parameter: 'response_format.json_schema.name' or '.schema'";
+  }
+  return undefined;
+}
+
 function parseBody(raw: string): FakeChatRequestBody {
   try {
     return JSON.parse(raw) as FakeChatRequestBody;
@@ -102,9 +131,11 @@ function parseBody(raw: string): FakeChatRequestBody {
  * A scriptable stand-in for an OpenAI-compatible endpoint on 127.0.0.1 (a
  * free port): give it a queue of replies or a function of the request.
  * An empty queue answers 500 so a test notices an unexpected extra call.
+ * Every request is recorded, refused ones too.
  */
 export async function startFakeChatCompletionsServer(
   script: FakeChatReply[] | FakeChatScript = [],
+  { responseFormats = ALL_RESPONSE_FORMATS }: FakeChatServerOptions = {},
 ): Promise<FakeChatCompletionsServer> {
   const queue: FakeChatReply[] = Array.isArray(script) ? [...script] : [];
   const requests: FakeChatRequest[] = [];
@@ -127,6 +158,11 @@ export async function startFakeChatCompletionsServer(
       requests.push(request);
       if (request.method !== 'POST' || request.path !== COMPLETIONS_PATH) {
         sendJson(res, 404, errorBody(404, `fake server: no route ${request.path}`));
+        return;
+      }
+      const formatProblem = responseFormatProblem(request.body.response_format, responseFormats);
+      if (formatProblem) {
+        sendJson(res, 400, errorBody(400, formatProblem));
         return;
       }
       Promise.resolve(nextReply(request.body, request))

@@ -77,6 +77,9 @@ export const context: TicketContext = {
     },
   ],
   degraded: [],
+  language: 'en',
+  possible_outage: null,
+  update_of: null,
 };
 
 export const emptyContext: TicketContext = {
@@ -84,6 +87,9 @@ export const emptyContext: TicketContext = {
   kb_articles: [],
   systems: [],
   degraded: [],
+  language: 'en',
+  possible_outage: null,
+  update_of: null,
 };
 
 export const preferences = (overrides: Partial<EnhancementPreferences> = {}) =>
@@ -93,6 +99,7 @@ export const synthesisInput = (overrides: Partial<SynthesisInput> = {}): Synthes
   ticket,
   context,
   preferences: preferences(),
+  language: 'en',
   ...overrides,
 });
 

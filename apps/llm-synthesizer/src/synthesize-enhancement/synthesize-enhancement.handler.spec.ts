@@ -1,0 +1,99 @@
+import type { JetStreamClient } from '@nats-io/jetstream';
+import type { PinoLogger } from 'nestjs-pino';
+import {
+  createTopology,
+  type Enhancement,
+  type StageContext,
+  type TicketContextualized,
+} from '@tep/contracts';
+import type { TenantDatabase } from '@tep/data';
+import type { EnhancementProvider, SynthesisInput } from '@tep/enhancement-synthesis';
+import { MetricsRegistry, PipelineMetrics } from '@tep/service-runtime';
+import { SynthesizeEnhancement } from './synthesize-enhancement.handler';
+
+const TENANT_ID = '11111111-1111-4111-8111-111111111111';
+
+const message: TicketContextualized = {
+  version: 1,
+  job_id: '22222222-2222-4222-8222-222222222222',
+  tenant_id: TENANT_ID,
+  received_at: '2026-12-01T09:00:00.000Z',
+  ticket: {
+    ticket_id: '100000000004600',
+    subject: 'VPN down',
+    description_html: '<p>VPN down</p>',
+    description_text: 'VPN down',
+    resolution_text: null,
+    priority: 'High',
+    status: 'Open',
+    requester_email: null,
+    created_at: null,
+    event: 'created',
+  },
+  context: {
+    similar_tickets: [],
+    kb_articles: [],
+    systems: [],
+    degraded: [],
+    language: 'en',
+    possible_outage: null,
+    update_of: null,
+  },
+};
+
+const enhancement: Enhancement = {
+  likely_cause: 'The VPN gateway certificate expired.',
+  suggested_actions: ['Renew the certificate.'],
+  related_tickets: [],
+  confidence: 0.7,
+  synthesizer: 'llm',
+  language: 'en',
+  model: 'test-model',
+  fallback_reason: null,
+  usage: null,
+};
+
+/** A model stand-in that reports redactions the way the real provider does. */
+const redactingModel = (counts: Parameters<NonNullable<SynthesisInput['onRedactions']>>[0]) => ({
+  name: 'redacting',
+  synthesize: (input: SynthesisInput) => {
+    input.onRedactions?.(counts);
+    return Promise.resolve(enhancement);
+  },
+});
+
+function handler(synthesizer: EnhancementProvider, metrics: PipelineMetrics) {
+  const database = { withTenant: () => Promise.resolve({}) } as unknown as TenantDatabase;
+  const js = { publish: () => Promise.resolve({ seq: 1 }) } as unknown as JetStreamClient;
+  const logger = { setContext: () => undefined, info: () => undefined } as unknown as PinoLogger;
+  const prices = { promptPerMillionUsd: 0, completionPerMillionUsd: 0 };
+  return new SynthesizeEnhancement(
+    database,
+    js,
+    createTopology(),
+    synthesizer,
+    prices,
+    metrics,
+    logger,
+  );
+}
+
+const stage = { working: () => undefined } as unknown as StageContext;
+
+describe('SynthesizeEnhancement', () => {
+  it('counts the redactions of the job by tenant and kind', async () => {
+    const registry = new MetricsRegistry();
+    const metrics = new PipelineMetrics(registry);
+    const model = redactingModel({ secret: 2, card: 0, iban: 0, email: 1, phone: 0, name: 1 });
+
+    await handler(model, metrics).execute(message, stage);
+    await handler(model, metrics).execute(message, stage);
+
+    const { values } = await metrics.redactions.get();
+    expect(values.map(({ labels, value }) => [labels.kind, labels.tenant_id, value])).toEqual([
+      ['secret', TENANT_ID, 4],
+      ['email', TENANT_ID, 2],
+      ['name', TENANT_ID, 2],
+    ]);
+  });
+});
