@@ -212,7 +212,8 @@ export async function benchPipeline(
     const send = async (tenant: (typeof tenants)[number]): Promise<Job> => {
       const n = counter++;
       const ticket = tenant.tickets[tenant.sent++];
-      if (ticket === undefined) throw new Error(`more than ${TICKETS_PER_TENANT} webhooks for one tenant`);
+      if (ticket === undefined)
+        throw new Error(`more than ${TICKETS_PER_TENANT} webhooks for one tenant`);
       const body = webhookBody(n, 'BENCH', ticket);
       const sentAt = now();
       const reply = await postWebhook(ingressUrl, tenant, body);

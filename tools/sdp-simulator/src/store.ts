@@ -425,11 +425,11 @@ export class SdpStore {
       throw sdpErrors.typeMismatch('description');
     }
     return {
-      description: description as string | undefined,
+      description,
       flag: (name: string): boolean | undefined => {
         const value = fields[name];
         if (value !== undefined && typeof value !== 'boolean') throw sdpErrors.typeMismatch(name);
-        return value as boolean | undefined;
+        return value;
       },
     };
   }

@@ -17,7 +17,9 @@ export class OneNotePerTicket1764720000000 implements MigrationInterface {
   name = 'OneNotePerTicket1764720000000';
 
   async up(q: QueryRunner): Promise<void> {
-    await q.query(`ALTER TABLE enhancement_history DROP CONSTRAINT enhancement_history_status_check`);
+    await q.query(
+      `ALTER TABLE enhancement_history DROP CONSTRAINT enhancement_history_status_check`,
+    );
     await q.query(`
       ALTER TABLE enhancement_history
         ADD CONSTRAINT enhancement_history_status_check
@@ -32,7 +34,9 @@ export class OneNotePerTicket1764720000000 implements MigrationInterface {
   async down(q: QueryRunner): Promise<void> {
     await q.query(`DROP INDEX IF EXISTS ticket_history_tenant_recent_idx`);
     await q.query(`DELETE FROM enhancement_history WHERE status = 'skipped'`);
-    await q.query(`ALTER TABLE enhancement_history DROP CONSTRAINT enhancement_history_status_check`);
+    await q.query(
+      `ALTER TABLE enhancement_history DROP CONSTRAINT enhancement_history_status_check`,
+    );
     await q.query(`
       ALTER TABLE enhancement_history
         DROP COLUMN skip_reason, DROP COLUMN enhanced_text,
