@@ -1,6 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { EnhancementPreferencesSchema } from '@tep/contracts';
 import { loadClientInfo } from './client-info';
 import { UsageError } from './errors';
 
@@ -37,13 +38,11 @@ describe('client information', () => {
       servicedesk_api_key: 'SDPAPI_ABC123XYZ456',
       admin_email: 'admin@acmecorp.com',
       tier: 'premium',
+      // The file's values over every default.
       enhancement_preferences: {
-        context_sources: ['ticket_history', 'kb', 'monitoring'],
+        ...EnhancementPreferencesSchema.parse({}),
         output_format: 'html',
         max_tokens: 800,
-        llm_model: 'openai/gpt-4o-mini',
-        include_confidence_score: true,
-        note_visibility: 'technicians',
       },
       rate_limit: 100,
     });
