@@ -7,6 +7,7 @@ import { createTestDatabase, type TestDatabase } from '@tep/testing';
 import {
   findKbArticles,
   findMentionedSystems,
+  findOpenSimilarTickets,
   findSimilarTickets,
   indexPostingsBatch,
   recordTicket,
@@ -356,5 +357,41 @@ describe('context queries', () => {
     for (const secret of ['Winter2026!x', '4111 1111 1111 1111', 'Tmp#4421']) {
       expect(JSON.stringify(row)).not.toContain(secret);
     }
+  });
+
+  it("counts only the tenant's own recent open look-alikes for a possible outage", async () => {
+    const [P, Q] = [randomUUID(), randomUUID()];
+    const open = (n: number) =>
+      ticket({
+        ticket_id: `O-${n}`,
+        subject: 'Citrix Workspace cannot launch the ERP desktop',
+        description_text: `User ${n}: Cannot start desktop ERP-Prod since 10:05.`,
+      });
+    for (const tenant of [P, Q]) {
+      await tenants.withTenant(tenant, async (tx) => {
+        for (const n of [1, 2, 3]) await recordTicket(tx, open(n));
+        await recordTicket(tx, ticket({ ticket_id: 'O-9', subject: 'Printer jammed on floor 2' }));
+        await recordTicket(tx, {
+          ...open(4),
+          status: 'Resolved',
+          resolution_text: 'Restarted the broker.',
+        });
+      });
+    }
+    // Q's three also arrived two hours ago: outside a 60-minute window.
+    await tenants.withTenant(Q, (tx) =>
+      tx.query(
+        `UPDATE ticket_history SET created_at = now() - interval '2 hours' WHERE ticket_id LIKE 'O-%'`,
+      ),
+    );
+    const found = await tenants.withTenant(P, (tx) => findOpenSimilarTickets(tx, open(5), 60));
+    expect(found.map((t) => t.ticket_id).sort()).toEqual(['O-1', 'O-2', 'O-3']);
+    expect(found.every((t) => t.score >= 0.2)).toBe(true);
+    expect(await tenants.withTenant(Q, (tx) => findOpenSimilarTickets(tx, open(5), 60))).toEqual(
+      [],
+    );
+    expect(
+      await tenants.withTenant(Q, (tx) => findOpenSimilarTickets(tx, open(5), 180)),
+    ).toHaveLength(3);
   });
 });

@@ -30,6 +30,13 @@ describe('buildSystemPrompt', () => {
     );
   });
 
+  it('asks for a cause only with its source, and for "nothing similar" otherwise', () => {
+    const prompt = systemPrompt();
+    expect(prompt).toContain('"confident": false is only possibly related');
+    expect(prompt).toContain('name its source in likely_cause');
+    expect(prompt).toContain('say plainly in likely_cause that nothing similar was found');
+  });
+
   it('has no tenant section without instructions', () => {
     for (const instructions of ['', '  \n\t ']) {
       const prompt = systemPrompt({ instructions });
@@ -109,6 +116,10 @@ describe('buildTicketData', () => {
       ].sort(),
     );
     expect(data.ticket.subject).toBe(`<${ticket.subject.length}>`);
+    // The retrieval's own judgement travels with each similar ticket.
+    expect(data.similar_tickets.map((s) => s.confident)).toEqual(
+      context.similar_tickets.map((s) => s.confident),
+    );
     expect(data.systems[0]).toEqual({
       hostname: 'exch01',
       ip_address: '10.0.0.5',

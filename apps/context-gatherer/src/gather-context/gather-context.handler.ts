@@ -104,7 +104,7 @@ export class GatherContext {
     const context = await tracer.startActiveSpan('context_gathered', async (span) => {
       span.setAttributes({ tenant_id: tenantId, job_id: jobId });
       try {
-        return await this.gather(tenantId, message, preferences, plan.updateOf);
+        return await this.gather(tenantId, message, preferences, plan.updateOf, search.language);
       } finally {
         span.end();
       }
@@ -135,6 +135,7 @@ export class GatherContext {
     message: TicketReceived,
     preferences: EnhancementPreferences,
     updateOf: TicketContext['update_of'],
+    language: TicketContext['language'],
   ): Promise<TicketContext> {
     const { ticket } = message;
     const sources = new Set(preferences.context_sources);
@@ -179,7 +180,7 @@ export class GatherContext {
       kb_articles,
       systems,
       degraded,
-      language: searchInputOf(ticket).language,
+      language,
       possible_outage: outage
         ? {
             window_minutes: preferences.outage_window_minutes,
