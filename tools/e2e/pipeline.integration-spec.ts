@@ -360,6 +360,27 @@ describe('ticket enhancement pipeline, end to end', () => {
     // The runbook's log lines, and no secret in any log.
     expect(ingress.output()).toContain(`Webhook received from tenant_id=${acme.tenant_id}`);
     expect(ingress.output()).toContain(`Webhook signature valid for tenant_id=${acme.tenant_id}`);
+    // What `grep "webhook_received"`, `"signature_valid"` and `"task_processing"` find (steps 4.4, 5.3).
+    const lines = (service: ServiceProcess, event: string) =>
+      service
+        .output()
+        .split('\n')
+        .filter((line) => line.includes(`"event":"${event}"`) && line.includes(acme.tenant_id));
+    expect(lines(ingress, 'webhook_received').length).toBeGreaterThan(0);
+    expect(lines(ingress, 'signature_valid').length).toBeGreaterThan(0);
+    const worker = (name: string) => services.find((sv) => sv.name === name)!;
+    const steps = ['context-gatherer', 'llm-synthesizer', 'servicedesk-poster'].flatMap((name) =>
+      lines(worker(name), 'task_processing').filter((line) => line.includes(jobId)),
+    );
+    for (const message of [
+      'Gathering context for ticket_id=TKT-12345',
+      'Synthesizing enhancement with LLM (model: openai/gpt-4o-mini)',
+      'Enhancement generated:',
+      'Posting enhancement to ServiceDesk Plus',
+      'Enhancement posted: ticket_id=TKT-12345, duration=',
+    ]) {
+      expect(steps.some((line) => line.includes(message))).toBe(true);
+    }
     for (const service of services) {
       expect(service.output()).not.toContain(acme.webhook_secret);
       expect(service.output()).not.toContain('acme-sdp-key');

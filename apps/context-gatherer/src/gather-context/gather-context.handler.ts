@@ -64,7 +64,13 @@ export class GatherContext {
 
   async execute(message: TicketReceived): Promise<void> {
     const { tenant_id: tenantId, job_id: jobId, ticket } = message;
-    const log = { tenant_id: tenantId, job_id: jobId, ticket_id: ticket.ticket_id };
+    // `event`: the runbook greps a job's worker lines for task_processing (step 5.3).
+    const log = {
+      tenant_id: tenantId,
+      job_id: jobId,
+      ticket_id: ticket.ticket_id,
+      event: 'task_processing',
+    };
     this.logger.info(log, `Gathering context for ticket_id=${ticket.ticket_id}`);
 
     const search = searchInputOf(ticket);

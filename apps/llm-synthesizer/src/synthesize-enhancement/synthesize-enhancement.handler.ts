@@ -46,7 +46,13 @@ export class SynthesizeEnhancement {
     const stored = await this.database.withTenant(tenantId, loadEnhancementPreferences);
     if (stored === undefined) throw new StageError('tenant_not_found', `No tenant ${tenantId}`);
     const preferences = readEnhancementPreferences(stored);
-    const log = { tenant_id: tenantId, job_id: jobId, ticket_id: ticket.ticket_id };
+    // `event`: the runbook greps a job's worker lines for task_processing (step 5.3).
+    const log = {
+      tenant_id: tenantId,
+      job_id: jobId,
+      ticket_id: ticket.ticket_id,
+      event: 'task_processing',
+    };
     this.logger.info(
       { ...log, model: preferences.llm_model },
       `Synthesizing enhancement with LLM (model: ${preferences.llm_model})`,

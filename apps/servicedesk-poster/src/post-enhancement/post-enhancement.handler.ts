@@ -67,7 +67,13 @@ export class PostEnhancement {
     // Redelivered: a crash may have come between posting and recording.
     const isRedelivery = ctx.deliveryCount > 1;
     const { tenant_id: tenantId, job_id: jobId, ticket, enhancement } = message;
-    const log = { tenant_id: tenantId, job_id: jobId, ticket_id: ticket.ticket_id };
+    // `event`: the runbook greps a job's worker lines for task_processing (step 5.3).
+    const log = {
+      tenant_id: tenantId,
+      job_id: jobId,
+      ticket_id: ticket.ticket_id,
+      event: 'task_processing',
+    };
 
     const { tenant, job } = await this.database.withTenant(tenantId, async (tx) => ({
       tenant: await loadTenantServiceDesk(tx),
@@ -168,15 +174,13 @@ export class PostEnhancement {
         completionTokens: enhancement.usage?.completion_tokens ?? null,
       }),
     );
+    const seconds = Math.max(0, (Date.now() - Date.parse(message.received_at)) / 1000);
     this.logger.info(
-      { ...log, note_id: noteId },
-      `Enhancement posted: ticket_id=${ticket.ticket_id}`,
+      { ...log, note_id: noteId, duration_s: Number(seconds.toFixed(3)) },
+      `Enhancement posted: ticket_id=${ticket.ticket_id}, duration=${seconds.toFixed(1)}s`,
     );
     this.metrics.outcomes.inc({ tenant_id: tenantId, outcome: 'posted' });
-    this.metrics.requestDuration.observe(
-      { tenant_id: tenantId },
-      Math.max(0, (Date.now() - Date.parse(message.received_at)) / 1000),
-    );
+    this.metrics.requestDuration.observe({ tenant_id: tenantId }, seconds);
     await this.announce(message, noteId);
   }
 

@@ -93,7 +93,11 @@ export class ReceiveWebhook {
     if (!isUuid(tenantIdParam)) return { kind: 'rejected', reason: 'tenant_id_malformed' };
     const tenantId = tenantIdParam.toLowerCase();
     span.setAttribute('tenant_id', tenantId);
-    this.logger.info({ tenant_id: tenantId }, `Webhook received from tenant_id=${tenantId}`);
+    // `event`: the name the runbook greps for (step 4.4).
+    this.logger.info(
+      { tenant_id: tenantId, event: 'webhook_received' },
+      `Webhook received from tenant_id=${tenantId}`,
+    );
 
     if (!input.contentType || !JSON_MEDIA_TYPE.test(input.contentType)) {
       return { kind: 'rejected', reason: 'unsupported_media_type' };
@@ -207,7 +211,12 @@ export class ReceiveWebhook {
     });
     if (auth.ok) {
       this.logger.info(
-        { tenant_id: tenantId, method: auth.method, secret_index: auth.matchedSecretIndex },
+        {
+          tenant_id: tenantId,
+          event: 'signature_valid',
+          method: auth.method,
+          secret_index: auth.matchedSecretIndex,
+        },
         `Webhook signature valid for tenant_id=${tenantId}`,
       );
       return { ok: true, deliveryId: auth.deliveryId };
