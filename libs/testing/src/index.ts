@@ -5,6 +5,12 @@ export {
   TEST_ADMIN_URL,
   type TestDatabase,
 } from './database';
-export { createTestNats, eventually, TEST_NATS_URL, type TestNats } from './nats';
+export {
+  createTestNats,
+  deleteNamespaceStreams,
+  eventually,
+  TEST_NATS_URL,
+  type TestNats,
+} from './nats';
 export { testEncryptionKey } from './keys';
 export { startServiceProcess, freePort, type ServiceProcess } from './processes';

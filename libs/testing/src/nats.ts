@@ -24,18 +24,24 @@ export async function createTestNats(): Promise<TestNats> {
     namespace,
     topology,
     async cleanup() {
-      const jsm = await jetstreamManager(nc);
-      for (const name of [
-        topology.ticketsStream,
-        topology.deadLetterStream,
-        `KV_${topology.tenantDirectoryBucket}`,
-        `KV_${topology.oauthTokenBucket}`,
-      ]) {
-        await jsm.streams.delete(name).catch(() => undefined);
-      }
+      await deleteNamespaceStreams(nc, namespace);
       await nc.drain();
     },
   };
+}
+
+/**
+ * Every stream named `<ns>_…` and KV bucket `KV_<ns>_…`: the topology's,
+ * the advisory stream and the ingress's own buckets alike, so runs leave
+ * nothing behind on a shared server.
+ */
+export async function deleteNamespaceStreams(nc: NatsConnection, namespace: string): Promise<void> {
+  const jsm = await jetstreamManager(nc);
+  const names: string[] = [];
+  for await (const name of jsm.streams.names()) {
+    if (name.startsWith(`${namespace}_`) || name.startsWith(`KV_${namespace}_`)) names.push(name);
+  }
+  for (const name of names) await jsm.streams.delete(name).catch(() => undefined);
 }
 
 /** Polls until `check` returns a value (not undefined) or the time is up. */

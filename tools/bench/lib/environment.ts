@@ -12,6 +12,7 @@ import { Client, escapeIdentifier } from 'pg';
 import { PLATFORM_DEFAULTS } from '@tep/config';
 import { createTopology, type Topology } from '@tep/contracts';
 import { provisionDatabase, withDatabase } from '@tep/data';
+import { deleteNamespaceStreams } from '@tep/testing';
 
 export const ADMIN_URL = process.env.BENCH_DATABASE_ADMIN_URL ?? PLATFORM_DEFAULTS.databaseAdminUrl;
 export const NATS_URL = process.env.BENCH_NATS_URL ?? PLATFORM_DEFAULTS.natsUrl;
@@ -88,16 +89,6 @@ export async function benchNats(label: string): Promise<BenchNats> {
       await nc.drain();
     },
   };
-}
-
-/** Streams named `<ns>_…` and KV buckets `KV_<ns>_…` (the ingress's own buckets included). */
-export async function deleteNamespaceStreams(nc: NatsConnection, namespace: string): Promise<void> {
-  const jsm = await jetstreamManager(nc);
-  const names: string[] = [];
-  for await (const name of jsm.streams.names()) {
-    if (name.startsWith(`${namespace}_`) || name.startsWith(`KV_${namespace}_`)) names.push(name);
-  }
-  for (const name of names) await jsm.streams.delete(name).catch(() => undefined);
 }
 
 /**
