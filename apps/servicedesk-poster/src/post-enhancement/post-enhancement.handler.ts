@@ -21,13 +21,7 @@ import {
 import type { SecretCipher } from '@tep/encryption';
 import { JETSTREAM, PipelineMetrics, TOPOLOGY } from '@tep/service-runtime';
 import { clientForTenant, type AccessTokenStore } from '@tep/servicedesk-client';
-import {
-  jobMarker,
-  renderFollowUpNote,
-  renderLowConfidenceNote,
-  renderNote,
-  type NoteInput,
-} from './render-note';
+import { jobMarker, noteToPost } from './render-note';
 import { toStageError } from './servicedesk-errors';
 
 export const POSTER_CIPHER = Symbol('POSTER_CIPHER');
@@ -101,12 +95,12 @@ export class PostEnhancement {
       return;
     }
     const updateOf = message.context.update_of;
-    const descriptionHtml = this.render(
+    const descriptionHtml = noteToPost(
       lowConfidence
-        ? renderLowConfidenceNote
+        ? 'low_confidence'
         : updateOf?.mode === 'new_note'
-          ? renderFollowUpNote
-          : renderNote,
+          ? 'follow_up'
+          : 'enhancement',
       {
         enhancement,
         context: message.context,
@@ -182,16 +176,6 @@ export class PostEnhancement {
     this.metrics.outcomes.inc({ tenant_id: tenantId, outcome: 'posted' });
     this.metrics.requestDuration.observe({ tenant_id: tenantId }, seconds);
     await this.announce(message, noteId);
-  }
-
-  /** A note that cannot be rendered is a dead letter with the reason, never a broken note. */
-  private render(render: (input: NoteInput) => string, input: NoteInput): string {
-    try {
-      return render(input);
-    } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
-      throw new StageError('invalid_message', `the note could not be rendered: ${reason}`);
-    }
   }
 
   private async announce(message: TicketEnhanced, noteId: string): Promise<void> {

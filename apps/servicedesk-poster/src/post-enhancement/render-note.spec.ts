@@ -1,6 +1,7 @@
 import type { Enhancement, NoteLanguage, TicketContext } from '@tep/contracts';
 import { NOTE_WORDING } from '@tep/enhancement-synthesis';
 import {
+  noteToPost,
   jobMarker,
   renderFollowUpNote,
   renderLowConfidenceNote,
@@ -549,4 +550,24 @@ describe('every note, format and language', () => {
       }
     },
   );
+});
+
+describe('noteToPost', () => {
+  it('returns the note of each kind, marker included', () => {
+    for (const kind of ['enhancement', 'low_confidence', 'follow_up'] as const) {
+      expect(noteToPost(kind, input())).toContain(`Enhancement ref: ${jobId}`);
+    }
+  });
+
+  it('turns a note that cannot be rendered into a dead letter with the reason', () => {
+    const broken = input({
+      enhancement: { ...enhancement, suggested_actions: undefined as unknown as string[] },
+    });
+    expect(() => noteToPost('enhancement', broken)).toThrow(
+      expect.objectContaining({
+        code: 'invalid_message',
+        message: expect.stringMatching(/^the enhancement note could not be rendered: /),
+      }),
+    );
+  });
 });

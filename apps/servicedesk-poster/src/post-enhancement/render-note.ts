@@ -1,6 +1,11 @@
 import MarkdownIt from 'markdown-it';
 import sanitizeHtml from 'sanitize-html';
-import type { Enhancement, EnhancementPreferences, TicketContext } from '@tep/contracts';
+import {
+  StageError,
+  type Enhancement,
+  type EnhancementPreferences,
+  type TicketContext,
+} from '@tep/contracts';
 import {
   NOTE_WORDING,
   formatPercent,
@@ -351,4 +356,29 @@ export function renderLowConfidenceNote(input: NoteInput): string {
 /** The short note added after a ticket update (`on_update: new_note`): the new cause and actions. */
 export function renderFollowUpNote(input: NoteInput): string {
   return render(followUpNote(input), input.format);
+}
+
+export type NoteKind = 'enhancement' | 'low_confidence' | 'follow_up';
+const RENDERERS: Record<NoteKind, (input: NoteInput) => string> = {
+  enhancement: renderNote,
+  low_confidence: renderLowConfidenceNote,
+  follow_up: renderFollowUpNote,
+};
+
+/**
+ * The note to post, or a dead letter with the reason: a note that cannot be
+ * rendered (or sanitises to nothing) never reaches the ticket half-built.
+ */
+export function noteToPost(kind: NoteKind, input: NoteInput): string {
+  let html: string;
+  try {
+    html = RENDERERS[kind](input);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new StageError('invalid_message', `the ${kind} note could not be rendered: ${reason}`);
+  }
+  if (!html.includes(jobMarker(input.jobId))) {
+    throw new StageError('invalid_message', `the ${kind} note lost its content in sanitising`);
+  }
+  return html;
 }
