@@ -8,9 +8,6 @@ export {
   TicketEnhancedSchema,
   TicketPostedSchema,
   DeadLetterSchema,
-  ContextSourceSchema,
-  NoteLanguageSchema,
-  type NoteLanguage,
   SimilarTicketSchema,
   KbArticleRefSchema,
   SystemRefSchema,
@@ -22,7 +19,6 @@ export {
   type TicketEnhanced,
   type TicketPosted,
   type DeadLetter,
-  type ContextSource,
 } from './messages';
 export {
   ServiceDeskWebhookPayloadSchema,
@@ -55,12 +51,16 @@ export {
   type TopologyOptions,
 } from './jetstream';
 export {
+  ContextSourceSchema,
   EnhancementPreferencesSchema,
+  NoteLanguageSchema,
   RateLimitsSchema,
   RedactableSchema,
   noteLanguageOf,
   readEnhancementPreferences,
+  type ContextSource,
   type EnhancementPreferences,
+  type NoteLanguage,
   type Redactable,
   type RateLimits,
 } from './tenant-preferences';

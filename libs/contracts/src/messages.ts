@@ -1,4 +1,9 @@
 import { z } from 'zod';
+import {
+  ContextSourceSchema,
+  EnhancementPreferencesSchema,
+  NoteLanguageSchema,
+} from './tenant-preferences';
 
 /** Message schemas exchanged over JetStream; validated at both ends. */
 export const TicketSchema = z.object({
@@ -50,12 +55,6 @@ export const SystemRefSchema = z.object({
   status: z.string(),
   matched_on: z.string(),
 });
-/** Languages a note is written in (labels translated, the model told to answer in it). */
-export const NoteLanguageSchema = z.enum(['en', 'de', 'fr', 'es', 'nl']);
-export type NoteLanguage = z.infer<typeof NoteLanguageSchema>;
-
-export const ContextSourceSchema = z.enum(['ticket_history', 'kb', 'monitoring']);
-export type ContextSource = z.infer<typeof ContextSourceSchema>;
 
 export const TicketContextSchema = z.object({
   similar_tickets: z.array(SimilarTicketSchema).max(10),
@@ -104,6 +103,12 @@ export type TicketContext = z.infer<typeof TicketContextSchema>;
 
 export const TicketContextualizedSchema = TicketReceivedSchema.extend({
   context: TicketContextSchema,
+  /**
+   * The tenant's preferences as the gatherer read them: one read per job,
+   * the same for every later stage. Absent in messages queued before this
+   * field existed (stages then read them themselves).
+   */
+  preferences: EnhancementPreferencesSchema.optional(),
 });
 export type TicketContextualized = z.infer<typeof TicketContextualizedSchema>;
 

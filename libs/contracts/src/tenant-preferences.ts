@@ -1,10 +1,12 @@
 import { z } from 'zod';
-import {
-  ContextSourceSchema,
-  NoteLanguageSchema,
-  type NoteLanguage,
-  type TicketContext,
-} from './messages';
+import type { TicketContext } from './messages';
+
+/** Languages a note is written in (labels translated, the model told to answer in it). */
+export const NoteLanguageSchema = z.enum(['en', 'de', 'fr', 'es', 'nl']);
+export type NoteLanguage = z.infer<typeof NoteLanguageSchema>;
+
+export const ContextSourceSchema = z.enum(['ticket_history', 'kb', 'monitoring']);
+export type ContextSource = z.infer<typeof ContextSourceSchema>;
 
 /** What may be replaced by a placeholder before text leaves for a model, beyond secrets (always). */
 export const RedactableSchema = z.enum(['email', 'phone', 'name']);

@@ -129,7 +129,7 @@ export class GatherContext {
     await publishMessage(this.js, {
       subject: this.topology.subjects.contextualized(tenantId),
       schema: TicketContextualizedSchema,
-      message: { ...message, context },
+      message: { ...message, context, preferences },
       msgId: `contextualized:${jobId}`,
       tenantId,
       jobId,

@@ -1,6 +1,7 @@
 import type { JetStreamClient } from '@nats-io/jetstream';
 import type { PinoLogger } from 'nestjs-pino';
 import {
+  EnhancementPreferencesSchema,
   createTopology,
   type Enhancement,
   type StageContext,
@@ -62,8 +63,11 @@ const redactingModel = (counts: Parameters<NonNullable<SynthesisInput['onRedacti
   },
 });
 
-function handler(synthesizer: EnhancementProvider, metrics: PipelineMetrics) {
-  const database = { withTenant: () => Promise.resolve({}) } as unknown as TenantDatabase;
+function handler(
+  synthesizer: EnhancementProvider,
+  metrics: PipelineMetrics,
+  database = { withTenant: () => Promise.resolve({}) } as unknown as TenantDatabase,
+) {
   const js = { publish: () => Promise.resolve({ seq: 1 }) } as unknown as JetStreamClient;
   const logger = { setContext: () => undefined, info: () => undefined } as unknown as PinoLogger;
   const prices = { promptPerMillionUsd: 0, completionPerMillionUsd: 0 };
@@ -95,5 +99,27 @@ describe('SynthesizeEnhancement', () => {
       ['email', TENANT_ID, 2],
       ['name', TENANT_ID, 2],
     ]);
+  });
+
+  it("uses the preferences the gatherer read for the job, without reading the tenant's row", async () => {
+    const seen: string[] = [];
+    const model = {
+      name: 'recording',
+      synthesize: (input: SynthesisInput) => {
+        seen.push(input.preferences.llm_model);
+        return Promise.resolve(enhancement);
+      },
+    };
+    const withTenant = jest.fn(() => Promise.resolve({ llm_model: 'stored/model' }));
+    const database = { withTenant } as unknown as TenantDatabase;
+    const metrics = new PipelineMetrics(new MetricsRegistry());
+    const preferences = EnhancementPreferencesSchema.parse({ llm_model: 'carried/model' });
+
+    await handler(model, metrics, database).execute({ ...message, preferences }, stage);
+    expect(withTenant).not.toHaveBeenCalled();
+    // A message queued before the field existed: the stage reads them itself.
+    await handler(model, metrics, database).execute(message, stage);
+    expect(withTenant).toHaveBeenCalledTimes(1);
+    expect(seen).toEqual(['carried/model', 'stored/model']);
   });
 });

@@ -41,11 +41,16 @@ export class SynthesizeEnhancement {
     this.logger.setContext(SynthesizeEnhancement.name);
   }
 
-  async execute(message: TicketContextualized, ctx: StageContext): Promise<void> {
-    const { tenant_id: tenantId, job_id: jobId, ticket, context } = message;
+  /** Only for messages queued before the gatherer carried the job's preferences. */
+  private async loadPreferences(tenantId: string) {
     const stored = await this.database.withTenant(tenantId, loadEnhancementPreferences);
     if (stored === undefined) throw new StageError('tenant_not_found', `No tenant ${tenantId}`);
-    const preferences = readEnhancementPreferences(stored);
+    return readEnhancementPreferences(stored);
+  }
+
+  async execute(message: TicketContextualized, ctx: StageContext): Promise<void> {
+    const { tenant_id: tenantId, job_id: jobId, ticket, context } = message;
+    const preferences = message.preferences ?? (await this.loadPreferences(tenantId));
     // `event`: the runbook greps a job's worker lines for task_processing (step 5.3).
     const log = {
       tenant_id: tenantId,

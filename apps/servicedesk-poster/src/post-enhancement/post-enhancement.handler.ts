@@ -82,7 +82,9 @@ export class PostEnhancement {
       this.logger.info(log, 'Skipped on an earlier delivery; nothing to do');
       return;
     }
-    const preferences = readEnhancementPreferences(tenant.enhancement_preferences);
+    // The job's preferences as the gatherer read them (older messages: the tenant's row).
+    const preferences =
+      message.preferences ?? readEnhancementPreferences(tenant.enhancement_preferences);
     const lowConfidence =
       enhancement.confidence !== null && enhancement.confidence < preferences.min_confidence;
     if (lowConfidence && preferences.low_confidence_action === 'skip') {
