@@ -43,6 +43,8 @@ export {
   FAIRNESS_DEFERRALS,
   extractTraceContext,
   activeTraceId,
+  currentJobLogFields,
+  type JobLogFields,
   type PublishInput,
   type RunningConsumer,
   type StageConsumerOptions,

@@ -6,6 +6,7 @@ import {
   DeadLetterSchema,
   StageError,
   TicketReceivedSchema,
+  currentJobLogFields,
   ensureTopology,
   publishMessage,
   runExhaustedDeliveryCapture,
@@ -87,6 +88,32 @@ describe('stage consumer runner', () => {
       await consumer.stop();
     }
   }, 60_000);
+
+  it('gives every log line of a job its tenant and job ids from the async context, and none outside', async () => {
+    const tenant = randomUUID();
+    const message = received(tenant, 'L-1');
+    await publish(message);
+    const seen: unknown[] = [];
+    const consumer = await runStageConsumer({
+      js,
+      topology: nats.topology,
+      stage: 'context-gatherer',
+      schema: TicketReceivedSchema,
+      logger: quiet,
+      concurrency: 1,
+      handle: async () => {
+        await sleep(10); // still there after an await
+        seen.push(currentJobLogFields());
+      },
+    });
+    try {
+      await eventually(() => (seen.length === 1 ? true : undefined), 10_000);
+      expect(seen[0]).toMatchObject({ tenant_id: tenant, job_id: message.job_id });
+      expect(currentJobLogFields()).toBeUndefined();
+    } finally {
+      await consumer.stop();
+    }
+  }, 30_000);
 
   it('stops gracefully: finishes in-flight work and hands the rest back at once', async () => {
     const tenant = randomUUID();

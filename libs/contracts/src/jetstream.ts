@@ -1,7 +1,9 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import {
   SpanKind,
   SpanStatusCode,
   context,
+  isSpanContextValid,
   propagation,
   trace,
   type Context,
@@ -313,14 +315,20 @@ async function processOne<S extends z.ZodType>(
     // long Retry-After): otherwise JetStream hands it to another slot and the
     // same job could be worked twice at once.
     heartbeat = setInterval(() => msg.working(), Math.max(1_000, ackWaitMs / 3));
-    await context.with(trace.setSpan(context.active(), span), () =>
-      options.handle(message, {
-        tenantId,
-        jobId,
-        deliveryCount,
-        subject: msg.subject,
-        working: () => msg.working(),
-      }),
+    const spanContext = span.spanContext();
+    const fields: JobLogFields = isSpanContextValid(spanContext)
+      ? { tenant_id: tenantId, job_id: jobId, trace_id: spanContext.traceId }
+      : { tenant_id: tenantId, job_id: jobId };
+    await jobLogFields.run(fields, () =>
+      context.with(trace.setSpan(context.active(), span), () =>
+        options.handle(message, {
+          tenantId,
+          jobId,
+          deliveryCount,
+          subject: msg.subject,
+          working: () => msg.working(),
+        }),
+      ),
     );
     // Double ack: once confirmed, the server never redelivers this message.
     await msg.ackAck();
@@ -433,6 +441,21 @@ async function deadLetter(
 export function activeTraceId(): string | undefined {
   return trace.getActiveSpan()?.spanContext().traceId;
 }
+
+/** What every log line written while a job's delivery is handled carries. */
+export interface JobLogFields {
+  tenant_id: string;
+  job_id: string;
+  trace_id?: string;
+}
+const jobLogFields = new AsyncLocalStorage<JobLogFields>();
+
+/**
+ * The fields of the job being handled in this async context (undefined
+ * outside one): the logger adds them to every line, so no handler has to.
+ * Its own store, not OpenTelemetry's context, so it holds with tracing off.
+ */
+export const currentJobLogFields = (): JobLogFields | undefined => jobLogFields.getStore();
 
 const ExhaustedAdvisorySchema = z.object({
   stream: z.string(),

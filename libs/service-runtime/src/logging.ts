@@ -1,4 +1,5 @@
 import type { Params } from 'nestjs-pino';
+import { currentJobLogFields } from '@tep/contracts';
 
 /**
  * Paths pino replaces with "[Redacted]": credentials must never reach a log
@@ -34,6 +35,8 @@ export function loggerParams(service: string, level: string, requestLogs = true)
         ? { ignore: (req) => /^\/(health|metrics)\b/.test(req.url ?? '') }
         : false,
       customProps: () => ({ service }),
+      // tenant_id, job_id and trace_id of the job being handled, on every line of it.
+      mixin: () => currentJobLogFields() ?? {},
       serializers: {
         req: (req: { id: unknown; method: string; url: string }) => ({
           id: req.id,

@@ -64,13 +64,9 @@ export class GatherContext {
 
   async execute(message: TicketReceived): Promise<void> {
     const { tenant_id: tenantId, job_id: jobId, ticket } = message;
-    // `event`: the runbook greps a job's worker lines for task_processing (step 5.3).
-    const log = {
-      tenant_id: tenantId,
-      job_id: jobId,
-      ticket_id: ticket.ticket_id,
-      event: 'task_processing',
-    };
+    // tenant_id, job_id and trace_id come from the job's async context (the
+    // logger's mixin); `event`: the runbook greps worker lines for task_processing (step 5.3).
+    const log = { ticket_id: ticket.ticket_id, event: 'task_processing' };
     this.logger.info(log, `Gathering context for ticket_id=${ticket.ticket_id}`);
 
     const search = searchInputOf(ticket);
@@ -157,10 +153,7 @@ export class GatherContext {
       } catch (error) {
         const reason = error instanceof Error ? error.message : String(error);
         degraded.push({ source, reason: `no context from ${source}: ${reason}`.slice(0, 500) });
-        this.logger.warn(
-          { tenant_id: tenantId, job_id: message.job_id, source, err: reason },
-          'Context source failed',
-        );
+        this.logger.warn({ source, err: reason }, 'Context source failed');
         return empty;
       }
     };
@@ -176,10 +169,7 @@ export class GatherContext {
     const outage = history.open.length >= preferences.outage_threshold;
     if (outage) {
       this.metrics.possibleOutages.inc({ tenant_id: tenantId });
-      this.logger.info(
-        { tenant_id: tenantId, job_id: message.job_id, open_similar: history.open.length },
-        'Possible outage',
-      );
+      this.logger.info({ open_similar: history.open.length }, 'Possible outage');
     }
     return {
       similar_tickets: history.similar,

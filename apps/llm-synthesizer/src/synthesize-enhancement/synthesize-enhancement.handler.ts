@@ -51,13 +51,9 @@ export class SynthesizeEnhancement {
   async execute(message: TicketContextualized, ctx: StageContext): Promise<void> {
     const { tenant_id: tenantId, job_id: jobId, ticket, context } = message;
     const preferences = message.preferences ?? (await this.loadPreferences(tenantId));
-    // `event`: the runbook greps a job's worker lines for task_processing (step 5.3).
-    const log = {
-      tenant_id: tenantId,
-      job_id: jobId,
-      ticket_id: ticket.ticket_id,
-      event: 'task_processing',
-    };
+    // tenant_id, job_id and trace_id come from the job's async context (the
+    // logger's mixin); `event`: the runbook greps worker lines for task_processing (step 5.3).
+    const log = { ticket_id: ticket.ticket_id, event: 'task_processing' };
     this.logger.info(
       { ...log, model: preferences.llm_model },
       `Synthesizing enhancement with LLM (model: ${preferences.llm_model})`,

@@ -61,13 +61,9 @@ export class PostEnhancement {
     // Redelivered: a crash may have come between posting and recording.
     const isRedelivery = ctx.deliveryCount > 1;
     const { tenant_id: tenantId, job_id: jobId, ticket, enhancement } = message;
-    // `event`: the runbook greps a job's worker lines for task_processing (step 5.3).
-    const log = {
-      tenant_id: tenantId,
-      job_id: jobId,
-      ticket_id: ticket.ticket_id,
-      event: 'task_processing',
-    };
+    // tenant_id, job_id and trace_id come from the job's async context (the
+    // logger's mixin); `event`: the runbook greps worker lines for task_processing (step 5.3).
+    const log = { ticket_id: ticket.ticket_id, event: 'task_processing' };
 
     const { tenant, job } = await this.database.withTenant(tenantId, async (tx) => ({
       tenant: await loadTenantServiceDesk(tx),
