@@ -7,6 +7,56 @@ import nx from '@nx/eslint-plugin';
 import tseslint from 'typescript-eslint';
 import prettier from 'eslint-config-prettier';
 
+/**
+ * Who may import whom, by project tag. Contracts depend on no library of
+ * ours; only their specs may use the test harness (`specs`).
+ */
+const moduleBoundaries = (specs) => ({
+  enforceBuildableLibDependency: false,
+  allow: [],
+  depConstraints: [
+    {
+      sourceTag: 'type:app',
+      onlyDependOnLibsWithTags: [
+        'type:feature',
+        'type:data-access',
+        'type:util',
+        'type:contracts',
+        'type:testing',
+      ],
+    },
+    {
+      sourceTag: 'type:tool',
+      onlyDependOnLibsWithTags: [
+        'type:feature',
+        'type:data-access',
+        'type:util',
+        'type:contracts',
+        'type:testing',
+        'type:tool',
+      ],
+    },
+    {
+      sourceTag: 'type:testing',
+      onlyDependOnLibsWithTags: ['type:feature', 'type:data-access', 'type:util', 'type:contracts'],
+    },
+    {
+      sourceTag: 'type:feature',
+      onlyDependOnLibsWithTags: ['type:data-access', 'type:util', 'type:contracts', 'type:testing'],
+    },
+    {
+      sourceTag: 'type:data-access',
+      onlyDependOnLibsWithTags: ['type:util', 'type:contracts', 'type:testing'],
+    },
+    {
+      sourceTag: 'type:contracts',
+      onlyDependOnLibsWithTags: specs ? ['type:testing'] : [],
+    },
+    { sourceTag: 'type:util', onlyDependOnLibsWithTags: ['type:util'] },
+    { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
+  ],
+});
+
 export default tseslint.config(
   {
     ignores: [
@@ -42,69 +92,13 @@ export default tseslint.config(
           ],
         },
       ],
-      '@nx/enforce-module-boundaries': [
-        'error',
-        {
-          enforceBuildableLibDependency: false,
-          allow: [],
-          depConstraints: [
-            {
-              sourceTag: 'type:app',
-              onlyDependOnLibsWithTags: [
-                'type:feature',
-                'type:data-access',
-                'type:util',
-                'type:contracts',
-                'type:testing',
-              ],
-            },
-            {
-              sourceTag: 'type:tool',
-              onlyDependOnLibsWithTags: [
-                'type:feature',
-                'type:data-access',
-                'type:util',
-                'type:contracts',
-                'type:testing',
-                'type:tool',
-              ],
-            },
-            {
-              sourceTag: 'type:testing',
-              onlyDependOnLibsWithTags: [
-                'type:feature',
-                'type:data-access',
-                'type:util',
-                'type:contracts',
-              ],
-            },
-            {
-              sourceTag: 'type:feature',
-              onlyDependOnLibsWithTags: [
-                'type:data-access',
-                'type:util',
-                'type:contracts',
-                'type:testing',
-              ],
-            },
-            {
-              sourceTag: 'type:data-access',
-              onlyDependOnLibsWithTags: ['type:util', 'type:contracts', 'type:testing'],
-            },
-            {
-              sourceTag: 'type:contracts',
-              onlyDependOnLibsWithTags: ['type:util', 'type:testing'],
-            },
-            { sourceTag: 'type:util', onlyDependOnLibsWithTags: ['type:util'] },
-            { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
-          ],
-        },
-      ],
+      '@nx/enforce-module-boundaries': ['error', moduleBoundaries(false)],
     },
   },
   {
     files: ['**/*.spec.ts', '**/*.integration-spec.ts', 'tools/testing/**/*.ts'],
     rules: {
+      '@nx/enforce-module-boundaries': ['error', moduleBoundaries(true)],
       '@typescript-eslint/no-unsafe-assignment': 'off',
       '@typescript-eslint/no-unsafe-member-access': 'off',
       '@typescript-eslint/no-unsafe-argument': 'off',
@@ -125,7 +119,7 @@ export default tseslint.config(
       'tools/bench/**',
       // The evaluation measures on a throw-away database, like the benchmark.
       'tools/eval/**',
-      'tools/e2e/**',
+      'tests/**',
     ],
     rules: {
       'no-restricted-imports': [

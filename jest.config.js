@@ -13,7 +13,7 @@ const moduleNameMapper = Object.fromEntries(
 module.exports = {
   rootDir: __dirname,
   testEnvironment: 'node',
-  testMatch: ['<rootDir>/{apps,libs,tools}/**/*.{spec,integration-spec}.ts'],
+  testMatch: ['<rootDir>/{apps,libs,tools,tests}/**/*.{spec,integration-spec}.ts'],
   transform: {
     '^.+\\.ts$': [
       '@swc/jest',

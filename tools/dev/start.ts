@@ -11,7 +11,7 @@ import concurrently from 'concurrently';
 import { PLATFORM_DEFAULTS } from '@tep/config';
 import { RegistryAdminStore, TenantDatabase, createDataSource, provisionDatabase } from '@tep/data';
 import { Fernet } from '@tep/encryption';
-import { seedDemoData, RUNBOOK_TEST_PAYLOAD } from '../demo/demo-data';
+import { seedDemoData, RUNBOOK_TEST_PAYLOAD } from '@tep/demo';
 
 const ROOT = join(__dirname, '..', '..');
 const STATE_DIR = join(ROOT, '.dev');
@@ -155,6 +155,8 @@ async function main(): Promise<void> {
     TENANT_ENCRYPTION_KEY: process.env.TENANT_ENCRYPTION_KEY ?? state.encryptionKey,
     ADMIN_TOKENS: process.env.ADMIN_TOKENS ?? DEV_ADMIN_TOKEN,
     SDP_SIMULATOR_API_KEYS: process.env.SDP_SIMULATOR_API_KEYS ?? state.simulatorApiKey,
+    // Readable, coloured lines in the terminal; LOG_FORMAT=json for the raw lines.
+    LOG_FORMAT: process.env.LOG_FORMAT ?? 'pretty',
   };
   const node = (entry: string) => `node -r ./tools/register.js ${entry}`;
   const services = [

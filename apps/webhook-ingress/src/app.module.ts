@@ -16,7 +16,13 @@ export class AppModule {
   static register(config: IngressConfig): DynamicModule {
     return {
       module: AppModule,
-      imports: [PlatformModule.forService('webhook-ingress', config, { requestLogs: false })],
+      // No database: the tenant directory is a NATS KV bucket, no table is read.
+      imports: [
+        PlatformModule.forService('webhook-ingress', config, {
+          requestLogs: false,
+          database: false,
+        }),
+      ],
       controllers: [WebhookController],
       providers: [
         { provide: SECRET_CIPHER, useValue: SecretCipher.fromEnv(config.TENANT_ENCRYPTION_KEY) },

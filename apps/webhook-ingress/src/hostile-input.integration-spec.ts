@@ -14,14 +14,7 @@ import { Kvm } from '@nats-io/kv';
 import fc from 'fast-check';
 import { SecretCipher } from '@tep/encryption';
 import { applyHttpLimits } from '@tep/service-runtime';
-import {
-  createTestDatabase,
-  createTestNats,
-  eventually,
-  testEncryptionKey,
-  type TestDatabase,
-  type TestNats,
-} from '@tep/testing';
+import { createTestNats, eventually, testEncryptionKey, type TestNats } from '@tep/testing';
 import { AppModule } from './app.module';
 import { loadIngressConfig } from './config/ingress.config';
 import { TenantDirectory } from './tenant-directory/tenant-directory';
@@ -38,7 +31,6 @@ interface Attempt {
 }
 
 describe('hostile input at the webhook ingress', () => {
-  let db: TestDatabase;
   let nats: TestNats;
   let app: INestApplication;
   let port: number;
@@ -46,7 +38,6 @@ describe('hostile input at the webhook ingress', () => {
   const key = testEncryptionKey();
 
   beforeAll(async () => {
-    db = await createTestDatabase();
     nats = await createTestNats();
     const cipher = SecretCipher.fromEnv(key);
     const kv = await new Kvm(nats.nc).create(nats.topology.tenantDirectoryBucket, { history: 1 });
@@ -62,7 +53,6 @@ describe('hostile input at the webhook ingress', () => {
       }),
     );
     const config = loadIngressConfig({
-      DATABASE_URL: db.appUrl,
       NATS_NAMESPACE: nats.namespace,
       TENANT_ENCRYPTION_KEY: key,
       LOG_LEVEL: 'fatal',
@@ -84,7 +74,6 @@ describe('hostile input at the webhook ingress', () => {
   afterAll(async () => {
     await app?.close();
     await nats?.cleanup();
-    await db?.drop();
   });
 
   const sign = (body: Uint8Array) => createHmac('sha256', tenant.secret).update(body).digest('hex');

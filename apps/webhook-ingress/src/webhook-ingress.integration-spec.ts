@@ -1,7 +1,8 @@
 /**
- * The webhook contract end to end inside the ingress: a real HTTP server,
- * real NATS (JetStream + KV) and real Postgres. Tenants are arranged by
- * writing the directory entries the registry would publish.
+ * The webhook contract end to end inside the ingress: a real HTTP server and
+ * real NATS (JetStream + KV); no database (the ingress reads no table, so it
+ * is given no DATABASE_URL). Tenants are arranged by writing the directory
+ * entries the registry would publish.
  */
 import { createHmac, randomUUID } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
@@ -9,12 +10,13 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { DataSource } from 'typeorm';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import { TicketReceivedSchema, type TenantDirectoryEntry } from '@tep/contracts';
+import { TenantDatabase } from '@tep/data';
 import { SecretCipher } from '@tep/encryption';
 import { signStandardWebhook, standardWebhookSecretFor } from '@tep/webhook-signature';
-import { createTestDatabase, type TestDatabase } from '@tep/testing';
 import { testEncryptionKey } from '@tep/testing';
 import { createTestNats, eventually, type TestNats } from '@tep/testing';
 import { AppModule } from './app.module';
@@ -42,7 +44,6 @@ interface Reply {
 }
 
 describe('webhook ingress', () => {
-  let db: TestDatabase;
   let nats: TestNats;
   let app: INestApplication;
   let baseUrl: string;
@@ -98,11 +99,9 @@ describe('webhook ingress', () => {
     });
 
   beforeAll(async () => {
-    db = await createTestDatabase();
     nats = await createTestNats();
     cipher = SecretCipher.fromEnv(key);
     const config = loadIngressConfig({
-      DATABASE_URL: db.appUrl,
       NATS_NAMESPACE: nats.namespace,
       TENANT_ENCRYPTION_KEY: key,
       WEBHOOK_MAX_BODY_BYTES: '4096',
@@ -115,6 +114,8 @@ describe('webhook ingress', () => {
     app = await NestFactory.create(AppModule.register(config), {
       bodyParser: false,
       logger: false,
+      // app.get() of a missing provider throws (instead of exiting) for the no-database check.
+      abortOnError: false,
     });
     await app.listen(0, '127.0.0.1');
     baseUrl = `http://127.0.0.1:${((app.getHttpServer() as Server).address() as AddressInfo).port}`;
@@ -125,7 +126,6 @@ describe('webhook ingress', () => {
   afterAll(async () => {
     await app?.close();
     await nats?.cleanup();
-    await db?.drop();
   });
 
   async function storedJobs(tenantId: string) {
@@ -136,10 +136,27 @@ describe('webhook ingress', () => {
     return info.state.subjects?.[nats.topology.subjects.received(tenantId)] ?? 0;
   }
 
-  it('serves /health as healthy when Postgres and NATS are up', async () => {
+  it('serves /health as healthy when NATS is up and the directory loaded (no database)', async () => {
     const res = await fetch(`${baseUrl}/health`);
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ status: 'healthy' });
+  });
+
+  it('serves /livez and /readyz, readiness checking only what the ingress uses', async () => {
+    const live = await fetch(`${baseUrl}/livez`);
+    expect(live.status).toBe(200);
+    expect(await live.json()).toEqual({ status: 'alive', uptime_seconds: expect.any(Number) });
+    const ready = await fetch(`${baseUrl}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toEqual({
+      status: 'ready',
+      checked: ['jetstream', 'nats', 'tenant_directory'],
+    });
+  });
+
+  it('has no DataSource nor TenantDatabase to inject', () => {
+    expect(() => app.get(DataSource)).toThrow();
+    expect(() => app.get(TenantDatabase)).toThrow();
   });
 
   it('accepts the runbook payload signed over its exact bytes, after JetStream stored it', async () => {
@@ -473,7 +490,6 @@ describe('webhook ingress', () => {
       const second = await NestFactory.create(
         AppModule.register(
           loadIngressConfig({
-            DATABASE_URL: db.appUrl,
             NATS_NAMESPACE: nats.namespace,
             TENANT_ENCRYPTION_KEY: key,
             LOG_LEVEL: 'error',

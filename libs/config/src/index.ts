@@ -1,11 +1,15 @@
 export { ConfigError, loadConfig } from './load-config';
 export {
+  DATABASE_SERVICES,
   PLATFORM_DEFAULTS,
   baseServiceSchema,
+  databaseShape,
   booleanFlag,
   encryptionKeySchema,
   postgresUrl,
   resolveInsecureServiceDeskUrls,
+  usesDatabase,
   workerConcurrency,
+  type DatabaseServiceName,
   type ServiceName,
 } from './schemas';

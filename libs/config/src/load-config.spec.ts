@@ -1,19 +1,43 @@
 import { z } from 'zod';
 import {
   ConfigError,
+  DATABASE_SERVICES,
   baseServiceSchema,
   booleanFlag,
   loadConfig,
   resolveInsecureServiceDeskUrls,
+  usesDatabase,
 } from './index';
 
 describe('loadConfig', () => {
   it('applies the platform defaults and freezes the result', () => {
-    const config = loadConfig(baseServiceSchema('webhook-ingress'), {});
-    expect(config.PORT).toBe(8080);
+    const config = loadConfig(baseServiceSchema('context-gatherer'), {});
+    expect(config.PORT).toBe(8082);
     expect(config.NATS_URL).toBe('nats://127.0.0.1:4222');
     expect(config.DATABASE_URL).toBe('postgres://tep_app:tep_app@127.0.0.1:5432/ai_agents');
+    expect(config.DATABASE_POOL_SIZE).toBe(10);
     expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('gives the database variables only to the services that read tables', () => {
+    expect(DATABASE_SERVICES.every(usesDatabase)).toBe(true);
+    expect(usesDatabase('webhook-ingress')).toBe(false);
+    for (const service of DATABASE_SERVICES) {
+      expect(Object.keys(baseServiceSchema(service).shape)).toEqual(
+        expect.arrayContaining(['DATABASE_URL', 'DATABASE_POOL_SIZE']),
+      );
+    }
+    // The ingress neither requires nor validates them: set (even nonsense), they are dropped.
+    const ingress = baseServiceSchema('webhook-ingress');
+    expect(Object.keys(ingress.shape)).not.toContain('DATABASE_URL');
+    expect(Object.keys(ingress.shape)).not.toContain('DATABASE_POOL_SIZE');
+    const config = loadConfig(ingress, {
+      DATABASE_URL: 'mysql://x@y/z',
+      DATABASE_POOL_SIZE: 'lots',
+    });
+    expect(config.PORT).toBe(8080);
+    expect(config).not.toHaveProperty('DATABASE_URL');
+    expect(config).not.toHaveProperty('DATABASE_POOL_SIZE');
   });
 
   it('names every bad variable and never echoes its value', () => {

@@ -35,15 +35,32 @@ export const booleanFlag = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 
-/** The variables every service reads. Extend it with `.extend({...})`. */
-export function baseServiceSchema(service: ServiceName) {
-  return z.object({
+/**
+ * The services that read tables, and so get DATABASE_URL and
+ * DATABASE_POOL_SIZE. The ingress is not one: its tenant directory is a NATS
+ * KV bucket, so it starts, serves and reports ready with PostgreSQL down.
+ */
+export const DATABASE_SERVICES = [
+  'tenant-registry',
+  'context-gatherer',
+  'llm-synthesizer',
+  'servicedesk-poster',
+] as const satisfies readonly ServiceName[];
+
+export type DatabaseServiceName = (typeof DATABASE_SERVICES)[number];
+
+export function usesDatabase(service: ServiceName): service is DatabaseServiceName {
+  return (DATABASE_SERVICES as readonly ServiceName[]).includes(service);
+}
+
+function platformShape(service: ServiceName) {
+  return {
     NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
+    /** `pretty`: readable, coloured lines for a terminal (`npm start`); JSON everywhere else. */
+    LOG_FORMAT: z.enum(['json', 'pretty']).default('json'),
     PORT: z.coerce.number().int().min(0).max(65535).default(PLATFORM_DEFAULTS.ports[service]),
     HOST: z.string().min(1).default('127.0.0.1'),
-    DATABASE_URL: postgresUrl.default(PLATFORM_DEFAULTS.databaseUrl),
-    DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(10),
     NATS_URL: natsUrl.default(PLATFORM_DEFAULTS.natsUrl),
     /** Prefix for streams, subjects and buckets; empty in production. */
     NATS_NAMESPACE: z
@@ -52,7 +69,29 @@ export function baseServiceSchema(service: ServiceName) {
       .default(''),
     /** JetStream replicas for the platform's streams (3 in a cluster). */
     NATS_STREAM_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
-  });
+  };
+}
+
+/** PostgreSQL, for the services in DATABASE_SERVICES only. */
+export const databaseShape = {
+  DATABASE_URL: postgresUrl.default(PLATFORM_DEFAULTS.databaseUrl),
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(10),
+};
+
+type PlatformShape = ReturnType<typeof platformShape>;
+
+/**
+ * The variables every service reads, plus the database's for the services
+ * that have one (DATABASE_SERVICES). Extend it with `.extend({...})`.
+ */
+export function baseServiceSchema(
+  service: DatabaseServiceName,
+): z.ZodObject<PlatformShape & typeof databaseShape>;
+export function baseServiceSchema(service: ServiceName): z.ZodObject<PlatformShape>;
+export function baseServiceSchema(service: ServiceName) {
+  return usesDatabase(service)
+    ? z.object({ ...platformShape(service), ...databaseShape })
+    : z.object(platformShape(service));
 }
 
 /** Messages one worker replica processes at once. */

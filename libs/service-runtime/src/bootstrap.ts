@@ -35,6 +35,11 @@ export interface ServiceDefinition<C extends { HOST: string; PORT: number }> {
   httpLimits?(config: C): HttpLimits;
   /** Extra transports (e.g. gRPC) to attach before listening. */
   configure?(app: INestApplication, config: C): Promise<void>;
+  /**
+   * Variables the shared tooling may set for every service that this one does
+   * not read (the ingress: DATABASE_URL). Ignored; one warning at start when set.
+   */
+  ignoredVariables?: readonly string[];
 }
 
 /** Builds the app, wires logs and shutdown hooks, listens. */
@@ -55,7 +60,14 @@ export async function startService<C extends { HOST: string; PORT: number }>(
   );
   await definition.configure?.(app, config);
   await app.listen(config.PORT, config.HOST);
-  app.get(Logger).log(`${definition.name} listening on http://${config.HOST}:${config.PORT}`);
+  const logger = app.get(Logger);
+  const ignored = (definition.ignoredVariables ?? []).filter((v) => process.env[v] !== undefined);
+  if (ignored.length > 0) {
+    logger.warn(
+      `${ignored.join(', ')} ${ignored.length === 1 ? 'is' : 'are'} set but ${definition.name} does not use ${ignored.length === 1 ? 'it' : 'them'}: ignored`,
+    );
+  }
+  logger.log(`${definition.name} listening on http://${config.HOST}:${config.PORT}`);
   return app;
 }
 

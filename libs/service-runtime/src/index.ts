@@ -1,5 +1,16 @@
-export { PlatformModule, type PlatformOptions, type BaseServiceConfig } from './platform.module';
-export { HealthService, HealthController, type HealthReport } from './health';
+export {
+  PlatformModule,
+  type PlatformOptions,
+  type BaseServiceConfig,
+  type DatabaseServiceConfig,
+} from './platform.module';
+export {
+  HealthService,
+  HealthController,
+  type HealthReport,
+  type LivenessReport,
+  type ReadinessReport,
+} from './health';
 export { MetricsRegistry, PipelineMetrics } from './metrics';
 export { REDACTED_PATHS, loggerParams } from './logging';
 export {

@@ -24,11 +24,26 @@ export const REDACTED_PATHS = [
   '*.refresh_token',
 ];
 
-export function loggerParams(service: string, level: string, requestLogs = true): Params {
+export function loggerParams(
+  service: string,
+  level: string,
+  { requestLogs = true, pretty = false }: { requestLogs?: boolean; pretty?: boolean } = {},
+): Params {
   return {
     pinoHttp: {
       name: service,
       level,
+      // pino-pretty (a development dependency) only when asked: JSON is what log pipelines read.
+      transport: pretty
+        ? {
+            target: 'pino-pretty',
+            options: {
+              colorize: true,
+              translateTime: 'SYS:HH:MM:ss.l',
+              ignore: 'pid,hostname,service',
+            },
+          }
+        : undefined,
       redact: { paths: REDACTED_PATHS, censor: '[Redacted]' },
       // Probes and scrapes would drown the useful lines.
       autoLogging: requestLogs

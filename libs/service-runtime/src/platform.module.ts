@@ -3,8 +3,11 @@ import {
   Inject,
   Injectable,
   Module,
+  Optional,
+  RequestMethod,
   type DynamicModule,
   type OnApplicationShutdown,
+  type Provider,
 } from '@nestjs/common';
 import { jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
@@ -21,8 +24,14 @@ import { JETSTREAM, NATS_CONNECTION, SERVICE_OPTIONS, TOPOLOGY } from './tokens'
 export interface PlatformOptions {
   service: string;
   logLevel: string;
-  databaseUrl: string;
-  databasePoolSize: number;
+  logFormat?: 'json' | 'pretty';
+  /**
+   * PostgreSQL: a DataSource and the RLS-aware TenantDatabase, connected at
+   * boot and checked by /health and /readyz. Absent for a service that reads
+   * no table (the ingress): nothing connects to Postgres, nothing checks it,
+   * and injecting DataSource or TenantDatabase fails at boot.
+   */
+  database?: { url: string; poolSize: number };
   natsUrl: string;
   /** Prefix for streams, subjects and buckets ('' in production). */
   natsNamespace: string;
@@ -30,7 +39,7 @@ export interface PlatformOptions {
   streamReplicas?: number;
   /** One log line per HTTP request (off for the ingress: it logs each webhook itself). */
   requestLogs?: boolean;
-  /** How long boot waits for Postgres and NATS before giving up. */
+  /** How long boot waits for Postgres (if any) and NATS before giving up. */
   connectTimeoutMs?: number;
 }
 
@@ -58,44 +67,78 @@ async function retryUntil<T>(
 @Injectable()
 class ConnectionsLifecycle implements OnApplicationShutdown {
   constructor(
-    private readonly dataSource: DataSource,
     @Inject(NATS_CONNECTION) private readonly nats: NatsConnection,
+    @Optional() private readonly dataSource?: DataSource,
   ) {}
 
   async onApplicationShutdown(): Promise<void> {
     if (!this.nats.isClosed()) await this.nats.drain().catch(() => this.nats.close());
-    if (this.dataSource.isInitialized) await this.dataSource.destroy();
+    if (this.dataSource?.isInitialized) await this.dataSource.destroy();
     await shutdownTracing();
   }
 }
 
-/**
- * Everything a service shares with the others: logs, health, metrics, the
- * RLS-aware database and JetStream with the platform's topology in place.
- */
 /** The base variables every service's config has (see @tep/config). */
 export interface BaseServiceConfig {
   readonly LOG_LEVEL: string;
-  readonly DATABASE_URL: string;
-  readonly DATABASE_POOL_SIZE: number;
+  /** Absent: JSON. */
+  readonly LOG_FORMAT?: 'json' | 'pretty';
   readonly NATS_URL: string;
   readonly NATS_NAMESPACE: string;
   readonly NATS_STREAM_REPLICAS: number;
 }
 
+/** …and those of a service with a database (@tep/config DATABASE_SERVICES). */
+export interface DatabaseServiceConfig extends BaseServiceConfig {
+  readonly DATABASE_URL: string;
+  readonly DATABASE_POOL_SIZE: number;
+}
+
+type ServiceExtras = Pick<PlatformOptions, 'requestLogs'>;
+
+/** The probes: never in request logs (like /health and /metrics, see logging.ts). */
+const PROBE_ROUTES = [
+  { path: 'livez', method: RequestMethod.GET },
+  { path: 'readyz', method: RequestMethod.GET },
+];
+
+/**
+ * Everything a service shares with the others: logs, health, metrics,
+ * JetStream with the platform's topology in place and, for a service with a
+ * database, the RLS-aware TenantDatabase.
+ */
 @Global()
 @Module({})
 export class PlatformModule {
+  /** A service with a database (the default). */
+  static forService(
+    service: string,
+    config: DatabaseServiceConfig,
+    extra?: ServiceExtras & { database?: true },
+  ): DynamicModule;
+  /** A service that reads no table: no DataSource, no TenantDatabase, no Postgres check. */
   static forService(
     service: string,
     config: BaseServiceConfig,
-    extra: Pick<PlatformOptions, 'requestLogs'> = {},
+    extra: ServiceExtras & { database: false },
+  ): DynamicModule;
+  static forService(
+    service: string,
+    config: BaseServiceConfig & Partial<DatabaseServiceConfig>,
+    { database = true, ...extra }: ServiceExtras & { database?: boolean } = {},
   ): DynamicModule {
+    if (database && config.DATABASE_URL === undefined) {
+      throw new Error(
+        `${service} has no DATABASE_URL in its config: give it one, or pass { database: false } if it reads no table`,
+      );
+    }
     return PlatformModule.forRoot({
       service,
       logLevel: config.LOG_LEVEL,
-      databaseUrl: config.DATABASE_URL,
-      databasePoolSize: config.DATABASE_POOL_SIZE,
+      logFormat: config.LOG_FORMAT,
+      database: database
+        ? { url: config.DATABASE_URL!, poolSize: config.DATABASE_POOL_SIZE ?? 10 }
+        : undefined,
       natsUrl: config.NATS_URL,
       natsNamespace: config.NATS_NAMESPACE,
       streamReplicas: config.NATS_STREAM_REPLICAS,
@@ -105,32 +148,42 @@ export class PlatformModule {
 
   static forRoot(options: PlatformOptions): DynamicModule {
     const timeout = options.connectTimeoutMs ?? 30_000;
+    const database = options.database;
+    const databaseProviders: Provider[] = database
+      ? [
+          {
+            provide: DataSource,
+            useFactory: async () => {
+              const dataSource = createDataSource({
+                url: database.url,
+                poolSize: database.poolSize,
+                applicationName: options.service,
+              });
+              return retryUntil('PostgreSQL', timeout, () => dataSource.initialize());
+            },
+          },
+          {
+            provide: TenantDatabase,
+            useFactory: (ds: DataSource) => new TenantDatabase(ds),
+            inject: [DataSource],
+          },
+        ]
+      : [];
     return {
       module: PlatformModule,
       imports: [
-        LoggerModule.forRoot(
-          loggerParams(options.service, options.logLevel, options.requestLogs ?? true),
-        ),
+        LoggerModule.forRoot({
+          ...loggerParams(options.service, options.logLevel, {
+            requestLogs: options.requestLogs ?? true,
+            pretty: options.logFormat === 'pretty',
+          }),
+          exclude: PROBE_ROUTES,
+        }),
       ],
       controllers: [HealthController, MetricsController],
       providers: [
         { provide: SERVICE_OPTIONS, useValue: options },
-        {
-          provide: DataSource,
-          useFactory: async () => {
-            const dataSource = createDataSource({
-              url: options.databaseUrl,
-              poolSize: options.databasePoolSize,
-              applicationName: options.service,
-            });
-            return retryUntil('PostgreSQL', timeout, () => dataSource.initialize());
-          },
-        },
-        {
-          provide: TenantDatabase,
-          useFactory: (ds: DataSource) => new TenantDatabase(ds),
-          inject: [DataSource],
-        },
+        ...databaseProviders,
         { provide: TOPOLOGY, useValue: createTopology(options.natsNamespace) },
         {
           provide: NATS_CONNECTION,
@@ -161,8 +214,7 @@ export class PlatformModule {
       ],
       exports: [
         SERVICE_OPTIONS,
-        DataSource,
-        TenantDatabase,
+        ...(database ? [DataSource, TenantDatabase] : []),
         TOPOLOGY,
         NATS_CONNECTION,
         JETSTREAM,

@@ -1,6 +1,13 @@
 import { baseServiceSchema, encryptionKeySchema, loadConfig } from '@tep/config';
 import { z } from 'zod';
 
+/**
+ * No DATABASE_URL nor DATABASE_POOL_SIZE (@tep/config gives them only to
+ * DATABASE_SERVICES): the ingress reads no table, so it needs neither and
+ * ignores them when set (the shared tooling sets them for every service).
+ */
+export const INGRESS_IGNORED_VARIABLES = ['DATABASE_URL'] as const;
+
 export const ingressConfigSchema = baseServiceSchema('webhook-ingress').extend({
   TENANT_ENCRYPTION_KEY: encryptionKeySchema,
   /** Documented cap: SDP descriptions can be long, 256 KiB is plenty. */

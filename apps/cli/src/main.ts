@@ -278,9 +278,12 @@ async function main(): Promise<void> {
   process.exit(code);
 }
 
-if (require.main === module) {
+/** Runs `tep` with the process's arguments and exits with its code (bin/tep.js, `npx tep`). */
+export function runAsProgram(): void {
   main().catch((error: unknown) => {
     process.stderr.write(`tep: ${errorMessage(error)}\n`);
     process.exit(ExitCode.CheckFailed);
   });
 }
+
+if (require.main === module) runAsProgram();

@@ -141,7 +141,7 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteResult> {
   const platformOptions: PlatformOptions = {
     tenants: 4,
     logDir:
-      options.logDir ?? join(ROOT, 'tools', 'faults', 'results', quick ? 'logs-quick' : 'logs'),
+      options.logDir ?? join(ROOT, 'tests', 'faults', 'results', quick ? 'logs-quick' : 'logs'),
     llmDelayMs: 300,
     llmTimeoutMs: 2_000,
     sdpTimeoutMs: 3_000,

@@ -1,14 +1,14 @@
 /**
  * The fault-injection suite:
  *
- *   node -r ./tools/register.js tools/faults/run.ts            # all six scenarios
- *   node -r ./tools/register.js tools/faults/run.ts --quick    # scenarios 1, 4, 6, smaller
- *   node -r ./tools/register.js tools/faults/run.ts --only=2,3 # some scenarios
+ *   node -r ./tools/register.js tests/faults/run.ts            # all six scenarios
+ *   node -r ./tools/register.js tests/faults/run.ts --quick    # scenarios 1, 4, 6, smaller
+ *   node -r ./tools/register.js tests/faults/run.ts --only=2,3 # some scenarios
  *   (--drain-timeout=<s> bounds the wait after each scenario; --out=<file> moves the JSON)
  *
  * Starts its own PostgreSQL and NATS (never the shared ones), the five
  * services, a fake LLM and SDP simulators; prints a table, writes the JSON
- * to tools/faults/results/latest.json (latest-quick.json with --quick) and
+ * to tests/faults/results/latest.json (latest-quick.json with --quick) and
  * exits 1 when any accepted webhook was lost or got more than one note.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -30,7 +30,7 @@ async function main(): Promise<number> {
   const drainTimeoutMs = drainArg ? Number(drainArg) * 1000 : undefined;
   const outArg = args.find((a) => a.startsWith('--out='))?.slice('--out='.length);
   const out =
-    outArg ?? join(ROOT, 'tools', 'faults', 'results', quick ? 'latest-quick.json' : 'latest.json');
+    outArg ?? join(ROOT, 'tests', 'faults', 'results', quick ? 'latest-quick.json' : 'latest.json');
 
   const result = await runSuite({ quick, only, drainTimeoutMs });
   console.log(`\n${formatTable(result)}\n`);

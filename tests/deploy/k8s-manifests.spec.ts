@@ -1,7 +1,7 @@
 /**
  * deploy/k8s: every manifest validates against the Kubernetes API schemas,
- * and the properties the platform relies on hold (probes on /health,
- * resources, non-root, a PDB and an HPA per service, default-deny network
+ * and the properties the platform relies on hold (probes on /livez and
+ * /readyz, a database credential only where a database is used, resources, non-root, a PDB and an HPA per service, default-deny network
  * policies, a JetStream cluster of three with R3 and fsync always).
  *
  * The base's resource files are checked as they are (no kustomize needed);
@@ -23,6 +23,7 @@ import type { IPodTemplateSpec } from 'kubernetes-models/v1/PodTemplateSpec';
 import type { ISecret } from 'kubernetes-models/v1/Secret';
 import type { IService } from 'kubernetes-models/v1/Service';
 import type { IScaledObject } from '@kubernetes-models/keda/keda.sh/v1alpha1/ScaledObject';
+import { usesDatabase } from '@tep/config';
 import {
   K8S_DIR,
   SERVICES,
@@ -47,6 +48,8 @@ const SECRET_TEMPLATES = [
 ];
 const WORKERS = SERVICES.filter((s) => s.role === 'worker').map((s) => s.name);
 const APIS = SERVICES.filter((s) => s.role === 'api').map((s) => s.name);
+/** The services whose config reads DATABASE_URL (@tep/config): not the ingress. */
+const WITH_DATABASE = SERVICES.filter((s) => usesDatabase(s.name)).map((s) => s.name);
 
 function ofKind<T>(objects: K8sObject[], kind: string): (K8sObject & T)[] {
   return objects.filter((o) => o.kind === kind) as (K8sObject & T)[];
@@ -251,15 +254,17 @@ describe('deploy/k8s base resource files (no kustomize needed)', () => {
       expect(pod.metadata?.labels?.['app.kubernetes.io/name']).toBe(name);
     });
 
-    it('probes GET /health for startup, readiness and liveness', () => {
-      for (const probe of [
-        container.startupProbe,
-        container.readinessProbe,
-        container.livenessProbe,
-      ]) {
-        expect(probe?.httpGet).toEqual({ path: '/health', port: 'http' });
-      }
-      // Liveness is the most patient: a Postgres blip must not restart every pod.
+    it('probes GET /livez for liveness and startup, GET /readyz for readiness', () => {
+      // /livez checks no dependency: an outage of Postgres or NATS never restarts a pod.
+      expect(container.livenessProbe?.httpGet).toEqual({ path: '/livez', port: 'http' });
+      // The process listens only once connected, so /livez answering means boot finished.
+      expect(container.startupProbe?.httpGet).toEqual({ path: '/livez', port: 'http' });
+      // /readyz checks every dependency the service uses, and only those.
+      expect(container.readinessProbe?.httpGet).toEqual({ path: '/readyz', port: 'http' });
+      // Boot may take the services' connect timeouts (30 s each for Postgres and NATS).
+      const startup = container.startupProbe!;
+      expect((startup.periodSeconds ?? 10) * (startup.failureThreshold ?? 3)).toBeGreaterThan(60);
+      // Liveness is the most patient: a pause on a busy node must not restart a pod.
       const tolerance = (p: typeof container.livenessProbe) =>
         (p?.periodSeconds ?? 10) * (p?.failureThreshold ?? 3);
       expect(tolerance(container.livenessProbe)).toBeGreaterThanOrEqual(120);
@@ -306,14 +311,13 @@ describe('deploy/k8s base resource files (no kustomize needed)', () => {
       const generated = readKustomization(BASE).configMapGenerator?.map((g) => g.name);
       expect(generated).toContain('tep-config');
       const refs = (container.env ?? []).filter((e) => e.valueFrom?.secretKeyRef);
-      expect(refs.map((e) => e.name)).toContain('DATABASE_URL');
       // No credentials as literal values.
       for (const e of container.env ?? []) {
         expect(`${e.name}=${e.value ?? ''}`).not.toMatch(/postgres:\/\/|KEY=.+|TOKENS=.+/);
       }
       const secretEnv = refs.map((e) => e.name).sort();
       const expected: Record<string, string[]> = {
-        'webhook-ingress': ['DATABASE_URL', 'TENANT_ENCRYPTION_KEY'],
+        'webhook-ingress': ['TENANT_ENCRYPTION_KEY'],
         'tenant-registry': ['ADMIN_TOKENS', 'DATABASE_URL', 'TENANT_ENCRYPTION_KEY'],
         'context-gatherer': ['DATABASE_URL'],
         'llm-synthesizer': ['DATABASE_URL', 'LLM_API_KEY'],
@@ -321,6 +325,31 @@ describe('deploy/k8s base resource files (no kustomize needed)', () => {
       };
       expect(secretEnv).toEqual(expected[name]);
     });
+
+    it(
+      usesDatabase(name)
+        ? 'gets DATABASE_URL and may reach PostgreSQL: its config reads one'
+        : 'gets no DATABASE_URL, no database secret, no PostgreSQL egress: it has no database',
+      () => {
+        const names = (container.env ?? []).map((e) => e.name);
+        const databaseKeys = (container.env ?? [])
+          .map((e) => e.valueFrom?.secretKeyRef?.key)
+          .filter((k): k is string => k?.startsWith('DATABASE_') ?? false);
+        if (usesDatabase(name)) {
+          expect(names).toContain('DATABASE_URL');
+          expect(databaseKeys).toHaveLength(1);
+        } else {
+          // Neither the variable nor any database secret, by any name.
+          expect(names.filter((n) => n.startsWith('DATABASE_'))).toEqual([]);
+          expect(databaseKeys).toEqual([]);
+          expect(container.envFrom?.some((e) => e.secretRef)).toBeFalsy();
+          expect(parseEnvFile(join(BASE, 'platform.env')).DATABASE_URL).toBeUndefined();
+        }
+        expect(pod.metadata?.labels?.['tep.io/postgres-client']).toBe(
+          usesDatabase(name) ? 'true' : undefined,
+        );
+      },
+    );
 
     it('has a Service selecting its pods on its port', () => {
       const service = named(ofKind<IService>(baseObjects, 'Service'), name);
@@ -417,9 +446,10 @@ describe('deploy/k8s base resource files (no kustomize needed)', () => {
       expect(workloadsAllowed(baseObjects, 'egress', onPort(6222))).toEqual(['nats']);
     });
 
-    it('let the services and the migration reach PostgreSQL', () => {
+    it('let the services with a database and the migration reach PostgreSQL, not the ingress', () => {
+      expect(WITH_DATABASE).not.toContain('webhook-ingress');
       expect(workloadsAllowed(baseObjects, 'egress', onPort(5432))).toEqual(
-        [...SERVICES.map((s) => s.name), 'tep-db-migrate'].sort(),
+        [...WITH_DATABASE, 'tep-db-migrate'].sort(),
       );
     });
 
@@ -643,6 +673,20 @@ describeRendered(`deploy/k8s overlays rendered with ${kustomize?.tool ?? 'kustom
       expect(names.length).toBe(6);
       for (const ref of names) expect(configMaps).toContain(ref);
       expect(names.every((r) => /-[a-z0-9]{10}$/.test(r))).toBe(true);
+    });
+
+    it('keeps the probes, and the ingress without a database, after the overlay', () => {
+      const deployments = ofKind<IDeployment>(render(overlay), 'Deployment');
+      expect(deployments).toHaveLength(SERVICES.length);
+      for (const deployment of deployments) {
+        const name = deployment.metadata.name as (typeof SERVICES)[number]['name'];
+        const [container] = deployment.spec!.template.spec!.containers;
+        expect([name, container.livenessProbe?.httpGet?.path]).toEqual([name, '/livez']);
+        expect([name, container.readinessProbe?.httpGet?.path]).toEqual([name, '/readyz']);
+        expect([name, container.startupProbe?.httpGet?.path]).toEqual([name, '/livez']);
+        const names = (container.env ?? []).map((e) => e.name);
+        expect([name, names.includes('DATABASE_URL')]).toEqual([name, usesDatabase(name)]);
+      }
     });
 
     it('uses registry images, never the base placeholders', () => {

@@ -26,7 +26,7 @@ import {
   type TestDatabase,
   type TestNats,
 } from '@tep/testing';
-import { RUNBOOK_TEST_PAYLOAD } from '../demo/demo-data';
+import { RUNBOOK_TEST_PAYLOAD } from '@tep/demo';
 
 const ADMIN_TOKEN = 'e2e-admin-token-'.padEnd(40, 'x');
 
@@ -381,6 +381,9 @@ describe('ticket enhancement pipeline, end to end', () => {
     ]) {
       expect(steps.some((line) => line.includes(message))).toBe(true);
     }
+    // The job's trace id on every one of its lines, from the async context.
+    const traceId = spans[0].traceId;
+    expect(steps.every((line) => line.includes(`"trace_id":"${traceId}"`))).toBe(true);
     for (const service of services) {
       expect(service.output()).not.toContain(acme.webhook_secret);
       expect(service.output()).not.toContain('acme-sdp-key');

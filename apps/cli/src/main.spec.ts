@@ -1,5 +1,7 @@
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from './main';
 import { memoryIo } from './output';
@@ -87,10 +89,10 @@ describe('tep command line', () => {
     expect(io.err()).toContain('registry: tenant registry unreachable');
   });
 
-  it('runs as a program: `node -r ./tools/register.js tools/cli/src/main.ts` exits with the code', async () => {
+  it('runs as a program: `node -r ./tools/register.js apps/cli/src/main.ts` exits with the code', async () => {
     const result = spawnSync(
       process.execPath,
-      ['-r', './tools/register.js', 'tools/cli/src/main.ts', 'doctor', '--json'],
+      ['-r', './tools/register.js', 'apps/cli/src/main.ts', 'doctor', '--json'],
       {
         cwd: ROOT,
         env: { ...process.env, ...(await unreachableEnv()) },
@@ -108,5 +110,24 @@ describe('tep command line', () => {
         'tenant-registry /health',
       ]),
     );
+  }, 30_000);
+
+  it('runs as the installed bin (`npx tep`, `npm run tep`): apps/cli/bin/tep.js', () => {
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'apps', 'cli', 'package.json'), 'utf8')) as {
+      bin: Record<string, string>;
+    };
+    expect(pkg.bin).toEqual({ tep: 'bin/tep.js' });
+    const result = spawnSync(
+      process.execPath,
+      [join(ROOT, 'apps', 'cli', pkg.bin['tep']), '--help'],
+      {
+        cwd: tmpdir(),
+        encoding: 'utf8',
+        timeout: 30_000,
+      },
+    );
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/^Usage: tep /);
+    expect(result.stdout).toContain('onboard');
   }, 30_000);
 });

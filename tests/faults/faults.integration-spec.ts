@@ -4,7 +4,7 @@
  * it can, and one webhook delivered 100 times. It starts its own PostgreSQL
  * and NATS (never the shared ones) and the five services as processes.
  * Takes about 100 s alone on 2 cores. The full suite (six scenarios):
- * `node -r ./tools/register.js tools/faults/run.ts`; see docs/fault-injection.md.
+ * `node -r ./tools/register.js tests/faults/run.ts`; see docs/fault-injection.md.
  */
 import { formatTable, runSuite, type SuiteResult } from './suite';
 
