@@ -186,7 +186,7 @@ export interface DrainResult {
   drainMs: number;
   tally: Tally;
   /** The worker consumers as last seen (pending / unacknowledged). */
-  consumers?: Record<string, ConsumerState>;
+  consumers?: Record<string, ConsumerState[]>;
   /**
    * Unacknowledged messages whose job this stage already dead-lettered, seen
    * when the drain ended: with `term()` honoured they would be none (see
@@ -207,11 +207,10 @@ async function unackedDeadLetters(
   deadLetters: Map<string, DeadLetter[]>,
 ): Promise<number> {
   if (state.ackPending === 0) return 0;
-  const prefix = platform.topology.consumers[stage].filterSubject.replace(/>$/, '');
   let count = 0;
   for (let seq = state.ackFloorSeq + 1; seq <= state.deliveredSeq; seq++) {
     const message = await platform.messageJob(seq);
-    if (!message || !message.subject.startsWith(prefix)) continue;
+    if (!message || !message.subject.startsWith(state.subjectPrefix)) continue;
     if (deadLetters.get(message.jobId)?.some((d) => d.stage === stage)) count++;
   }
   return count;
@@ -245,10 +244,11 @@ export async function waitForDrain(
       let idle = Object.values(active).every((n) => n === 0);
       deadLettersStillDelivered = 0;
       for (const stage of WORKERS) {
-        const c = state[stage];
-        const cycling = await unackedDeadLetters(platform, stage, c, snap.deadLetters);
-        deadLettersStillDelivered += cycling;
-        if (c.pending > 0 || c.ackPending > cycling) idle = false;
+        for (const lane of state[stage]) {
+          const cycling = await unackedDeadLetters(platform, stage, lane, snap.deadLetters);
+          deadLettersStillDelivered += cycling;
+          if (lane.pending > 0 || lane.ackPending > cycling) idle = false;
+        }
       }
       quietRounds = idle && unsettled(last) === 0 ? quietRounds + 1 : 0;
     } catch {

@@ -48,7 +48,11 @@ export interface PlatformOptions {
   log: (line: string) => void;
 }
 
+/** One lane (main or backlog) of a worker stage's consumers. */
 export interface ConsumerState {
+  durable: string;
+  /** The lane's subjects start with this. */
+  subjectPrefix: string;
   pending: number;
   ackPending: number;
   redelivered: number;
@@ -294,27 +298,29 @@ export class Platform {
     }
   }
 
-  /** Pending and unacknowledged messages of each worker's durable consumer. */
-  async consumerState(): Promise<Record<StageName, ConsumerState>> {
+  /** Pending and unacknowledged messages of each worker's durable consumers (main and backlog lane). */
+  async consumerState(): Promise<Record<StageName, ConsumerState[]>> {
     const entries = await Promise.all(
       WORKERS.map(async (stage) => {
-        const info = await this.jsm.consumers.info(
-          this.topology.ticketsStream,
-          this.topology.consumers[stage].durable,
+        const spec = this.topology.consumers[stage];
+        const lanes = await Promise.all(
+          [spec, spec.backlog].map(async (lane) => {
+            const info = await this.jsm.consumers.info(this.topology.ticketsStream, lane.durable);
+            return {
+              durable: lane.durable,
+              subjectPrefix: lane.filterSubject.replace(/>$/, ''),
+              pending: info.num_pending,
+              ackPending: info.num_ack_pending,
+              redelivered: info.num_redelivered,
+              ackFloorSeq: info.ack_floor.stream_seq,
+              deliveredSeq: info.delivered.stream_seq,
+            };
+          }),
         );
-        return [
-          stage,
-          {
-            pending: info.num_pending,
-            ackPending: info.num_ack_pending,
-            redelivered: info.num_redelivered,
-            ackFloorSeq: info.ack_floor.stream_seq,
-            deliveredSeq: info.delivered.stream_seq,
-          },
-        ] as const;
+        return [stage, lanes] as const;
       }),
     );
-    return Object.fromEntries(entries) as Record<StageName, ConsumerState>;
+    return Object.fromEntries(entries) as Record<StageName, ConsumerState[]>;
   }
 
   /**

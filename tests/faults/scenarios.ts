@@ -93,7 +93,7 @@ async function waitFor(
 }
 
 async function unacked(platform: Platform, stage: StageName): Promise<number> {
-  return (await platform.consumerState())[stage].ackPending;
+  return (await platform.consumerState())[stage].reduce((sum, lane) => sum + lane.ackPending, 0);
 }
 
 /** Notes on SDP whose job enhancement_history does not show as posted yet. */

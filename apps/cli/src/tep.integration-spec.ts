@@ -484,9 +484,13 @@ describe('tep against the running platform', () => {
       dead_letters: 0,
     });
     expect((status.doc!['queue_depth'] as { consumer: string }[]).map((d) => d.consumer)).toEqual([
+      // Each stage's main lane and backlog lane.
       `${nats.namespace}_context-gatherer`,
+      `${nats.namespace}_context-gatherer-backlog`,
       `${nats.namespace}_llm-synthesizer`,
+      `${nats.namespace}_llm-synthesizer-backlog`,
       `${nats.namespace}_servicedesk-poster`,
+      `${nats.namespace}_servicedesk-poster-backlog`,
     ]);
 
     const doctor = await cli(['doctor', '--json', '--tenant', acme.tenantId]);

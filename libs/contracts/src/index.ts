@@ -40,7 +40,6 @@ export {
   publishMessage,
   runStageConsumer,
   runExhaustedDeliveryCapture,
-  FAIRNESS_DEFERRALS,
   extractTraceContext,
   activeTraceId,
   currentJobLogFields,

@@ -89,6 +89,63 @@ describe('stage consumer runner', () => {
     }
   }, 60_000);
 
+  it("reaches a quiet tenant's ticket behind thousands of a noisy tenant's queued ones, each handled once", async () => {
+    const FLOOD = 3_000;
+    /** Publishes the flood (as after an outage: queued while the workers were away). */
+    const flood = async (tenant: string) => {
+      for (let i = 0; i < FLOOD; i += 250) {
+        await Promise.all(
+          Array.from({ length: Math.min(250, FLOOD - i) }, (_, k) =>
+            publish(received(tenant, `N-${i + k}`)),
+          ),
+        );
+      }
+    };
+    const run = async (quietTenant?: string) => {
+      const noisy = randomUUID();
+      await flood(noisy);
+      const handled: string[] = [];
+      const started = Date.now();
+      let quietAt: number | undefined;
+      let quietMs: number | undefined;
+      const consumer = await runStageConsumer({
+        js,
+        topology: nats.topology,
+        stage: 'context-gatherer',
+        schema: TicketReceivedSchema,
+        logger: quiet,
+        concurrency: 4,
+        handle: async (m) => {
+          await sleep(2);
+          if (m.tenant_id === quietTenant) {
+            quietAt = handled.length;
+            quietMs = Date.now() - started;
+          }
+          handled.push(`${m.tenant_id}:${m.ticket.ticket_id}`);
+        },
+      });
+      try {
+        if (quietTenant) await publish(received(quietTenant, 'Q-1'));
+        const total = FLOOD + (quietTenant ? 1 : 0);
+        await eventually(() => (handled.length >= total ? true : undefined), 90_000);
+        const seconds = (Date.now() - started) / 1000;
+        expect(new Set(handled).size).toBe(total); // none twice, none lost
+        return { quietAt, quietMs, noisyPerSecond: FLOOD / seconds };
+      } finally {
+        await consumer.stop();
+      }
+    };
+
+    const alone = await run();
+    const withQuiet = await run(randomUUID());
+    // Stream order would put it after all 3,000: the main lane skims past the flood.
+    expect(withQuiet.quietAt).toBeLessThan(FLOOD / 3);
+    console.log(
+      `fairness: quiet ticket handled after ${withQuiet.quietAt} of ${FLOOD} queued (${withQuiet.quietMs} ms); noisy tenant ` +
+        `${alone.noisyPerSecond.toFixed(0)}/s alone, ${withQuiet.noisyPerSecond.toFixed(0)}/s beside the quiet one`,
+    );
+  }, 180_000);
+
   it('gives every log line of a job its tenant and job ids from the async context, and none outside', async () => {
     const tenant = randomUUID();
     const message = received(tenant, 'L-1');
@@ -217,7 +274,7 @@ describe('stage consumer runner', () => {
     // What the server publishes when a message exceeds max_deliver unacknowledged.
     await nats.nc
       .request(
-        nats.topology.exhaustedAdvisorySubject('context-gatherer'),
+        nats.topology.exhaustedAdvisorySubject(nats.topology.consumers['context-gatherer'].durable),
         JSON.stringify({
           type: 'io.nats.jetstream.advisory.v1.max_deliver',
           stream: nats.topology.ticketsStream,

@@ -86,23 +86,26 @@ export async function ensureTopology(
     }
   }
   for (const consumer of Object.values(topology.consumers)) {
-    await ensureConsumer(jsm, topology.advisoryStream, {
-      durable_name: `${consumer.durable}_exhausted`,
-      filter_subject: topology.exhaustedAdvisorySubject(consumerStage(topology, consumer.durable)),
-      ack_policy: AckPolicy.Explicit,
-      deliver_policy: DeliverPolicy.All,
-      ack_wait: nanos(30_000),
-      max_deliver: 20,
-    });
-    await ensureConsumer(jsm, topology.ticketsStream, {
-      durable_name: consumer.durable,
-      filter_subject: consumer.filterSubject,
-      ack_policy: AckPolicy.Explicit,
-      deliver_policy: DeliverPolicy.All,
-      ack_wait: nanos(consumer.ackWaitMs),
-      max_deliver: consumer.maxDeliver,
-      max_ack_pending: 1000,
-    });
+    // The main lane and the backlog lane: the same consumer settings.
+    for (const lane of [consumer, consumer.backlog]) {
+      await ensureConsumer(jsm, topology.advisoryStream, {
+        durable_name: `${lane.durable}_exhausted`,
+        filter_subject: topology.exhaustedAdvisorySubject(lane.durable),
+        ack_policy: AckPolicy.Explicit,
+        deliver_policy: DeliverPolicy.All,
+        ack_wait: nanos(30_000),
+        max_deliver: 20,
+      });
+      await ensureConsumer(jsm, topology.ticketsStream, {
+        durable_name: lane.durable,
+        filter_subject: lane.filterSubject,
+        ack_policy: AckPolicy.Explicit,
+        deliver_policy: DeliverPolicy.All,
+        ack_wait: nanos(consumer.ackWaitMs),
+        max_deliver: consumer.maxDeliver,
+        max_ack_pending: 1000,
+      });
+    }
   }
 }
 
@@ -118,11 +121,6 @@ async function ensureConsumer(
     if (!isNotFound(error)) throw error;
     await jsm.consumers.add(stream, config);
   }
-}
-
-function consumerStage(topology: Topology, durable: string): StageName {
-  const entry = Object.entries(topology.consumers).find(([, c]) => c.durable === durable);
-  return entry![0] as StageName;
 }
 
 function isNotFound(error: unknown): boolean {
@@ -206,19 +204,73 @@ export interface RunningConsumer {
   readonly inFlight: number;
 }
 
-/** A tenant over its share waits behind others at most this many times. */
-export const FAIRNESS_DEFERRALS = 3;
-const FAIRNESS_DELAY_MS = 500;
+const MAX_BACKLOG_MOVES = 64;
+const PULL_EXPIRES_MS = 1_000;
+/**
+ * A message handed back on stop is redelivered after this: later than any
+ * pull request of the stopping consumer can still be served (a redelivery
+ * into one whose subscription is gone would sit out the whole ack wait).
+ */
+const HANDBACK_DELAY_MS = 2 * PULL_EXPIRES_MS;
+const FAILED_MOVE_RETRY_MS = 1_000;
 
 /**
- * Runs a durable pull consumer: validates each message, calls the handler,
- * acks only after the handler (and its publish) succeeded, naks transient
- * failures with backoff and dead-letters poison or exhausted messages.
+ * The stage's worker slots, shared by its two lanes: a main-lane message
+ * gets the next free slot before any backlog message, and the backlog uses
+ * every slot the main lane leaves idle.
+ */
+class Slots {
+  private used = 0;
+  private readonly waiting = { main: [] as (() => void)[], backlog: [] as (() => void)[] };
+  constructor(private readonly size: number) {}
+
+  /** Every slot taken, or work already waiting for one: the stage is saturated. */
+  get contended(): boolean {
+    return this.used >= this.size || this.waiting.main.length + this.waiting.backlog.length > 0;
+  }
+
+  acquire(lane: 'main' | 'backlog'): Promise<() => void> {
+    if (this.used < this.size && (lane === 'main' || this.waiting.main.length === 0)) {
+      this.used++;
+      return Promise.resolve(this.releaser());
+    }
+    return new Promise((resolve) =>
+      this.waiting[lane].push(() => {
+        this.used++;
+        resolve(this.releaser());
+      }),
+    );
+  }
+
+  private releaser(): () => void {
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.used--;
+      (this.waiting.main.shift() ?? this.waiting.backlog.shift())?.();
+    };
+  }
+}
+
+/**
+ * Runs a stage's two durable pull consumers — its main lane and its backlog
+ * lane — on one set of worker slots: validates each message, calls the
+ * handler, acks only after the handler (and its publish) succeeded, naks
+ * transient failures with backoff and dead-letters poison or exhausted
+ * messages.
  *
- * Fairness: when every slot is busy and the message's tenant already holds
- * half of them, the message is handed back with a short delay (at most
- * FAIRNESS_DEFERRALS times) so the consumer reaches other tenants' messages
- * behind a flood instead of waiting in line behind it.
+ * Fairness under a backlog: JetStream delivers in stream order, so a quiet
+ * tenant's ticket queued behind thousands of a noisy tenant's would wait
+ * for all of them. While the stage is saturated (every slot busy, or work
+ * waiting for one) and the message's tenant already holds half of the
+ * slots, the message moves to the stage's backlog lane
+ * (republished with its headers, then acked; a crash in between republishes
+ * it under the same Nats-Msg-Id, which JetStream drops as a duplicate), so
+ * the main lane skims past a flood at publish speed and reaches the other
+ * tenants' messages. The backlog lane is worked with every slot the main
+ * lane leaves idle, so a tenant alone keeps its throughput. No delivery
+ * attempt is spent on fairness.
  */
 export async function runStageConsumer<S extends z.ZodType>(
   options: StageConsumerOptions<S>,
@@ -227,62 +279,96 @@ export async function runStageConsumer<S extends z.ZodType>(
   const spec = topology.consumers[stage];
   const concurrency = options.concurrency ?? 4;
   const tenantShare = Math.max(1, Math.ceil(concurrency / 2));
-  const consumer = await js.consumers.get(topology.ticketsStream, spec.durable);
-  const messages = await consumer.consume({ max_messages: concurrency });
+  const slots = new Slots(concurrency);
+  const [main, backlog] = await Promise.all(
+    [spec.durable, spec.backlog.durable].map(async (durable) =>
+      (await js.consumers.get(topology.ticketsStream, durable)).consume({
+        max_messages: concurrency,
+        // Short-lived pull requests: after stop() none outlives HANDBACK_DELAY_MS.
+        expires: PULL_EXPIRES_MS,
+      }),
+    ),
+  );
   const inFlight = new Set<Promise<void>>();
   const perTenant = new Map<string, number>();
   let stopping = false;
 
-  const start = (msg: JsMsg, tenantId: string) => {
+  const start = (msg: JsMsg, tenantId: string, release: () => void) => {
     perTenant.set(tenantId, (perTenant.get(tenantId) ?? 0) + 1);
     const task = processOne(options, msg, spec, spec.ackWaitMs).finally(() => {
       inFlight.delete(task);
       const left = (perTenant.get(tenantId) ?? 1) - 1;
       if (left > 0) perTenant.set(tenantId, left);
       else perTenant.delete(tenantId);
+      release();
       options.onActivity?.(inFlight.size);
     });
     inFlight.add(task);
     options.onActivity?.(inFlight.size);
   };
 
-  const loop = (async () => {
-    for await (const msg of messages) {
-      // Shutting down: hand it back now rather than after a full ack wait.
-      if (stopping) {
-        msg.nak();
-        continue;
-      }
-      const tenantId = msg.headers?.get(HEADER.tenantId) || 'unknown';
-      const busy = inFlight.size >= concurrency;
-      if (
-        busy &&
-        (perTenant.get(tenantId) ?? 0) >= tenantShare &&
-        msg.info.deliveryCount <= FAIRNESS_DEFERRALS
-      ) {
-        msg.nak(FAIRNESS_DELAY_MS + Math.floor(Math.random() * FAIRNESS_DELAY_MS));
-        continue;
-      }
-      while (inFlight.size >= concurrency) await Promise.race(inFlight);
-      if (stopping) {
-        msg.nak();
-        continue;
-      }
-      start(msg, tenantId);
+  // Moves in flight at once: the main lane skims a flood at publish speed, not one round trip at a time.
+  const moving = new Set<Promise<void>>();
+  const toBacklog = async (msg: JsMsg, tenantId: string) => {
+    while (moving.size >= MAX_BACKLOG_MOVES) await Promise.race(moving);
+    const hdrs = natsHeaders();
+    for (const [key, values] of msg.headers ?? []) {
+      if (key.toLowerCase() !== 'nats-msg-id') for (const value of values) hdrs.append(key, value);
     }
-  })().catch((error: unknown) => {
-    logger.error({ err: error, stage }, 'Consumer loop ended with an error');
-  });
+    const move = js
+      .publish(spec.backlogSubject(tenantId), msg.data, {
+        headers: hdrs,
+        msgID: `backlog:${spec.durable}:${msg.info.streamSequence}`,
+        timeout: 5_000,
+      })
+      .then(
+        () => msg.ack(),
+        (error: unknown) => {
+          // Not moved: it comes back to the main lane shortly.
+          logger.warn({ err: String(error), stage, tenant_id: tenantId }, 'Backlog move failed');
+          msg.nak(FAILED_MOVE_RETRY_MS);
+        },
+      )
+      .finally(() => moving.delete(move));
+    moving.add(move);
+  };
+
+  const work = (messages: typeof main, lane: 'main' | 'backlog') =>
+    (async () => {
+      for await (const msg of messages) {
+        // Shutting down: hand it back now rather than after a full ack wait.
+        if (stopping) {
+          msg.nak(HANDBACK_DELAY_MS);
+          continue;
+        }
+        const tenantId = msg.headers?.get(HEADER.tenantId) || 'unknown';
+        if (lane === 'main' && slots.contended && (perTenant.get(tenantId) ?? 0) >= tenantShare) {
+          await toBacklog(msg, tenantId);
+          continue;
+        }
+        const release = await slots.acquire(lane);
+        if (stopping) {
+          release();
+          msg.nak(HANDBACK_DELAY_MS);
+          continue;
+        }
+        start(msg, tenantId, release);
+      }
+    })().catch((error: unknown) => {
+      logger.error({ err: error, stage, lane }, 'Consumer loop ended with an error');
+    });
+  const loops = [work(main, 'main'), work(backlog, 'backlog')];
 
   return {
     get inFlight() {
       return inFlight.size;
     },
     async stop() {
+      // Stop pulling first (what is buffered is handed back by the loops), then finish what runs.
       stopping = true;
-      await Promise.allSettled([...inFlight]);
-      await messages.close();
-      await loop;
+      await Promise.all([main.close(), backlog.close()]);
+      await Promise.allSettled([...inFlight, ...moving]);
+      await Promise.all(loops);
     },
   };
 }
@@ -478,13 +564,17 @@ export async function runExhaustedDeliveryCapture(
 ): Promise<RunningConsumer> {
   const { js, topology, stage, logger } = options;
   const jsm = await js.jetstreamManager();
-  const consumer = await js.consumers.get(
-    topology.advisoryStream,
-    `${topology.consumers[stage].durable}_exhausted`,
+  const spec = topology.consumers[stage];
+  // Both lanes of the stage (main and backlog) have their advisories.
+  const lanes = await Promise.all(
+    [spec.durable, spec.backlog.durable].map(async (durable) =>
+      (await js.consumers.get(topology.advisoryStream, `${durable}_exhausted`)).consume({
+        max_messages: 4,
+      }),
+    ),
   );
-  const messages = await consumer.consume({ max_messages: 4 });
   let inFlight = 0;
-  const loop = (async () => {
+  const capture = async (messages: (typeof lanes)[number]) => {
     for await (const msg of messages) {
       inFlight++;
       try {
@@ -520,14 +610,15 @@ export async function runExhaustedDeliveryCapture(
         inFlight--;
       }
     }
-  })();
+  };
+  const loops = lanes.map(capture);
   return {
     get inFlight() {
       return inFlight;
     },
     async stop() {
-      await messages.close();
-      await loop;
+      await Promise.all(lanes.map((messages) => messages.close()));
+      await Promise.all(loops);
     },
   };
 }

@@ -8,6 +8,15 @@ export type StageName = 'context-gatherer' | 'llm-synthesizer' | 'servicedesk-po
 export interface StageConsumer {
   readonly durable: string;
   readonly filterSubject: string;
+  /**
+   * The stage's backlog lane: a tenant holding its share of the workers
+   * while others wait has its further messages moved here, so the main
+   * lane reaches the other tenants' messages behind a flood (see
+   * runStageConsumer). Same settings as the main consumer.
+   */
+  readonly backlog: { readonly durable: string; readonly filterSubject: string };
+  /** The backlog subject of a tenant's message for this stage. */
+  backlogSubject(tenantId: string): string;
   /** How long a delivery may run before JetStream redelivers it (reset by `working()`). */
   readonly ackWaitMs: number;
   /** Server-side max_deliver: a safety net for rate limits and crash loops. */
@@ -34,8 +43,8 @@ export interface Topology {
   };
   readonly ticketSubjects: readonly string[];
   readonly deadLetterSubjects: readonly string[];
-  /** The advisory subject the server uses when a consumer's message runs out of deliveries. */
-  exhaustedAdvisorySubject(stage: StageName | '*'): string;
+  /** The advisory subject the server uses when a consumer's (durable name) message runs out of deliveries. */
+  exhaustedAdvisorySubject(durable: string): string;
   readonly consumers: Readonly<Record<StageName, StageConsumer>>;
 }
 
@@ -55,6 +64,11 @@ export function createTopology(namespace = ''): Topology {
   ): StageConsumer => ({
     durable: name(durable),
     filterSubject: `${prefix}tickets.${kind}.>`,
+    backlog: {
+      durable: name(`${durable}-backlog`),
+      filterSubject: `${prefix}tickets.backlog.${kind}.>`,
+    },
+    backlogSubject: (tenantId) => `${prefix}tickets.backlog.${kind}.${tenantId}`,
     ackWaitMs,
     maxAttempts,
     maxDeliver,
@@ -73,14 +87,13 @@ export function createTopology(namespace = ''): Topology {
       posted: subject('posted'),
       deadLetter: (stage, tenantId) => `${prefix}tickets.dead.${stage}.${tenantId}`,
     },
-    ticketSubjects: ['received', 'contextualized', 'enhanced', 'posted'].map(
+    ticketSubjects: ['received', 'contextualized', 'enhanced', 'posted', 'backlog'].map(
       (kind) => `${prefix}tickets.${kind}.>`,
     ),
     deadLetterSubjects: [`${prefix}tickets.dead.>`],
-    exhaustedAdvisorySubject: (stage) =>
-      `$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${name('TICKETS')}.${stage === '*' ? '*' : name(stage)}`,
+    exhaustedAdvisorySubject: (durable) =>
+      `$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${name('TICKETS')}.${durable}`,
     consumers: {
-      // 10 deliveries: up to 3 may be fairness deferrals (see runStageConsumer).
       'context-gatherer': consumer('context-gatherer', 'received', 30_000, 10),
       // LLM calls are slow: the synthesizer calls working() while it waits.
       'llm-synthesizer': consumer('llm-synthesizer', 'contextualized', 60_000, 10),

@@ -78,11 +78,17 @@ export class StageWorker<S extends z.ZodType>
   private async sampleQueueDepth(): Promise<void> {
     try {
       const jsm = await this.js.jetstreamManager();
-      const info = await jsm.consumers.info(
-        this.topology.ticketsStream,
-        this.topology.consumers[this.stage].durable,
+      const spec = this.topology.consumers[this.stage];
+      // Both lanes: the backlog lane holds a flooding tenant's moved messages.
+      const lanes = await Promise.all(
+        [spec.durable, spec.backlog.durable].map((durable) =>
+          jsm.consumers.info(this.topology.ticketsStream, durable),
+        ),
       );
-      this.metrics.queueDepth.set({ stage: this.stage }, info.num_pending);
+      this.metrics.queueDepth.set(
+        { stage: this.stage },
+        lanes.reduce((sum, info) => sum + info.num_pending, 0),
+      );
     } catch {
       // NATS briefly away: keep the last value; /health reports the outage.
     }
