@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { Pool } from 'pg';
-import { HEADER, createTopology, type StageName, type Topology } from '@tep/contracts';
+import { createTopology, type StageName, type Topology } from '@tep/contracts';
+import { HEADER } from '@tep/pipeline';
 import { provisionDatabase, withDatabase } from '@tep/data';
 import {
   startFakeChatCompletionsServer,

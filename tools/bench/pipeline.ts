@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Client } from 'pg';
-import { HEADER } from '@tep/contracts';
+import { HEADER } from '@tep/pipeline';
 import {
   startFakeChatCompletionsServer,
   type FakeChatCompletionsServer,

@@ -20,7 +20,8 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import { connect } from '@nats-io/transport-node';
-import { createTopology, ensureTopology } from '@tep/contracts';
+import { createTopology } from '@tep/contracts';
+import { ensureTopology } from '@tep/pipeline';
 
 const mode = process.env.REF_MODE;
 if (mode !== 'hmac' && mode !== 'hmac-jetstream' && mode !== 'hmac-jetstream-kv')

@@ -15,13 +15,13 @@ import { Kvm } from '@nats-io/kv';
 import { connect, headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
 import {
   DeadLetterSchema,
-  HEADER,
   TenantDirectoryEntrySchema,
   createTopology,
   type DeadLetter,
   type TenantDirectoryEntry,
   type Topology,
 } from '@tep/contracts';
+import { HEADER } from '@tep/pipeline';
 import type { SecretCipher } from '@tep/encryption';
 import { connectAccessTokenStore, type AccessTokenStore } from '@tep/servicedesk-client';
 import { CheckFailedError, UnreachableError, UsageError, errorMessage } from './errors';

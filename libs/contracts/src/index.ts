@@ -32,25 +32,9 @@ export {
   backoffDelay,
   dispositionFor,
   type Disposition,
+  type RetryLimits,
   type StageErrorCode,
 } from './stage-error';
-export {
-  HEADER,
-  ensureTopology,
-  publishMessage,
-  runStageConsumer,
-  runExhaustedDeliveryCapture,
-  extractTraceContext,
-  activeTraceId,
-  currentJobLogFields,
-  type JobLogFields,
-  type PublishInput,
-  type RunningConsumer,
-  type StageConsumerOptions,
-  type StageContext,
-  type StageLogger,
-  type TopologyOptions,
-} from './jetstream';
 export {
   ContextSourceSchema,
   EnhancementPreferencesSchema,

@@ -1,5 +1,5 @@
 import type { Params } from 'nestjs-pino';
-import { currentJobLogFields } from '@tep/contracts';
+import { currentJobLogFields } from '@tep/pipeline';
 
 /**
  * Paths pino replaces with "[Redacted]": credentials must never reach a log

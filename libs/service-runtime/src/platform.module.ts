@@ -13,7 +13,8 @@ import { jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jets
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { LoggerModule } from 'nestjs-pino';
 import { DataSource } from 'typeorm';
-import { createTopology, ensureTopology, type Topology } from '@tep/contracts';
+import { createTopology, type Topology } from '@tep/contracts';
+import { ensureTopology } from '@tep/pipeline';
 import { TenantDatabase, createDataSource } from '@tep/data';
 import { HealthController, HealthService } from './health';
 import { loggerParams } from './logging';

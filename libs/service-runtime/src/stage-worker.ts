@@ -8,15 +8,13 @@ import {
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { PinoLogger } from 'nestjs-pino';
 import type { z } from 'zod';
+import { type DeadLetter, type StageName, type Topology } from '@tep/contracts';
 import {
   runExhaustedDeliveryCapture,
   runStageConsumer,
-  type DeadLetter,
   type RunningConsumer,
   type StageContext,
-  type StageName,
-  type Topology,
-} from '@tep/contracts';
+} from '@tep/pipeline';
 import { TenantDatabase, isUuid, recordJobFailed } from '@tep/data';
 import { PipelineMetrics } from './metrics';
 import { JETSTREAM, TOPOLOGY } from './tokens';

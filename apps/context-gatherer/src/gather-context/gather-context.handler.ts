@@ -5,7 +5,6 @@ import { PinoLogger } from 'nestjs-pino';
 import {
   StageError,
   TicketContextualizedSchema,
-  publishMessage,
   readEnhancementPreferences,
   type ContextSource,
   type EnhancementPreferences,
@@ -13,6 +12,7 @@ import {
   type TicketReceived,
   type Topology,
 } from '@tep/contracts';
+import { publishMessage } from '@tep/pipeline';
 import {
   TenantDatabase,
   findTicketEnhancement,

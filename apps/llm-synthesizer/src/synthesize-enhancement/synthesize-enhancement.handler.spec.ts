@@ -4,9 +4,9 @@ import {
   EnhancementPreferencesSchema,
   createTopology,
   type Enhancement,
-  type StageContext,
   type TicketContextualized,
 } from '@tep/contracts';
+import { type StageContext } from '@tep/pipeline';
 import type { TenantDatabase } from '@tep/data';
 import type { EnhancementProvider, SynthesisInput } from '@tep/enhancement-synthesis';
 import { MetricsRegistry, PipelineMetrics } from '@tep/service-runtime';

@@ -6,12 +6,11 @@ import {
   StageError,
   TicketEnhancedSchema,
   noteLanguageOf,
-  publishMessage,
   readEnhancementPreferences,
-  type StageContext,
   type TicketContextualized,
   type Topology,
 } from '@tep/contracts';
+import { publishMessage, type StageContext } from '@tep/pipeline';
 import { TenantDatabase, loadEnhancementPreferences } from '@tep/data';
 import type { EnhancementProvider } from '@tep/enhancement-synthesis';
 import type { RedactionKind } from '@tep/redaction';

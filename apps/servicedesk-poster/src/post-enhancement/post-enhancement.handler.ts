@@ -5,12 +5,11 @@ import { PinoLogger } from 'nestjs-pino';
 import {
   StageError,
   TicketPostedSchema,
-  publishMessage,
   readEnhancementPreferences,
-  type StageContext,
   type TicketEnhanced,
   type Topology,
 } from '@tep/contracts';
+import { publishMessage, type StageContext } from '@tep/pipeline';
 import {
   TenantDatabase,
   findJob,

@@ -5,9 +5,9 @@ import { PinoLogger } from 'nestjs-pino';
 import {
   ServiceDeskWebhookPayloadSchema,
   TicketReceivedSchema,
-  publishMessage,
   type Topology,
 } from '@tep/contracts';
+import { publishMessage } from '@tep/pipeline';
 import { isUuid } from '@tep/data';
 import { JETSTREAM, TOPOLOGY, fieldProblems } from '@tep/service-runtime';
 import { TenantDirectory, type CachedTenant } from '../tenant-directory/tenant-directory';

@@ -20,9 +20,15 @@ import {
 } from '@nats-io/jetstream';
 import { headers as natsHeaders, nanos, type MsgHdrs } from '@nats-io/transport-node';
 import { z } from 'zod';
-import { DeadLetterSchema, type DeadLetter } from './messages';
-import { StageError, dispositionFor, type RetryLimits } from './stage-error';
-import type { StageName, Topology } from './topology';
+import {
+  DeadLetterSchema,
+  StageError,
+  dispositionFor,
+  type DeadLetter,
+  type RetryLimits,
+  type StageName,
+  type Topology,
+} from '@tep/contracts';
 
 const tracer = trace.getTracer('tep-pipeline');
 

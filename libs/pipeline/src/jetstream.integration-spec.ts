@@ -1,4 +1,4 @@
-/** The stage consumer runner against the real JetStream server. */
+/** The stage runtime against the real JetStream server. */
 import { randomUUID } from 'node:crypto';
 import { jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
 import { createTestNats, eventually, type TestNats } from '@tep/testing';
@@ -6,13 +6,15 @@ import {
   DeadLetterSchema,
   StageError,
   TicketReceivedSchema,
+  type DeadLetter,
+  type TicketReceived,
+} from '@tep/contracts';
+import {
   currentJobLogFields,
   ensureTopology,
   publishMessage,
   runExhaustedDeliveryCapture,
   runStageConsumer,
-  type DeadLetter,
-  type TicketReceived,
 } from './index';
 
 const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
