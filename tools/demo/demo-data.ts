@@ -4,6 +4,7 @@
  * has real context: two resolved look-alikes (the runbook's TKT-10203 and
  * TKT-11405), KB articles and the database host it mentions.
  */
+import { indexedTextOf } from '@tep/context-retrieval';
 import type { TenantTransaction } from '@tep/data';
 
 export const DEMO_HISTORY = [
@@ -81,11 +82,22 @@ export const DEMO_INVENTORY = [
 /** Idempotent: run it on every start. */
 export async function seedDemoData(tx: TenantTransaction): Promise<void> {
   for (const t of DEMO_HISTORY) {
+    // Indexed like webhook tickets, so the demo needs no db:reindex.
+    const indexed = indexedTextOf({ subject: t.subject, description: t.description });
     await tx.query(
-      `INSERT INTO ticket_history (tenant_id, ticket_id, display_id, subject, description, status, resolution, source, resolved_at)
-       VALUES ($1, $2, $2, $3, $4, 'Resolved', $5, 'import', now() - interval '30 days')
+      `INSERT INTO ticket_history (tenant_id, ticket_id, display_id, subject, description, status, resolution, source,
+                                   resolved_at, clean_description, language)
+       VALUES ($1, $2, $2, $3, $4, 'Resolved', $5, 'import', now() - interval '30 days', $6, $7)
        ON CONFLICT (tenant_id, ticket_id) DO NOTHING`,
-      [tx.tenantId, t.ticket_id, t.subject, t.description, t.resolution],
+      [
+        tx.tenantId,
+        t.ticket_id,
+        t.subject,
+        t.description,
+        t.resolution,
+        indexed.cleanDescription,
+        indexed.language,
+      ],
     );
   }
   for (const a of DEMO_KB) {
