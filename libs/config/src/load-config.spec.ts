@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { z } from 'zod';
 import {
   ConfigError,
@@ -60,6 +63,46 @@ describe('loadConfig', () => {
     expect(() =>
       loadConfig(baseServiceSchema('context-gatherer'), { DATABASE_URL: 'mysql://x@y/z' }),
     ).toThrow(/DATABASE_URL/);
+  });
+});
+
+describe('<NAME>_FILE (Kubernetes secret volumes)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tep-config-'));
+  const secret = (name: string, content: string) => {
+    const path = join(dir, name);
+    writeFileSync(path, content);
+    return path;
+  };
+
+  it('reads a variable from the file it names, without the trailing newline', () => {
+    const config = loadConfig(baseServiceSchema('context-gatherer'), {
+      DATABASE_URL_FILE: secret('db', 'postgres://tep_app:s3cret@db.internal:5432/ai_agents\n'),
+    });
+    expect(config.DATABASE_URL).toBe('postgres://tep_app:s3cret@db.internal:5432/ai_agents');
+  });
+
+  it('refuses the variable and its file together, and an unreadable file, naming them only', () => {
+    const both = () =>
+      loadConfig(baseServiceSchema('context-gatherer'), {
+        DATABASE_URL: 'postgres://a@b/c',
+        DATABASE_URL_FILE: secret('db2', 'postgres://x@y/z'),
+      });
+    expect(both).toThrow(ConfigError);
+    expect(both).toThrow(/DATABASE_URL: set either DATABASE_URL or DATABASE_URL_FILE, not both/);
+    const missing = () =>
+      loadConfig(baseServiceSchema('context-gatherer'), {
+        DATABASE_URL_FILE: join(dir, 'absent'),
+      });
+    expect(missing).toThrow(/DATABASE_URL_FILE: cannot read .*absent \(ENOENT\)/);
+  });
+
+  it('validates what the file holds like any value, never echoing it', () => {
+    const bad = () =>
+      loadConfig(baseServiceSchema('context-gatherer'), {
+        DATABASE_URL_FILE: secret('db3', 'mysql://root:hunter2@db/x'),
+      });
+    expect(bad).toThrow(/DATABASE_URL/);
+    expect(bad).not.toThrow(/hunter2/);
   });
 });
 

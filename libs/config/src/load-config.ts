@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 
 /** Thrown when the environment does not satisfy a service's schema. */
@@ -23,6 +24,34 @@ function deepFreeze<T>(value: T): T {
 }
 
 /**
+ * `<NAME>_FILE=/path` supplies `<NAME>` from a file, as Kubernetes secret
+ * volumes and Docker secrets provide them (one trailing newline dropped).
+ * Setting both is refused rather than guessed.
+ */
+export function withFileVariables(env: NodeJS.ProcessEnv): {
+  env: NodeJS.ProcessEnv;
+  problems: string[];
+} {
+  const resolved: NodeJS.ProcessEnv = { ...env };
+  const problems: string[] = [];
+  for (const [key, path] of Object.entries(env)) {
+    if (!key.endsWith('_FILE') || key.length <= '_FILE'.length || !path) continue;
+    const name = key.slice(0, -'_FILE'.length);
+    if (env[name] !== undefined && env[name] !== '') {
+      problems.push(`${name}: set either ${name} or ${key}, not both`);
+      continue;
+    }
+    try {
+      resolved[name] = readFileSync(path, 'utf8').replace(/\r?\n$/, '');
+    } catch (error) {
+      const reason = (error as NodeJS.ErrnoException).code ?? 'unreadable';
+      problems.push(`${key}: cannot read ${path} (${reason})`);
+    }
+  }
+  return { env: resolved, problems };
+}
+
+/**
  * Parses `env` once at boot into a typed, frozen object. Every problem is
  * reported with the variable's name (never its value: it may be a secret).
  */
@@ -30,7 +59,9 @@ export function loadConfig<S extends z.ZodType>(
   schema: S,
   env: NodeJS.ProcessEnv = process.env,
 ): DeepReadonly<z.infer<S>> {
-  const result = schema.safeParse(env);
+  const files = withFileVariables(env);
+  if (files.problems.length > 0) throw new ConfigError(files.problems);
+  const result = schema.safeParse(files.env);
   if (!result.success) {
     throw new ConfigError(
       result.error.issues.map((issue) => {
