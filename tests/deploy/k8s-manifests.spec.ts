@@ -139,21 +139,59 @@ function onPort(port: number) {
     (r.ports ?? []).some((p) => p.port === port);
 }
 
-function secretKeyRefs(objects: K8sObject[]): { secret: string; key: string; optional: boolean }[] {
+/** Where the manifests mount a pod's secrets as files (`<NAME>_FILE`, @tep/config). */
+const SECRETS_DIR = '/var/run/secrets/tep';
+
+interface SecretUse {
+  /** The variable the service reads (`DATABASE_URL`, whether as a file or not). */
+  variable: string;
+  secret: string;
+  key: string;
+  optional: boolean;
+  asFile: boolean;
+}
+
+/**
+ * Every secret a container receives: as a file (`<NAME>_FILE` naming a file of
+ * the pod's mounted secret volume) or, for an optional one, as a variable.
+ */
+function secretUses(template: IPodTemplateSpec, container: IContainer): SecretUse[] {
+  const files = new Map<string, { secret: string; key: string; optional: boolean }>();
+  for (const volume of template.spec?.volumes ?? []) {
+    const mount = container.volumeMounts?.find((m) => m.name === volume.name);
+    if (!mount) continue;
+    for (const source of volume.projected?.sources ?? []) {
+      for (const item of source.secret?.items ?? []) {
+        files.set(`${mount.mountPath}/${item.path}`, {
+          secret: source.secret!.name!,
+          key: item.key,
+          optional: source.secret!.optional ?? false,
+        });
+      }
+    }
+  }
+  return (container.env ?? []).flatMap((e): SecretUse[] => {
+    const file = e.name.endsWith('_FILE') && e.value ? files.get(e.value) : undefined;
+    if (file) return [{ variable: e.name.slice(0, -'_FILE'.length), ...file, asFile: true }];
+    const ref = e.valueFrom?.secretKeyRef;
+    return ref
+      ? [
+          {
+            variable: e.name,
+            secret: ref.name!,
+            key: ref.key,
+            optional: ref.optional ?? false,
+            asFile: false,
+          },
+        ]
+      : [];
+  });
+}
+
+function secretKeyRefs(objects: K8sObject[]): SecretUse[] {
   return workloads(objects).flatMap((w) =>
     [...(w.template.spec?.containers ?? []), ...(w.template.spec?.initContainers ?? [])].flatMap(
-      (c) =>
-        (c.env ?? []).flatMap((e) =>
-          e.valueFrom?.secretKeyRef
-            ? [
-                {
-                  secret: e.valueFrom.secretKeyRef.name!,
-                  key: e.valueFrom.secretKeyRef.key,
-                  optional: e.valueFrom.secretKeyRef.optional ?? false,
-                },
-              ]
-            : [],
-        ),
+      (c) => secretUses(w.template, c),
     ),
   );
 }
@@ -303,19 +341,19 @@ describe('deploy/k8s base resource files (no kustomize needed)', () => {
         capabilities: { drop: ['ALL'] },
       });
       expect(pod.spec!.automountServiceAccountToken).toBe(false);
-      expect(container.volumeMounts?.map((m) => m.mountPath)).toEqual(['/tmp']);
+      expect(container.volumeMounts?.map((m) => m.mountPath)).toEqual(['/tmp', SECRETS_DIR]);
+      expect(container.volumeMounts?.find((m) => m.mountPath === SECRETS_DIR)?.readOnly).toBe(true);
     });
 
-    it('takes settings from the tep-config ConfigMap and secrets from Secret references', () => {
+    it('takes settings from the tep-config ConfigMap and secrets as files of a Secret volume', () => {
       expect(container.envFrom).toEqual([{ configMapRef: { name: 'tep-config' } }]);
       const generated = readKustomization(BASE).configMapGenerator?.map((g) => g.name);
       expect(generated).toContain('tep-config');
-      const refs = (container.env ?? []).filter((e) => e.valueFrom?.secretKeyRef);
       // No credentials as literal values.
       for (const e of container.env ?? []) {
         expect(`${e.name}=${e.value ?? ''}`).not.toMatch(/postgres:\/\/|KEY=.+|TOKENS=.+/);
       }
-      const secretEnv = refs.map((e) => e.name).sort();
+      const uses = secretUses(pod, container);
       const expected: Record<string, string[]> = {
         'webhook-ingress': ['TENANT_ENCRYPTION_KEY'],
         'tenant-registry': ['ADMIN_TOKENS', 'DATABASE_URL', 'TENANT_ENCRYPTION_KEY'],
@@ -323,7 +361,15 @@ describe('deploy/k8s base resource files (no kustomize needed)', () => {
         'llm-synthesizer': ['DATABASE_URL', 'LLM_API_KEY'],
         'servicedesk-poster': ['DATABASE_URL', 'TENANT_ENCRYPTION_KEY'],
       };
-      expect(secretEnv).toEqual(expected[name]);
+      expect(uses.map((u) => u.variable).sort()).toEqual(expected[name]);
+      // Files, not the environment (where a child process or a crash dump would show
+      // them); only an optional secret stays a variable, as a missing file would be an error.
+      for (const use of uses)
+        expect([use.variable, use.asFile]).toEqual([use.variable, !use.optional]);
+      // Group-readable only, through the pod's fsGroup (the process is not root).
+      const volume = pod.spec!.volumes!.find((v) => v.projected);
+      expect(volume?.projected?.defaultMode).toBe(0o440);
+      expect(pod.spec!.securityContext!.fsGroup).toBe(pod.spec!.securityContext!.runAsGroup);
     });
 
     it(
@@ -331,16 +377,18 @@ describe('deploy/k8s base resource files (no kustomize needed)', () => {
         ? 'gets DATABASE_URL and may reach PostgreSQL: its config reads one'
         : 'gets no DATABASE_URL, no database secret, no PostgreSQL egress: it has no database',
       () => {
-        const names = (container.env ?? []).map((e) => e.name);
-        const databaseKeys = (container.env ?? [])
-          .map((e) => e.valueFrom?.secretKeyRef?.key)
-          .filter((k): k is string => k?.startsWith('DATABASE_') ?? false);
+        const names = secretUses(pod, container).map((u) => u.variable);
+        const databaseKeys = secretUses(pod, container)
+          .map((u) => u.key)
+          .filter((k) => k.startsWith('DATABASE_'));
         if (usesDatabase(name)) {
           expect(names).toContain('DATABASE_URL');
           expect(databaseKeys).toHaveLength(1);
         } else {
           // Neither the variable nor any database secret, by any name.
-          expect(names.filter((n) => n.startsWith('DATABASE_'))).toEqual([]);
+          expect(
+            (container.env ?? []).map((e) => e.name).filter((n) => n.startsWith('DATABASE_')),
+          ).toEqual([]);
           expect(databaseKeys).toEqual([]);
           expect(container.envFrom?.some((e) => e.secretRef)).toBeFalsy();
           expect(parseEnvFile(join(BASE, 'platform.env')).DATABASE_URL).toBeUndefined();
@@ -578,11 +626,12 @@ describe('deploy/k8s base resource files (no kustomize needed)', () => {
         '--enable-source-maps',
         'dist/tools/db/migrate.js',
       ]);
-      expect((container.env ?? []).map((e) => e.name).sort()).toEqual([
-        'DATABASE_ADMIN_URL',
-        'DATABASE_OWNER_URL',
-        'DATABASE_REGISTRY_URL',
-        'DATABASE_URL',
+      const uses = secretUses(job.spec!.template, container);
+      expect(uses.map((u) => [u.variable, u.asFile]).sort()).toEqual([
+        ['DATABASE_ADMIN_URL', true],
+        ['DATABASE_OWNER_URL', true],
+        ['DATABASE_REGISTRY_URL', true],
+        ['DATABASE_URL', true],
       ]);
       expect(job.spec!.template.spec!.restartPolicy).toBe('Never');
       expect(container.securityContext).toMatchObject({
@@ -684,7 +733,7 @@ describeRendered(`deploy/k8s overlays rendered with ${kustomize?.tool ?? 'kustom
         expect([name, container.livenessProbe?.httpGet?.path]).toEqual([name, '/livez']);
         expect([name, container.readinessProbe?.httpGet?.path]).toEqual([name, '/readyz']);
         expect([name, container.startupProbe?.httpGet?.path]).toEqual([name, '/livez']);
-        const names = (container.env ?? []).map((e) => e.name);
+        const names = secretUses(deployment.spec!.template, container).map((u) => u.variable);
         expect([name, names.includes('DATABASE_URL')]).toEqual([name, usesDatabase(name)]);
       }
     });
