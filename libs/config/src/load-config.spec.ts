@@ -96,6 +96,14 @@ describe('<NAME>_FILE (Kubernetes secret volumes)', () => {
     expect(missing).toThrow(/DATABASE_URL_FILE: cannot read .*absent \(ENOENT\)/);
   });
 
+  it("leaves other programs' *_FILE variables alone", () => {
+    const config = loadConfig(baseServiceSchema('context-gatherer'), {
+      TF_CLI_CONFIG_FILE: join(dir, 'does-not-exist'),
+      SSL_CERT_FILE: join(dir, 'nor-this'),
+    });
+    expect(config.PORT).toBe(8082);
+  });
+
   it('validates what the file holds like any value, never echoing it', () => {
     const bad = () =>
       loadConfig(baseServiceSchema('context-gatherer'), {

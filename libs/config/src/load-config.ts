@@ -23,20 +23,29 @@ function deepFreeze<T>(value: T): T {
   return value;
 }
 
+/** The variables a schema reads (an object schema, possibly refined). */
+function variablesOf(schema: z.ZodType): ReadonlySet<string> {
+  if (schema instanceof z.ZodObject) return new Set(Object.keys(schema.shape));
+  if (schema instanceof z.ZodPipe) return variablesOf(schema.in as z.ZodType);
+  return new Set();
+}
+
 /**
  * `<NAME>_FILE=/path` supplies `<NAME>` from a file, as Kubernetes secret
- * volumes and Docker secrets provide them (one trailing newline dropped).
- * Setting both is refused rather than guessed.
+ * volumes and Docker secrets provide them (one trailing newline dropped),
+ * for the variables the schema reads (others' `*_FILE`, e.g. SSL_CERT_FILE,
+ * are not ours). Setting both is refused rather than guessed.
  */
-export function withFileVariables(env: NodeJS.ProcessEnv): {
-  env: NodeJS.ProcessEnv;
-  problems: string[];
-} {
+export function withFileVariables(
+  env: NodeJS.ProcessEnv,
+  variables: ReadonlySet<string>,
+): { env: NodeJS.ProcessEnv; problems: string[] } {
   const resolved: NodeJS.ProcessEnv = { ...env };
   const problems: string[] = [];
   for (const [key, path] of Object.entries(env)) {
-    if (!key.endsWith('_FILE') || key.length <= '_FILE'.length || !path) continue;
+    if (!key.endsWith('_FILE') || !path) continue;
     const name = key.slice(0, -'_FILE'.length);
+    if (!variables.has(name)) continue;
     if (env[name] !== undefined && env[name] !== '') {
       problems.push(`${name}: set either ${name} or ${key}, not both`);
       continue;
@@ -59,7 +68,7 @@ export function loadConfig<S extends z.ZodType>(
   schema: S,
   env: NodeJS.ProcessEnv = process.env,
 ): DeepReadonly<z.infer<S>> {
-  const files = withFileVariables(env);
+  const files = withFileVariables(env, variablesOf(schema));
   if (files.problems.length > 0) throw new ConfigError(files.problems);
   const result = schema.safeParse(files.env);
   if (!result.success) {

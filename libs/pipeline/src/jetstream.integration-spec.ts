@@ -140,8 +140,9 @@ describe('stage consumer runner', () => {
 
     const alone = await run();
     const withQuiet = await run(randomUUID());
-    // Stream order would put it after all 3,000: the main lane skims past the flood.
-    expect(withQuiet.quietAt).toBeLessThan(FLOOD / 3);
+    // Stream order would put it after all 3,000 (the runtime before the lanes: after ~2,000);
+    // the main lane skims past the flood (~700 here; CPU shared with other specs costs some).
+    expect(withQuiet.quietAt).toBeLessThan(FLOOD / 2);
     console.log(
       `fairness: quiet ticket handled after ${withQuiet.quietAt} of ${FLOOD} queued (${withQuiet.quietMs} ms); noisy tenant ` +
         `${alone.noisyPerSecond.toFixed(0)}/s alone, ${withQuiet.noisyPerSecond.toFixed(0)}/s beside the quiet one`,
