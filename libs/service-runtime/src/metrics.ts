@@ -69,7 +69,7 @@ export class PipelineMetrics {
     });
     this.queueDepth = new Gauge({
       name: 'enhancement_queue_depth',
-      help: "Messages waiting for a stage: JetStream num_pending of its consumer (the runbook's redis_queue_depth)",
+      help: "Messages waiting for a stage: JetStream num_pending of its consumers, main and backlog lane (the runbook's redis_queue_depth)",
       labelNames: ['stage'],
       registers,
     });
