@@ -1,6 +1,5 @@
 import { htmlToPlainText } from '@tep/contracts';
-import { indexedTextOf } from '@tep/context-retrieval';
-import { stripSecrets } from '@tep/redaction';
+import { storedTextOf } from '@tep/context-retrieval';
 import type { TenantDatabase, TenantTransaction } from '@tep/data';
 import {
   backfillResolvedRequestsQuery,
@@ -116,9 +115,11 @@ async function upsertTicket(
   resolutionHtml: string,
 ): Promise<void> {
   // Stored and indexed like webhook tickets: no secrets, no mail noise, in the ticket's language.
-  const subject = stripSecrets(request.subject);
-  const description = stripSecrets(htmlToPlainText(request.descriptionHtml));
-  const indexed = indexedTextOf({ subject, description });
+  const stored = storedTextOf({
+    subject: request.subject,
+    description: htmlToPlainText(request.descriptionHtml),
+    resolution: htmlToPlainText(resolutionHtml),
+  });
   await tx.query(
     `INSERT INTO ticket_history (tenant_id, ticket_id, display_id, subject, description, priority, status, resolution,
                                  requester_email, source, ticket_created_at, resolved_at,
@@ -133,16 +134,16 @@ async function upsertTicket(
       tx.tenantId,
       request.id,
       request.displayId,
-      subject,
-      description,
+      stored.subject,
+      stored.description,
       request.priority?.name ?? null,
       request.status?.name ?? null,
-      stripSecrets(htmlToPlainText(resolutionHtml)),
+      stored.resolution,
       request.requester?.email ?? null,
       request.createdTime,
       request.resolvedTime ?? request.completedTime ?? new Date().toISOString(),
-      indexed.cleanDescription,
-      indexed.language,
+      stored.cleanDescription,
+      stored.language,
     ],
   );
 }

@@ -4,7 +4,7 @@
  * has real context: two resolved look-alikes (the runbook's TKT-10203 and
  * TKT-11405), KB articles and the database host it mentions.
  */
-import { indexedTextOf } from '@tep/context-retrieval';
+import { storedTextOf } from '@tep/context-retrieval';
 import type { TenantTransaction } from '@tep/data';
 
 export const DEMO_HISTORY = [
@@ -82,8 +82,8 @@ export const DEMO_INVENTORY = [
 /** Idempotent: run it on every start. */
 export async function seedDemoData(tx: TenantTransaction): Promise<void> {
   for (const t of DEMO_HISTORY) {
-    // Indexed like webhook tickets, so the demo needs no db:reindex.
-    const indexed = indexedTextOf({ subject: t.subject, description: t.description });
+    // Stored and indexed like webhook tickets, so the demo needs no db:reindex.
+    const stored = storedTextOf(t);
     await tx.query(
       `INSERT INTO ticket_history (tenant_id, ticket_id, display_id, subject, description, status, resolution, source,
                                    resolved_at, clean_description, language)
@@ -92,11 +92,11 @@ export async function seedDemoData(tx: TenantTransaction): Promise<void> {
       [
         tx.tenantId,
         t.ticket_id,
-        t.subject,
-        t.description,
-        t.resolution,
-        indexed.cleanDescription,
-        indexed.language,
+        stored.subject,
+        stored.description,
+        stored.resolution,
+        stored.cleanDescription,
+        stored.language,
       ],
     );
   }

@@ -77,13 +77,16 @@ export async function collectNotes(
   for (const q of dataset.queries) {
     const ticket = toTicket(q);
     // As the gatherer calls it, with its default limit (5).
-    const similar = await database.withTenant(tenantId, (tx) => findSimilarTickets(tx, ticket));
+    const search = searchInputOf(ticket);
+    const similar = await database.withTenant(tenantId, (tx) =>
+      findSimilarTickets(tx, ticket, { search }),
+    );
     const context = TicketContextSchema.parse({
       similar_tickets: similar,
       kb_articles: [],
       systems: [],
       degraded: [],
-      language: searchInputOf(ticket).language,
+      language: search.language,
       possible_outage: null,
     });
     const note = await synthesizer.synthesize({

@@ -76,7 +76,7 @@ export async function loadHistory(
 
 /** The production ranking, exactly as the gatherer calls it. */
 export const currentRanking: Ranker = async (tx, ticket) =>
-  (await findSimilarTickets(tx, ticket, 10)).map((r) => ({
+  (await findSimilarTickets(tx, ticket, { limit: 10 })).map((r) => ({
     id: r.ticket_id,
     score: r.score,
     confident: r.confident,

@@ -1,13 +1,22 @@
 import type { TenantTransaction } from '@tep/data';
 import type { Ticket, TicketContext } from '@tep/contracts';
-import { stripSecrets } from '@tep/redaction';
 import type { Mentions } from './mentions';
 import {
   MAX_SEARCH_CHARS,
   cleanTicketText,
   detectTicketLanguage,
   indexedTextOf,
+  storedTextOf,
 } from './ticket-text';
+
+/** Statuses after which a ticket is no longer open: it gets no enhancement and counts in no outage. */
+export const FINISHED_STATUSES = [
+  'resolved',
+  'closed',
+  'completed',
+  'cancelled',
+  'canceled',
+] as const;
 
 /** Statuses after which a ticket with a resolution is useful history. */
 const RESOLVED = ['resolved', 'closed', 'completed'];
@@ -31,11 +40,11 @@ export const ANY_WORD_QUERY = `(SELECT to_tsquery('english', string_agg(quote_li
  */
 export async function recordTicket(tx: TenantTransaction, ticket: Ticket): Promise<void> {
   const resolved = ticket.status !== null && RESOLVED.includes(ticket.status.toLowerCase());
-  // Credentials and card numbers a user pasted are never kept.
-  const subject = stripSecrets(ticket.subject);
-  const description = stripSecrets(ticket.description_text);
-  const resolution = ticket.resolution_text === null ? null : stripSecrets(ticket.resolution_text);
-  const { cleanDescription, language } = indexedTextOf({ subject, description });
+  const { subject, description, resolution, cleanDescription, language } = storedTextOf({
+    subject: ticket.subject,
+    description: ticket.description_text,
+    resolution: ticket.resolution_text,
+  });
   await tx.query(
     `INSERT INTO ticket_history (tenant_id, ticket_id, subject, description, priority, status, resolution,
                                  requester_email, source, ticket_created_at, resolved_at,
@@ -179,7 +188,7 @@ export const CONTEXT_QUERIES = {
            FROM ticket_history h
           WHERE h.tenant_id = $6::uuid AND h.created_at >= now() - make_interval(mins => $4::int)
             AND h.ticket_id <> $3
-            AND lower(coalesce(h.status, '')) NOT IN ('resolved', 'closed', 'completed', 'cancelled', 'canceled')
+            AND lower(coalesce(h.status, '')) NOT IN (${FINISHED_STATUSES.map((s) => `'${s}'`).join(', ')})
           ORDER BY h.created_at DESC
           LIMIT 200),
        scored AS (
@@ -239,14 +248,19 @@ export function searchInputOf(ticket: Pick<Ticket, 'subject' | 'description_text
   const text = `${subject}\n${cleanTicketText(ticket.description_text)}`.slice(0, MAX_SEARCH_CHARS);
   return { subject, text, language: detectTicketLanguage(text) };
 }
+export type SearchInput = ReturnType<typeof searchInputOf>;
 
-/** Resolved tickets like this one, best first, each with its relevance (0–1). */
+/**
+ * Resolved tickets like this one, best first, each with its relevance (0–1).
+ * `search`: the ticket's search input when the caller has it already
+ * (cleaning and language detection are the costly part).
+ */
 export async function findSimilarTickets(
   tx: TenantTransaction,
   ticket: Ticket,
-  limit = 5,
+  { limit = 5, search }: { limit?: number; search?: SearchInput } = {},
 ): Promise<SimilarTicket[]> {
-  const input = searchInputOf(ticket);
+  const input = search ?? searchInputOf(ticket);
   const rows = await tx.query<SimilarRow>(CONTEXT_QUERIES.similarTickets, [
     input.text,
     input.language,
@@ -278,8 +292,8 @@ export async function findOpenSimilarTickets(
   tx: TenantTransaction,
   ticket: Ticket,
   windowMinutes: number,
+  input: SearchInput = searchInputOf(ticket),
 ): Promise<{ ticket_id: string; display_id: string | null; subject: string; score: number }[]> {
-  const input = searchInputOf(ticket);
   const rows = await tx.query<{
     ticket_id: string;
     display_id: string | null;

@@ -12,11 +12,14 @@ export {
   searchInputOf,
   searchTextOf,
   CONFIDENT_RELEVANCE,
+  FINISHED_STATUSES,
+  type SearchInput,
 } from './context.repository';
 export {
   cleanTicketText,
   detectTicketLanguage,
   indexedTextOf,
+  storedTextOf,
   type TicketLanguage,
 } from './ticket-text';
 export { extractMentions, type Mentions } from './mentions';

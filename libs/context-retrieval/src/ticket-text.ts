@@ -1,4 +1,5 @@
 import { detectAll } from 'tinyld';
+import { stripSecrets } from '@tep/redaction';
 
 /**
  * What a ticket is searched and indexed by: the user's own words and the
@@ -179,5 +180,31 @@ export function indexedTextOf(ticket: { subject: string; description: string }):
   return {
     cleanDescription,
     language: detectTicketLanguage(`${ticket.subject}\n${cleanDescription}`),
+  };
+}
+
+/**
+ * What a history row stores and is indexed by, for every writer (webhooks,
+ * the back-fill, the demo): the ticket's text without the secrets or card
+ * numbers a user pasted (never kept), and what indexedTextOf derives from it.
+ */
+export function storedTextOf(ticket: {
+  subject: string;
+  description: string;
+  resolution: string | null;
+}): {
+  subject: string;
+  description: string;
+  resolution: string | null;
+  cleanDescription: string;
+  language: TicketLanguage;
+} {
+  const subject = stripSecrets(ticket.subject);
+  const description = stripSecrets(ticket.description);
+  return {
+    subject,
+    description,
+    resolution: ticket.resolution === null ? null : stripSecrets(ticket.resolution),
+    ...indexedTextOf({ subject, description }),
   };
 }

@@ -1,8 +1,9 @@
+import { FINISHED_STATUSES } from '@tep/context-retrieval';
 import type { EnhancementPreferences, TicketContext } from '@tep/contracts';
 import type { TicketEnhancement } from '@tep/data';
 
-/** Statuses after which a ticket gets no new enhancement: its resolution becomes history. */
-const FINISHED = new Set(['resolved', 'closed', 'completed', 'cancelled', 'canceled']);
+/** A finished ticket gets no new enhancement: its resolution becomes history. */
+const FINISHED: ReadonlySet<string> = new Set(FINISHED_STATUSES);
 
 /**
  * Below this word overlap (Jaccard) with the text the note was built from,

@@ -30,6 +30,7 @@ import {
   findSimilarTickets,
   recordTicket,
   searchInputOf,
+  type SearchInput,
 } from '@tep/context-retrieval';
 import { planEnhancement } from './enhancement-plan';
 
@@ -106,7 +107,7 @@ export class GatherContext {
     const context = await tracer.startActiveSpan('context_gathered', async (span) => {
       span.setAttributes({ tenant_id: tenantId, job_id: jobId });
       try {
-        return await this.gather(tenantId, message, preferences, plan.updateOf, search.language);
+        return await this.gather(tenantId, message, preferences, plan.updateOf, search);
       } finally {
         span.end();
       }
@@ -137,7 +138,7 @@ export class GatherContext {
     message: TicketReceived,
     preferences: EnhancementPreferences,
     updateOf: TicketContext['update_of'],
-    language: TicketContext['language'],
+    search: SearchInput,
   ): Promise<TicketContext> {
     const { ticket } = message;
     const sources = new Set(preferences.context_sources);
@@ -160,8 +161,8 @@ export class GatherContext {
     const mentions = extractMentions(`${ticket.subject}\n${ticket.description_text}`);
     const [history, kb_articles, systems] = await Promise.all([
       run('ticket_history', { similar: [], open: [] }, async (tx) => ({
-        similar: await findSimilarTickets(tx, ticket),
-        open: await findOpenSimilarTickets(tx, ticket, preferences.outage_window_minutes),
+        similar: await findSimilarTickets(tx, ticket, { search }),
+        open: await findOpenSimilarTickets(tx, ticket, preferences.outage_window_minutes, search),
       })),
       run('kb', [], (tx) => findKbArticles(tx, ticket)),
       run('monitoring', [], (tx) => findMentionedSystems(tx, mentions)),
@@ -176,7 +177,7 @@ export class GatherContext {
       kb_articles,
       systems,
       degraded,
-      language,
+      language: search.language,
       possible_outage: outage
         ? {
             window_minutes: preferences.outage_window_minutes,
