@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { Pool } from 'pg';
-import { createTopology, type StageName, type Topology } from '@tep/contracts';
+import { createTopology, stageLanes, type StageName, type Topology } from '@tep/contracts';
 import { HEADER } from '@tep/pipeline';
 import { provisionDatabase, withDatabase } from '@tep/data';
 import {
@@ -305,7 +305,7 @@ export class Platform {
       WORKERS.map(async (stage) => {
         const spec = this.topology.consumers[stage];
         const lanes = await Promise.all(
-          [spec, spec.backlog].map(async (lane) => {
+          stageLanes(spec).map(async (lane) => {
             const info = await this.jsm.consumers.info(this.topology.ticketsStream, lane.durable);
             return {
               durable: lane.durable,

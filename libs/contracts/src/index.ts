@@ -1,4 +1,11 @@
-export { createTopology, type StageConsumer, type StageName, type Topology } from './topology';
+export {
+  createTopology,
+  stageLanes,
+  type StageConsumer,
+  type StageLane,
+  type StageName,
+  type Topology,
+} from './topology';
 export {
   TicketSchema,
   TicketReceivedSchema,

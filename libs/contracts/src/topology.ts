@@ -5,16 +5,20 @@
  */
 export type StageName = 'context-gatherer' | 'llm-synthesizer' | 'servicedesk-poster';
 
-export interface StageConsumer {
+/** One durable pull consumer of a stage. */
+export interface StageLane {
   readonly durable: string;
   readonly filterSubject: string;
+}
+
+export interface StageConsumer extends StageLane {
   /**
    * The stage's backlog lane: a tenant holding its share of the workers
    * while others wait has its further messages moved here, so the main
    * lane reaches the other tenants' messages behind a flood (see
    * runStageConsumer). Same settings as the main consumer.
    */
-  readonly backlog: { readonly durable: string; readonly filterSubject: string };
+  readonly backlog: StageLane;
   /** The backlog subject of a tenant's message for this stage. */
   backlogSubject(tenantId: string): string;
   /** How long a delivery may run before JetStream redelivers it (reset by `working()`). */
@@ -47,6 +51,12 @@ export interface Topology {
   exhaustedAdvisorySubject(durable: string): string;
   readonly consumers: Readonly<Record<StageName, StageConsumer>>;
 }
+
+/** A stage's lanes, main first: what is set up, consumed, monitored and drained for it. */
+export const stageLanes = (consumer: StageConsumer): readonly [StageLane, StageLane] => [
+  consumer,
+  consumer.backlog,
+];
 
 export function createTopology(namespace = ''): Topology {
   if (namespace && !/^[a-z0-9_-]+$/i.test(namespace)) {

@@ -24,6 +24,7 @@ import {
   DeadLetterSchema,
   StageError,
   dispositionFor,
+  stageLanes,
   type DeadLetter,
   type RetryLimits,
   type StageName,
@@ -93,7 +94,7 @@ export async function ensureTopology(
   }
   for (const consumer of Object.values(topology.consumers)) {
     // The main lane and the backlog lane: the same consumer settings.
-    for (const lane of [consumer, consumer.backlog]) {
+    for (const lane of stageLanes(consumer)) {
       await ensureConsumer(jsm, topology.advisoryStream, {
         durable_name: `${lane.durable}_exhausted`,
         filter_subject: topology.exhaustedAdvisorySubject(lane.durable),
@@ -287,7 +288,7 @@ export async function runStageConsumer<S extends z.ZodType>(
   const tenantShare = Math.max(1, Math.ceil(concurrency / 2));
   const slots = new Slots(concurrency);
   const [main, backlog] = await Promise.all(
-    [spec.durable, spec.backlog.durable].map(async (durable) =>
+    stageLanes(spec).map(async ({ durable }) =>
       (await js.consumers.get(topology.ticketsStream, durable)).consume({
         max_messages: concurrency,
         // Short-lived pull requests: after stop() none outlives HANDBACK_DELAY_MS.
@@ -573,7 +574,7 @@ export async function runExhaustedDeliveryCapture(
   const spec = topology.consumers[stage];
   // Both lanes of the stage (main and backlog) have their advisories.
   const lanes = await Promise.all(
-    [spec.durable, spec.backlog.durable].map(async (durable) =>
+    stageLanes(spec).map(async ({ durable }) =>
       (await js.consumers.get(topology.advisoryStream, `${durable}_exhausted`)).consume({
         max_messages: 4,
       }),

@@ -8,7 +8,7 @@ import {
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { PinoLogger } from 'nestjs-pino';
 import type { z } from 'zod';
-import { type DeadLetter, type StageName, type Topology } from '@tep/contracts';
+import { stageLanes, type DeadLetter, type StageName, type Topology } from '@tep/contracts';
 import {
   runExhaustedDeliveryCapture,
   runStageConsumer,
@@ -79,7 +79,7 @@ export class StageWorker<S extends z.ZodType>
       const spec = this.topology.consumers[this.stage];
       // Both lanes: the backlog lane holds a flooding tenant's moved messages.
       const lanes = await Promise.all(
-        [spec.durable, spec.backlog.durable].map((durable) =>
+        stageLanes(spec).map(({ durable }) =>
           jsm.consumers.info(this.topology.ticketsStream, durable),
         ),
       );
