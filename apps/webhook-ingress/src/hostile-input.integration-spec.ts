@@ -17,6 +17,7 @@ import { applyHttpLimits } from '@tep/service-runtime';
 import { createTestNats, eventually, testEncryptionKey, type TestNats } from '@tep/testing';
 import { AppModule } from './app.module';
 import { loadIngressConfig } from './config/ingress.config';
+import { directoryEntry } from './tenant-directory/directory-entry.spec-helper';
 import { TenantDirectory } from './tenant-directory/tenant-directory';
 
 const TOTAL = 100_000;
@@ -41,17 +42,7 @@ describe('hostile input at the webhook ingress', () => {
     nats = await createTestNats();
     const cipher = SecretCipher.fromEnv(key);
     const kv = await new Kvm(nats.nc).create(nats.topology.tenantDirectoryBucket, { history: 1 });
-    await kv.put(
-      tenant.id,
-      JSON.stringify({
-        tenant_id: tenant.id,
-        status: 'active',
-        auth_scheme: 'hmac',
-        webhook_secrets: [{ encrypted: cipher.encrypt(tenant.secret), expires_at: null }],
-        rate_limits: { requests_per_minute: null },
-        updated_at: new Date().toISOString(),
-      }),
-    );
+    await kv.put(tenant.id, directoryEntry(cipher, tenant.id, [tenant.secret]));
     const config = loadIngressConfig({
       NATS_NAMESPACE: nats.namespace,
       TENANT_ENCRYPTION_KEY: key,

@@ -13,7 +13,7 @@ import { NestFactory } from '@nestjs/core';
 import { DataSource } from 'typeorm';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
-import { TicketReceivedSchema, type TenantDirectoryEntry } from '@tep/contracts';
+import { TicketReceivedSchema } from '@tep/contracts';
 import { TenantDatabase } from '@tep/data';
 import { SecretCipher } from '@tep/encryption';
 import { signStandardWebhook, standardWebhookSecretFor } from '@tep/webhook-signature';
@@ -21,6 +21,7 @@ import { testEncryptionKey } from '@tep/testing';
 import { createTestNats, eventually, type TestNats } from '@tep/testing';
 import { AppModule } from './app.module';
 import { loadIngressConfig } from './config/ingress.config';
+import { directoryEntry } from './tenant-directory/directory-entry.spec-helper';
 import { TenantDirectory } from './tenant-directory/tenant-directory';
 
 const RUNBOOK_PAYLOAD = `{
@@ -61,17 +62,9 @@ describe('webhook ingress', () => {
   const entry = (
     tenantId: string,
     secrets: string[],
-    status: 'active' | 'disabled' = 'active',
-    extra: { auth_scheme?: 'hmac' | 'static_header'; requests_per_minute?: number } = {},
-  ): string =>
-    JSON.stringify({
-      tenant_id: tenantId,
-      status,
-      auth_scheme: extra.auth_scheme ?? 'hmac',
-      webhook_secrets: secrets.map((s) => ({ encrypted: cipher.encrypt(s), expires_at: null })),
-      rate_limits: { requests_per_minute: extra.requests_per_minute ?? null },
-      updated_at: new Date().toISOString(),
-    } satisfies TenantDirectoryEntry);
+    status?: 'active' | 'disabled',
+    extra?: Parameters<typeof directoryEntry>[4],
+  ) => directoryEntry(cipher, tenantId, secrets, status, extra);
 
   async function post(
     path: string,

@@ -17,6 +17,7 @@ import {
   type ServiceProcess,
   type TestNats,
 } from '@tep/testing';
+import { directoryEntry } from './tenant-directory/directory-entry.spec-helper';
 
 describe('webhook ingress with PostgreSQL unreachable', () => {
   let nats: TestNats;
@@ -28,17 +29,7 @@ describe('webhook ingress with PostgreSQL unreachable', () => {
     nats = await createTestNats();
     const cipher = SecretCipher.fromEnv(key);
     const kv = await new Kvm(nats.nc).create(nats.topology.tenantDirectoryBucket, { history: 1 });
-    await kv.put(
-      tenant.id,
-      JSON.stringify({
-        tenant_id: tenant.id,
-        status: 'active',
-        auth_scheme: 'hmac',
-        webhook_secrets: [{ encrypted: cipher.encrypt(tenant.secret), expires_at: null }],
-        rate_limits: { requests_per_minute: null },
-        updated_at: new Date().toISOString(),
-      }),
-    );
+    await kv.put(tenant.id, directoryEntry(cipher, tenant.id, [tenant.secret]));
     // Free a moment ago, so nothing listens there: any connection attempt would be refused.
     const closedPort = await freePort();
     ingress = await startServiceProcess('webhook-ingress', {
