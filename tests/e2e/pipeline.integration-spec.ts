@@ -227,9 +227,16 @@ describe('ticket enhancement pipeline, end to end', () => {
           requests: [
             ticket,
             { display_id: 'TKT-777', subject: 'LLM-DOWN printer' },
-            ...['TKT-888', 'TKT-500', 'TKT-501', 'TKT-601', 'TKT-602', 'TKT-603', 'TKT-604'].map(
-              (display_id) => ({ display_id, subject: 'Seeded ticket', status: 'Open' }),
-            ),
+            ...[
+              'TKT-888',
+              'TKT-500',
+              'TKT-501',
+              'TKT-600',
+              'TKT-601',
+              'TKT-602',
+              'TKT-603',
+              'TKT-604',
+            ].map((display_id) => ({ display_id, subject: 'Seeded ticket', status: 'Open' })),
           ],
         },
       }),
@@ -480,6 +487,59 @@ describe('ticket enhancement pipeline, end to end', () => {
         retrieval_eligible: true,
       },
     ]);
+  }, 90_000);
+
+  it("a replay after JetStream's duplicate window is the same job: no second note, no older state stored", async () => {
+    const jsm = await jetstreamManager(nats.nc);
+    const stream = nats.topology.ticketsStream;
+    const info = await jsm.streams.info(stream);
+    // 100 ms instead of 2 minutes: the replay below arrives "days later" for JetStream.
+    await jsm.streams.update(stream, { ...info.config, duplicate_window: 100_000_000 });
+    try {
+      const original = {
+        ticket_id: 'TKT-600',
+        subject: 'Printer on floor 2 jams on every job',
+        status: 'Open',
+        description: 'Paper jams in tray 2.',
+      };
+      const first = await sendWebhook(acme, original);
+      await jobRow(acme, jobOf(first), 'posted');
+      await sendWebhook(acme, { ...original, event: 'updated', status: 'In Progress' });
+      await eventually(async () => {
+        const { rows } = await admin.query(
+          `SELECT status FROM ticket_history WHERE tenant_id = $1 AND ticket_id = 'TKT-600'`,
+          [acme.tenant_id],
+        );
+        return rows[0]?.status === 'In Progress' ? true : undefined;
+      }, 30_000);
+      const { messages: before } = await jsm.streams.info(stream).then((i) => i.state);
+      const replay = await sendWebhook(acme, original);
+      expect(jobOf(replay)).toBe(jobOf(first));
+      // Queued again (outside the window), then dropped by the context-gatherer.
+      await eventually(async () => {
+        const { state } = await jsm.streams.info(stream);
+        const gatherer = await jsm.consumers.info(
+          stream,
+          nats.topology.consumers['context-gatherer'].durable,
+        );
+        return state.messages > before &&
+          gatherer.num_pending === 0 &&
+          gatherer.num_ack_pending === 0
+          ? true
+          : undefined;
+      }, 30_000);
+      await new Promise((r) => setTimeout(r, 500));
+      expect(notesOn(acme, 'TKT-600')).toHaveLength(1);
+      const { rows } = await admin.query(
+        `SELECT h.status AS job_status, t.status AS ticket_status
+           FROM enhancement_history h JOIN ticket_history t USING (tenant_id, ticket_id)
+          WHERE h.tenant_id = $1 AND h.job_id = $2`,
+        [acme.tenant_id, jobOf(first)],
+      );
+      expect(rows).toEqual([{ job_status: 'posted', ticket_status: 'In Progress' }]);
+    } finally {
+      await jsm.streams.update(stream, info.config);
+    }
   }, 90_000);
 
   it('on_update refresh edits the note in place when the text changed; new_note adds a follow-up', async () => {

@@ -3,12 +3,12 @@ import { SecretCipher } from '@tep/encryption';
 import { PlatformModule } from '@tep/service-runtime';
 import type { IngressConfig } from './config/ingress.config';
 import { SECRET_CIPHER, TenantDirectory } from './tenant-directory/tenant-directory';
-import { DeliveryGuard } from './receive-webhook/delivery-guard';
+import { TenantRateLimiter } from './receive-webhook/rate-limiter';
 import {
   IngressMetrics,
   RECEIVE_WEBHOOK_SETTINGS,
   ReceiveWebhook,
-  WebhookController,
+  WebhookRoute,
 } from './receive-webhook';
 
 @Module({})
@@ -23,7 +23,6 @@ export class AppModule {
           database: false,
         }),
       ],
-      controllers: [WebhookController],
       providers: [
         { provide: SECRET_CIPHER, useValue: SecretCipher.fromEnv(config.TENANT_ENCRYPTION_KEY) },
         {
@@ -34,9 +33,10 @@ export class AppModule {
           },
         },
         TenantDirectory,
-        DeliveryGuard,
+        TenantRateLimiter,
         IngressMetrics,
         ReceiveWebhook,
+        WebhookRoute,
       ],
     };
   }

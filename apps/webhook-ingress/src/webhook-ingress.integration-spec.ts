@@ -431,7 +431,8 @@ describe('webhook ingress', () => {
       expect(stale.body).toMatchObject({ error: 'timestamp_out_of_tolerance' });
     });
 
-    it("still produces one job for a replay outside JetStream's duplicate window", async () => {
+    it("gives a replay outside JetStream's duplicate window the same job id", async () => {
+      // Queued again: the context-gatherer drops a job that already ended (tests/e2e).
       const jsm = await jetstreamManager(nats.nc);
       const info = await jsm.streams.info(nats.topology.ticketsStream);
       await jsm.streams.update(nats.topology.ticketsStream, {
@@ -440,12 +441,11 @@ describe('webhook ingress', () => {
       });
       try {
         const body = JSON.stringify({ ticket_id: 'LATE-1', subject: 'Replayed days later' });
-        const before = await storedJobs(active.id);
         const first = await webhook(active.id, body, sign(active.secret, body));
         await new Promise((r) => setTimeout(r, 300));
         const replay = await webhook(active.id, body, sign(active.secret, body));
+        expect([first.status, replay.status]).toEqual([202, 202]);
         expect(replay.body['job_id']).toBe(first.body['job_id']);
-        expect(await storedJobs(active.id)).toBe(before + 1);
       } finally {
         await jsm.streams.update(nats.topology.ticketsStream, info.config);
       }

@@ -4,16 +4,28 @@ import type { TenantTransaction } from './tenant-database';
  * enhancement_history: one row per job, pending → posted | failed | skipped.
  * Every stage writes it under the tenant's RLS context.
  */
+/**
+ * Records a job as pending unless it is already recorded, and says which:
+ * the state it was in, or `undefined` when this call created it.
+ */
 export async function recordJobPending(
   tx: TenantTransaction,
   job: { jobId: string; ticketId: string; receivedAt: string; enhancedText?: string },
-): Promise<void> {
-  await tx.query(
-    `INSERT INTO enhancement_history (tenant_id, job_id, ticket_id, status, received_at, enhanced_text)
-     VALUES ($1, $2, $3, 'pending', $4, $5)
-     ON CONFLICT (tenant_id, job_id) DO NOTHING`,
+): Promise<{ earlierStatus: string | undefined }> {
+  const rows = await tx.query<{ status: string; inserted: boolean }>(
+    `WITH inserted AS (
+       INSERT INTO enhancement_history (tenant_id, job_id, ticket_id, status, received_at, enhanced_text)
+       VALUES ($1, $2, $3, 'pending', $4, $5)
+       ON CONFLICT (tenant_id, job_id) DO NOTHING
+       RETURNING status)
+     SELECT status, true AS inserted FROM inserted
+     UNION ALL
+     SELECT status, false FROM enhancement_history
+      WHERE tenant_id = $1 AND job_id = $2 AND NOT EXISTS (SELECT 1 FROM inserted)`,
     [tx.tenantId, job.jobId, job.ticketId, job.receivedAt, job.enhancedText ?? null],
   );
+  const row = rows[0];
+  return { earlierStatus: row && !row.inserted ? row.status : undefined };
 }
 
 /** A job that ends on purpose without a note, with why (never overwrites posted). */

@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { DynamicModule, INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { Logger } from 'nestjs-pino';
@@ -69,6 +69,30 @@ export async function startService<C extends { HOST: string; PORT: number }>(
   }
   logger.log(`${definition.name} listening on http://${config.HOST}:${config.PORT}`);
   return app;
+}
+
+/**
+ * A plain `node:http` handler in front of the framework, for a hot route
+ * (the ingress's webhook): `front` answers and returns true, or returns
+ * false and the request goes to the framework's listener (attached when
+ * Nest created the server) as usual.
+ */
+export function serveInFront(
+  server: Server,
+  front: (req: IncomingMessage, res: ServerResponse) => boolean,
+): void {
+  const framework = server.listeners('request') as ((
+    req: IncomingMessage,
+    res: ServerResponse,
+  ) => void)[];
+  if (framework.length !== 1) {
+    throw new Error(`expected one framework request listener, found ${framework.length}`);
+  }
+  const next = framework[0];
+  server.removeAllListeners('request');
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    if (!front(req, res)) next(req, res);
+  });
 }
 
 /** main.ts of every service: start, or say why not and exit non-zero. */

@@ -12,11 +12,12 @@ export {
   type ReadinessReport,
 } from './health';
 export { MetricsRegistry, PipelineMetrics } from './metrics';
-export { REDACTED_PATHS, loggerParams } from './logging';
+export { REDACTED_PATHS, SECRET_LOG_KEYS, censorSecrets, loggerParams } from './logging';
 export {
   runService,
   startService,
   applyHttpLimits,
+  serveInFront,
   DEFAULT_HTTP_LIMITS,
   type HttpLimits,
   type ServiceDefinition,

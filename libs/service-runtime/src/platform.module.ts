@@ -195,6 +195,9 @@ export class PlatformModule {
                 name: options.service,
                 maxReconnectAttempts: -1,
                 reconnectTimeWait: 1_000,
+                // Otherwise the client builds an Error, stack trace and all, for every
+                // request it sends, in case it times out: ~10 % of the ingress's CPU.
+                noAsyncTraces: true,
               }),
             ),
         },

@@ -41,6 +41,13 @@ export const GATHER_CONTEXT_SETTINGS = Symbol('GATHER_CONTEXT_SETTINGS');
 
 const tracer = trace.getTracer('context-gatherer');
 
+/**
+ * A job in one of these states has ended: a delivery of it now is a sender's
+ * replay (dead-lettered `failed` jobs are not here: `tep dead-letters replay`
+ * sends them through again on purpose).
+ */
+const ENDED: ReadonlySet<string> = new Set(['posted', 'skipped']);
+
 /** How many of a possible outage's open tickets the note lists. */
 const OUTAGE_LISTED = 10;
 
@@ -71,7 +78,8 @@ export class GatherContext {
     this.logger.info(log, `Gathering context for ticket_id=${ticket.ticket_id}`);
 
     const search = searchInputOf(ticket);
-    const { preferences, plan } = await this.database.withTenant(tenantId, async (tx) => {
+    // One transaction for the whole stage: record, decide, gather.
+    const outcome = await this.database.withTenant(tenantId, async (tx) => {
       const stored = await loadEnhancementPreferences(tx);
       if (stored === undefined) throw new StageError('tenant_not_found', `No tenant ${tenantId}`);
       const preferences = readEnhancementPreferences(stored);
@@ -79,13 +87,16 @@ export class GatherContext {
       await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [
         `${tenantId}:${ticket.ticket_id}`,
       ]);
-      const earlier = await findTicketEnhancement(tx, ticket.ticket_id, jobId);
-      await recordJobPending(tx, {
+      const { earlierStatus } = await recordJobPending(tx, {
         jobId,
         ticketId: ticket.ticket_id,
         receivedAt: message.received_at,
         enhancedText: search.text,
       });
+      if (earlierStatus !== undefined && ENDED.has(earlierStatus)) {
+        return { kind: 'replay', status: earlierStatus } as const;
+      }
+      const earlier = await findTicketEnhancement(tx, ticket.ticket_id, jobId);
       await recordTicket(tx, ticket);
       const plan = planEnhancement({
         status: ticket.status,
@@ -95,23 +106,33 @@ export class GatherContext {
       });
       if (plan.kind === 'skip') {
         await recordJobSkipped(tx, { jobId, ticketId: ticket.ticket_id, reason: plan.reason });
+        return plan;
       }
-      return { preferences, plan };
+      const context = await tracer.startActiveSpan('context_gathered', async (span) => {
+        span.setAttributes({ tenant_id: tenantId, job_id: jobId });
+        try {
+          return await this.gather(tx, message, preferences, plan.updateOf, search);
+        } finally {
+          span.end();
+        }
+      });
+      return { kind: 'enhance', preferences, context } as const;
     });
-    if (plan.kind === 'skip') {
-      this.logger.info({ ...log, reason: plan.reason }, 'No enhancement for this event');
+    if (outcome.kind === 'replay') {
+      // A sender's replay after JetStream's duplicate window: the job ended
+      // already, so nothing is recorded again, not even the ticket's (older) state.
+      this.logger.info(
+        { ...log, status: outcome.status },
+        'Replayed webhook: the job already ended',
+      );
+      return;
+    }
+    if (outcome.kind === 'skip') {
+      this.logger.info({ ...log, reason: outcome.reason }, 'No enhancement for this event');
       this.metrics.outcomes.inc({ tenant_id: tenantId, outcome: 'skipped' });
       return;
     }
-
-    const context = await tracer.startActiveSpan('context_gathered', async (span) => {
-      span.setAttributes({ tenant_id: tenantId, job_id: jobId });
-      try {
-        return await this.gather(tenantId, message, preferences, plan.updateOf, search);
-      } finally {
-        span.end();
-      }
-    });
+    const { preferences, context } = outcome;
     this.logger.info(
       {
         ...log,
@@ -134,15 +155,24 @@ export class GatherContext {
   }
 
   private async gather(
-    tenantId: string,
+    tx: TenantTransaction,
     message: TicketReceived,
     preferences: EnhancementPreferences,
     updateOf: TicketContext['update_of'],
     search: SearchInput,
   ): Promise<TicketContext> {
     const { ticket } = message;
+    const tenantId = message.tenant_id;
     const sources = new Set(preferences.context_sources);
     const degraded: TicketContext['degraded'] = [];
+    // Each source's statements get the deadline; the timeout cancels the query
+    // in Postgres, not just the wait. The sources only read, so after one fails
+    // (which aborts the transaction) rolling back to this savepoint loses
+    // nothing and lets the next source run.
+    await tx.query(`SELECT set_config('statement_timeout', $1, true)`, [
+      `${this.settings.sourceTimeoutMs}ms`,
+    ]);
+    await tx.query('SAVEPOINT context_sources');
     const run = async <T>(
       source: ContextSource,
       empty: T,
@@ -150,8 +180,9 @@ export class GatherContext {
     ): Promise<T> => {
       if (!sources.has(source)) return empty;
       try {
-        return await this.withDeadline(tenantId, query);
+        return await query(tx);
       } catch (error) {
+        await tx.query('ROLLBACK TO SAVEPOINT context_sources');
         const reason = error instanceof Error ? error.message : String(error);
         degraded.push({ source, reason: `no context from ${source}: ${reason}`.slice(0, 500) });
         this.logger.warn({ source, err: reason }, 'Context source failed');
@@ -159,14 +190,13 @@ export class GatherContext {
       }
     };
     const mentions = extractMentions(`${ticket.subject}\n${ticket.description_text}`);
-    const [history, kb_articles, systems] = await Promise.all([
-      run('ticket_history', { similar: [], open: [] }, async (tx) => ({
-        similar: await findSimilarTickets(tx, ticket, { search }),
-        open: await findOpenSimilarTickets(tx, ticket, preferences.outage_window_minutes, search),
-      })),
-      run('kb', [], (tx) => findKbArticles(tx, ticket)),
-      run('monitoring', [], (tx) => findMentionedSystems(tx, mentions)),
-    ]);
+    // One connection, so one source after the other.
+    const history = await run('ticket_history', { similar: [], open: [] }, async (tx) => ({
+      similar: await findSimilarTickets(tx, ticket, { search }),
+      open: await findOpenSimilarTickets(tx, ticket, preferences.outage_window_minutes, search),
+    }));
+    const kb_articles = await run('kb', [], (tx) => findKbArticles(tx, ticket));
+    const systems = await run('monitoring', [], (tx) => findMentionedSystems(tx, mentions));
     const outage = history.open.length >= preferences.outage_threshold;
     if (outage) {
       this.metrics.possibleOutages.inc({ tenant_id: tenantId });
@@ -191,17 +221,5 @@ export class GatherContext {
         : null,
       update_of: updateOf,
     };
-  }
-
-  /** The statement timeout cancels the query in Postgres, not just the wait. */
-  private withDeadline<T>(
-    tenantId: string,
-    query: (tx: TenantTransaction) => Promise<T>,
-  ): Promise<T> {
-    const timeoutMs = this.settings.sourceTimeoutMs;
-    return this.database.withTenant(tenantId, async (tx) => {
-      await tx.query(`SELECT set_config('statement_timeout', $1, true)`, [`${timeoutMs}ms`]);
-      return query(tx);
-    });
   }
 }

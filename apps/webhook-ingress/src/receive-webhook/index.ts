@@ -1,4 +1,4 @@
-export { WebhookController } from './webhook.controller';
+export { WebhookRoute, WEBHOOK_PATH } from './webhook-route';
 export {
   ReceiveWebhook,
   RECEIVE_WEBHOOK_SETTINGS,

@@ -12,7 +12,7 @@ import { isUuid } from '@tep/data';
 import { JETSTREAM, TOPOLOGY, fieldProblems } from '@tep/service-runtime';
 import { TenantDirectory, type CachedTenant } from '../tenant-directory/tenant-directory';
 import { authenticateWebhook, hasCredential, type HeaderReader } from './authenticate-webhook';
-import { DeliveryGuard } from './delivery-guard';
+import { TenantRateLimiter } from './rate-limiter';
 import { IngressMetrics } from './ingress-metrics';
 import { jobIdFor } from './job-id';
 import type { WebhookOutcome } from './webhook-outcome';
@@ -56,7 +56,7 @@ const errorText = (error: unknown) => (error instanceof Error ? error.message : 
 export class ReceiveWebhook {
   constructor(
     private readonly directory: TenantDirectory,
-    private readonly guard: DeliveryGuard,
+    private readonly rateLimiter: TenantRateLimiter,
     @Inject(JETSTREAM) private readonly js: JetStreamClient,
     @Inject(TOPOLOGY) private readonly topology: Topology,
     @Inject(RECEIVE_WEBHOOK_SETTINGS) private readonly settings: ReceiveWebhookSettings,
@@ -159,42 +159,39 @@ export class ReceiveWebhook {
       return { kind: 'rejected', reason: 'schema_violation', fields };
     }
 
-    // The sender's delivery id when it has one, else the exact bytes: same key, same job.
+    if (tenant.requestsPerMinute !== null) {
+      let decision;
+      try {
+        decision = await this.rateLimiter.take(tenantId, tenant.requestsPerMinute);
+      } catch (error) {
+        this.logger.error(
+          { tenant_id: tenantId, err: errorText(error) },
+          'Rate-limit counter unavailable; answering 503',
+        );
+        return { kind: 'rejected', reason: 'queue_unavailable' };
+      }
+      if (!decision.allowed) {
+        this.logger.warn(
+          { tenant_id: tenantId, limit: tenant.requestsPerMinute },
+          `Rate limit reached for tenant_id=${tenantId}`,
+        );
+        return {
+          kind: 'rejected',
+          reason: 'rate_limited',
+          retryAfterSeconds: decision.retryAfterSeconds,
+        };
+      }
+    }
+    // The sender's delivery id when it has one, else the exact bytes: same key,
+    // same job id. JetStream drops a repeat within its window; a later replay
+    // is queued again and the context-gatherer drops it, because
+    // enhancement_history already holds the job (the durable check lives
+    // there, off the request path).
     const deliveryKey = auth.deliveryId
       ? `delivery:${auth.deliveryId}`
       : `body:${jobIdFor(tenantId, rawBody)}`;
     const jobId = jobIdFor(tenantId, Buffer.from(deliveryKey));
-    try {
-      const earlier = await this.guard.previousJob(tenantId, deliveryKey);
-      if (earlier) {
-        this.logger.info(
-          { tenant_id: tenantId, job_id: earlier },
-          'Duplicate webhook (seen before), same job',
-        );
-        return { kind: 'accepted', jobId: earlier, duplicate: true };
-      }
-      if (tenant.requestsPerMinute !== null) {
-        const decision = await this.guard.take(tenantId, tenant.requestsPerMinute);
-        if (!decision.allowed) {
-          this.logger.warn(
-            { tenant_id: tenantId, limit: tenant.requestsPerMinute },
-            `Rate limit reached for tenant_id=${tenantId}`,
-          );
-          return {
-            kind: 'rejected',
-            reason: 'rate_limited',
-            retryAfterSeconds: decision.retryAfterSeconds,
-          };
-        }
-      }
-    } catch (error) {
-      this.logger.error(
-        { tenant_id: tenantId, err: errorText(error) },
-        'Delivery state unavailable; answering 503',
-      );
-      return { kind: 'rejected', reason: 'queue_unavailable' };
-    }
-    return this.enqueue(tenantId, jobId, deliveryKey, parsed.data);
+    return this.enqueue(tenantId, jobId, parsed.data);
   }
 
   private authenticate(
@@ -240,7 +237,6 @@ export class ReceiveWebhook {
   private async enqueue(
     tenantId: string,
     jobId: string,
-    deliveryKey: string,
     ticket: ReturnType<typeof ServiceDeskWebhookPayloadSchema.parse>,
   ): Promise<WebhookOutcome> {
     return tracer.startActiveSpan('job_queued', async (span) => {
@@ -261,16 +257,6 @@ export class ReceiveWebhook {
           jobId,
           timeoutMs: this.settings.publishTimeoutMs,
         });
-        // Stored: from here on nothing is lost. The key only widens de-duplication
-        // beyond JetStream's window, so the reply does not wait for it.
-        void this.guard
-          .remember(tenantId, deliveryKey, jobId)
-          .catch((error: unknown) =>
-            this.logger.warn(
-              { tenant_id: tenantId, job_id: jobId, err: errorText(error) },
-              'Could not record the delivery key',
-            ),
-          );
         this.logger.info(
           {
             tenant_id: tenantId,
