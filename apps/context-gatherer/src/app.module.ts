@@ -1,5 +1,4 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { TicketReceivedSchema } from '@tep/contracts';
 import { PlatformModule, WORKER_CONCURRENCY, stageWorker } from '@tep/service-runtime';
 import type { GathererConfig } from './config/gatherer.config';
 import { GATHER_CONTEXT_SETTINGS, GatherContext } from './gather-context';
@@ -17,7 +16,7 @@ export class AppModule {
         },
         { provide: WORKER_CONCURRENCY, useValue: config.WORKER_CONCURRENCY },
         GatherContext,
-        stageWorker('context-gatherer', TicketReceivedSchema, GatherContext),
+        stageWorker('context-gatherer', GatherContext),
       ],
     };
   }

@@ -1,7 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { PinoLogger } from 'nestjs-pino';
 import { createSynthesizerFromEnv } from '@tep/enhancement-synthesis';
-import { TicketContextualizedSchema } from '@tep/contracts';
 import { PlatformModule, WORKER_CONCURRENCY, stageWorker } from '@tep/service-runtime';
 import type { SynthesizerConfig } from './config/synthesizer.config';
 import { LLM_PRICES, SYNTHESIZER, SynthesizeEnhancement } from './synthesize-enhancement';
@@ -35,7 +34,7 @@ export class AppModule {
           },
         },
         SynthesizeEnhancement,
-        stageWorker('llm-synthesizer', TicketContextualizedSchema, SynthesizeEnhancement),
+        stageWorker('llm-synthesizer', SynthesizeEnhancement),
       ],
     };
   }

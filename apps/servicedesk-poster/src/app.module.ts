@@ -1,7 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { SecretCipher } from '@tep/encryption';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { TicketEnhancedSchema, type Topology } from '@tep/contracts';
+import type { Topology } from '@tep/contracts';
 import {
   NATS_CONNECTION,
   PlatformModule,
@@ -48,7 +48,7 @@ export class AppModule {
         },
         { provide: WORKER_CONCURRENCY, useValue: config.WORKER_CONCURRENCY },
         PostEnhancement,
-        stageWorker('servicedesk-poster', TicketEnhancedSchema, PostEnhancement),
+        stageWorker('servicedesk-poster', PostEnhancement),
       ],
     };
   }

@@ -21,3 +21,4 @@ export {
   type StageLogger,
   type TopologyOptions,
 } from './jetstream';
+export { STAGES, nextHop, type StageInput, type StageOutput, type StageResult } from './stages';

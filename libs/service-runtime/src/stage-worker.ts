@@ -7,15 +7,19 @@ import {
 } from '@nestjs/common';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { PinoLogger } from 'nestjs-pino';
-import type { z } from 'zod';
 import { stageLanes, type DeadLetter, type StageName, type Topology } from '@tep/contracts';
 import {
+  STAGES,
+  nextHop,
+  publishMessage,
   runExhaustedDeliveryCapture,
   runStageConsumer,
   type RunningConsumer,
   type StageContext,
+  type StageInput,
+  type StageResult,
 } from '@tep/pipeline';
-import { TenantDatabase, isUuid, recordJobFailed } from '@tep/data';
+import { TenantDatabase, isUuid, recordJobFailed, recordJobSkipped } from '@tep/data';
 import { PipelineMetrics } from './metrics';
 import { JETSTREAM, TOPOLOGY } from './tokens';
 
@@ -24,24 +28,27 @@ const QUEUE_DEPTH_INTERVAL_MS = 5_000;
 /** Messages one worker replica processes at once (from WORKER_CONCURRENCY). */
 export const WORKER_CONCURRENCY = Symbol('WORKER_CONCURRENCY');
 
-/** A stage's use case: what the worker calls for each message. */
-export interface StageHandler<S extends z.ZodType> {
-  execute(message: z.infer<S>, ctx: StageContext): Promise<void>;
+/**
+ * A stage's use case: what the worker calls for each message (its input as
+ * declared in STAGES, validated). It returns the next message or why the
+ * job ends here; it never publishes or records the outcome itself.
+ */
+export interface StageHandler<N extends StageName> {
+  execute(message: StageInput<N>, ctx: StageContext): Promise<StageResult<N>>;
 }
 
 /**
  * The worker provider for a stage: a durable JetStream consumer that calls
- * the stage's use case for each message. Apps list
- * `stageWorker('context-gatherer', TicketReceivedSchema, GatherContext)`
- * among their providers; everything else is shared.
+ * the stage's use case for each message and acts on its result. Apps list
+ * `stageWorker('context-gatherer', GatherContext)` among their providers;
+ * everything else is shared.
  */
-export function stageWorker<S extends z.ZodType>(
-  stage: StageName,
-  schema: S,
-  handler: Type<StageHandler<S>>,
-): Type<StageWorker<S>> {
+export function stageWorker<N extends StageName>(
+  stage: N,
+  handler: Type<StageHandler<N>>,
+): Type<StageWorker<N>> {
   @Injectable()
-  class Worker extends StageWorker<S> {
+  class Worker extends StageWorker<N> {
     constructor(
       @Inject(JETSTREAM) js: JetStreamClient,
       @Inject(TOPOLOGY) topology: Topology,
@@ -49,9 +56,9 @@ export function stageWorker<S extends z.ZodType>(
       metrics: PipelineMetrics,
       logger: PinoLogger,
       @Inject(WORKER_CONCURRENCY) concurrency: number,
-      @Inject(handler) useCase: StageHandler<S>,
+      @Inject(handler) useCase: StageHandler<N>,
     ) {
-      super({ stage, schema, useCase }, js, topology, database, metrics, logger, concurrency);
+      super({ stage, useCase }, js, topology, database, metrics, logger, concurrency);
     }
   }
   Object.defineProperty(Worker, 'name', { value: `${handler.name}Worker` });
@@ -62,12 +69,11 @@ export function stageWorker<S extends z.ZodType>(
  * A pipeline stage's JetStream consumer, started once the app is up and
  * stopped (in-flight work finished) before connections close.
  */
-export class StageWorker<S extends z.ZodType>
+export class StageWorker<N extends StageName>
   implements OnApplicationBootstrap, BeforeApplicationShutdown
 {
-  private readonly stage: StageName;
-  private readonly schema: S;
-  private readonly useCase: StageHandler<S>;
+  private readonly stage: N;
+  private readonly useCase: StageHandler<N>;
   private running?: RunningConsumer;
   private exhausted?: RunningConsumer;
   private depthTimer?: NodeJS.Timeout;
@@ -93,7 +99,7 @@ export class StageWorker<S extends z.ZodType>
   }
 
   protected constructor(
-    definition: { stage: StageName; schema: S; useCase: StageHandler<S> },
+    definition: { stage: N; useCase: StageHandler<N> },
     private readonly js: JetStreamClient,
     private readonly topology: Topology,
     private readonly database: TenantDatabase,
@@ -102,8 +108,33 @@ export class StageWorker<S extends z.ZodType>
     private readonly concurrency: number,
   ) {
     this.stage = definition.stage;
-    this.schema = definition.schema;
     this.useCase = definition.useCase;
+  }
+
+  /** The handler's result: hand the next message on, or record why the job ends here. */
+  private async complete(message: StageInput<N>, result: StageResult<N>): Promise<void> {
+    const { tenant_id: tenantId, job_id: jobId } = message;
+    switch (result.kind) {
+      case 'next':
+        await publishMessage(this.js, {
+          ...nextHop(this.stage, this.topology, tenantId, jobId),
+          schema: STAGES[this.stage].output,
+          message: result.message,
+          tenantId,
+          jobId,
+        });
+        return;
+      case 'skipped':
+        await this.database.withTenant(tenantId, (tx) =>
+          recordJobSkipped(tx, { jobId, ticketId: result.ticketId, reason: result.reason }),
+        );
+        this.metrics.outcomes.inc({ tenant_id: tenantId, outcome: 'skipped' });
+        this.logger.info({ stage: this.stage, reason: result.reason }, 'No note for this job');
+        return;
+      case 'ended':
+        this.logger.info({ stage: this.stage, reason: result.reason }, 'Job already ended');
+        return;
+    }
   }
 
   /** After the dead letter is stored: the job shows as failed, with its reason. */
@@ -130,8 +161,9 @@ export class StageWorker<S extends z.ZodType>
       js: this.js,
       topology: this.topology,
       stage: this.stage,
-      schema: this.schema,
-      handle: (message, ctx) => this.useCase.execute(message, ctx),
+      schema: STAGES[this.stage].input,
+      handle: async (message: StageInput<N>, ctx) =>
+        this.complete(message, await this.useCase.execute(message, ctx)),
       onDeadLetter: (deadLetter) => this.onDeadLetter(deadLetter),
       logger: {
         info: (obj, msg) => this.logger.info(obj, msg),

@@ -1,27 +1,23 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { JetStreamClient } from '@nats-io/jetstream';
 import { trace } from '@opentelemetry/api';
 import { PinoLogger } from 'nestjs-pino';
 import {
   StageError,
-  TicketContextualizedSchema,
   readEnhancementPreferences,
   type ContextSource,
   type EnhancementPreferences,
   type TicketContext,
   type TicketReceived,
-  type Topology,
 } from '@tep/contracts';
-import { publishMessage } from '@tep/pipeline';
+import type { StageResult } from '@tep/pipeline';
 import {
   TenantDatabase,
   findTicketEnhancement,
   loadEnhancementPreferences,
   recordJobPending,
-  recordJobSkipped,
   type TenantTransaction,
 } from '@tep/data';
-import { JETSTREAM, PipelineMetrics, TOPOLOGY } from '@tep/service-runtime';
+import { PipelineMetrics } from '@tep/service-runtime';
 import {
   extractMentions,
   findKbArticles,
@@ -61,8 +57,6 @@ const OUTAGE_LISTED = 10;
 export class GatherContext {
   constructor(
     private readonly database: TenantDatabase,
-    @Inject(JETSTREAM) private readonly js: JetStreamClient,
-    @Inject(TOPOLOGY) private readonly topology: Topology,
     @Inject(GATHER_CONTEXT_SETTINGS) private readonly settings: GatherContextSettings,
     private readonly metrics: PipelineMetrics,
     private readonly logger: PinoLogger,
@@ -70,7 +64,7 @@ export class GatherContext {
     this.logger.setContext(GatherContext.name);
   }
 
-  async execute(message: TicketReceived): Promise<void> {
+  async execute(message: TicketReceived): Promise<StageResult<'context-gatherer'>> {
     const { tenant_id: tenantId, job_id: jobId, ticket } = message;
     // tenant_id, job_id and trace_id come from the job's async context (the
     // logger's mixin); `event`: the runbook greps worker lines for task_processing (step 5.3).
@@ -104,10 +98,7 @@ export class GatherContext {
         earlier,
         onUpdate: preferences.on_update,
       });
-      if (plan.kind === 'skip') {
-        await recordJobSkipped(tx, { jobId, ticketId: ticket.ticket_id, reason: plan.reason });
-        return plan;
-      }
+      if (plan.kind === 'skip') return plan;
       const context = await tracer.startActiveSpan('context_gathered', async (span) => {
         span.setAttributes({ tenant_id: tenantId, job_id: jobId });
         try {
@@ -121,16 +112,10 @@ export class GatherContext {
     if (outcome.kind === 'replay') {
       // A sender's replay after JetStream's duplicate window: the job ended
       // already, so nothing is recorded again, not even the ticket's (older) state.
-      this.logger.info(
-        { ...log, status: outcome.status },
-        'Replayed webhook: the job already ended',
-      );
-      return;
+      return { kind: 'ended', reason: `replayed webhook: the job is already ${outcome.status}` };
     }
     if (outcome.kind === 'skip') {
-      this.logger.info({ ...log, reason: outcome.reason }, 'No enhancement for this event');
-      this.metrics.outcomes.inc({ tenant_id: tenantId, outcome: 'skipped' });
-      return;
+      return { kind: 'skipped', ticketId: ticket.ticket_id, reason: outcome.reason };
     }
     const { preferences, context } = outcome;
     this.logger.info(
@@ -144,14 +129,7 @@ export class GatherContext {
       'Context gathered',
     );
 
-    await publishMessage(this.js, {
-      subject: this.topology.subjects.contextualized(tenantId),
-      schema: TicketContextualizedSchema,
-      message: { ...message, context, preferences },
-      msgId: `contextualized:${jobId}`,
-      tenantId,
-      jobId,
-    });
+    return { kind: 'next', message: { ...message, context, preferences } };
   }
 
   private async gather(

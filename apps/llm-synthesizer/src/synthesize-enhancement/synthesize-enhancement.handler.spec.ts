@@ -1,8 +1,7 @@
-import type { JetStreamClient } from '@nats-io/jetstream';
 import type { PinoLogger } from 'nestjs-pino';
 import {
   EnhancementPreferencesSchema,
-  createTopology,
+  TicketEnhancedSchema,
   type Enhancement,
   type TicketContextualized,
 } from '@tep/contracts';
@@ -68,23 +67,23 @@ function handler(
   metrics: PipelineMetrics,
   database = { withTenant: () => Promise.resolve({}) } as unknown as TenantDatabase,
 ) {
-  const js = { publish: () => Promise.resolve({ seq: 1 }) } as unknown as JetStreamClient;
   const logger = { setContext: () => undefined, info: () => undefined } as unknown as PinoLogger;
   const prices = { promptPerMillionUsd: 0, completionPerMillionUsd: 0 };
-  return new SynthesizeEnhancement(
-    database,
-    js,
-    createTopology(),
-    synthesizer,
-    prices,
-    metrics,
-    logger,
-  );
+  return new SynthesizeEnhancement(database, synthesizer, prices, metrics, logger);
 }
 
 const stage = { working: () => undefined } as unknown as StageContext;
 
 describe('SynthesizeEnhancement', () => {
+  it('hands on the job with the enhancement, a valid tickets.enhanced message', async () => {
+    const metrics = new PipelineMetrics(new MetricsRegistry());
+    const model = redactingModel({ secret: 0, card: 0, iban: 0, email: 0, phone: 0, name: 0 });
+    const result = await handler(model, metrics).execute(message, stage);
+    expect(result).toEqual({ kind: 'next', message: { ...message, enhancement } });
+    if (result.kind !== 'next') throw new Error('expected the next message');
+    expect(TicketEnhancedSchema.safeParse(result.message).success).toBe(true);
+  });
+
   it('counts the redactions of the job by tenant and kind', async () => {
     const registry = new MetricsRegistry();
     const metrics = new PipelineMetrics(registry);

@@ -1,20 +1,17 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { JetStreamClient } from '@nats-io/jetstream';
 import { trace } from '@opentelemetry/api';
 import { PinoLogger } from 'nestjs-pino';
 import {
   StageError,
-  TicketEnhancedSchema,
   noteLanguageOf,
   readEnhancementPreferences,
   type TicketContextualized,
-  type Topology,
 } from '@tep/contracts';
-import { publishMessage, type StageContext } from '@tep/pipeline';
+import type { StageContext, StageResult } from '@tep/pipeline';
 import { TenantDatabase, loadEnhancementPreferences } from '@tep/data';
 import type { EnhancementProvider } from '@tep/enhancement-synthesis';
 import type { RedactionKind } from '@tep/redaction';
-import { JETSTREAM, PipelineMetrics, TOPOLOGY } from '@tep/service-runtime';
+import { PipelineMetrics } from '@tep/service-runtime';
 
 export const SYNTHESIZER = Symbol('SYNTHESIZER');
 export interface LlmPrices {
@@ -30,8 +27,6 @@ const tracer = trace.getTracer('llm-synthesizer');
 export class SynthesizeEnhancement {
   constructor(
     private readonly database: TenantDatabase,
-    @Inject(JETSTREAM) private readonly js: JetStreamClient,
-    @Inject(TOPOLOGY) private readonly topology: Topology,
     @Inject(SYNTHESIZER) private readonly synthesizer: EnhancementProvider,
     @Inject(LLM_PRICES) private readonly prices: LlmPrices,
     private readonly metrics: PipelineMetrics,
@@ -47,7 +42,10 @@ export class SynthesizeEnhancement {
     return readEnhancementPreferences(stored);
   }
 
-  async execute(message: TicketContextualized, ctx: StageContext): Promise<void> {
+  async execute(
+    message: TicketContextualized,
+    ctx: StageContext,
+  ): Promise<StageResult<'llm-synthesizer'>> {
     const { tenant_id: tenantId, job_id: jobId, ticket, context } = message;
     const preferences = message.preferences ?? (await this.loadPreferences(tenantId));
     // tenant_id, job_id and trace_id come from the job's async context (the
@@ -96,14 +94,7 @@ export class SynthesizeEnhancement {
       );
     }
 
-    await publishMessage(this.js, {
-      subject: this.topology.subjects.enhanced(tenantId),
-      schema: TicketEnhancedSchema,
-      message: { ...message, enhancement },
-      msgId: `enhanced:${jobId}`,
-      tenantId,
-      jobId,
-    });
+    return { kind: 'next', message: { ...message, enhancement } };
   }
 
   private countRedactions(tenantId: string, counts: Readonly<Record<RedactionKind, number>>) {

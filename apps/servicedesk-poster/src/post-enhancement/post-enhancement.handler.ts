@@ -1,24 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { JetStreamClient } from '@nats-io/jetstream';
 import { trace } from '@opentelemetry/api';
 import { PinoLogger } from 'nestjs-pino';
-import {
-  StageError,
-  TicketPostedSchema,
-  readEnhancementPreferences,
-  type TicketEnhanced,
-  type Topology,
-} from '@tep/contracts';
-import { publishMessage, type StageContext } from '@tep/pipeline';
-import {
-  TenantDatabase,
-  findJob,
-  loadTenantServiceDesk,
-  recordJobPosted,
-  recordJobSkipped,
-} from '@tep/data';
+import { StageError, readEnhancementPreferences, type TicketEnhanced } from '@tep/contracts';
+import type { StageContext, StageResult } from '@tep/pipeline';
+import { TenantDatabase, findJob, loadTenantServiceDesk, recordJobPosted } from '@tep/data';
 import type { SecretCipher } from '@tep/encryption';
-import { JETSTREAM, PipelineMetrics, TOPOLOGY } from '@tep/service-runtime';
+import { PipelineMetrics } from '@tep/service-runtime';
 import { clientForTenant, type AccessTokenStore } from '@tep/servicedesk-client';
 import { jobMarker, noteToPost } from './render-note';
 import { toStageError } from './servicedesk-errors';
@@ -45,8 +32,6 @@ const tracer = trace.getTracer('servicedesk-poster');
 export class PostEnhancement {
   constructor(
     private readonly database: TenantDatabase,
-    @Inject(JETSTREAM) private readonly js: JetStreamClient,
-    @Inject(TOPOLOGY) private readonly topology: Topology,
     @Inject(POSTER_CIPHER) private readonly cipher: SecretCipher,
     @Inject(POSTER_TOKEN_STORE) private readonly tokenStore: AccessTokenStore,
     @Inject(POST_ENHANCEMENT_SETTINGS) private readonly settings: PostEnhancementSettings,
@@ -56,7 +41,10 @@ export class PostEnhancement {
     this.logger.setContext(PostEnhancement.name);
   }
 
-  async execute(message: TicketEnhanced, ctx: StageContext): Promise<void> {
+  async execute(
+    message: TicketEnhanced,
+    ctx: StageContext,
+  ): Promise<StageResult<'servicedesk-poster'>> {
     // Redelivered: a crash may have come between posting and recording.
     const isRedelivery = ctx.deliveryCount > 1;
     const { tenant_id: tenantId, job_id: jobId, ticket, enhancement } = message;
@@ -71,11 +59,10 @@ export class PostEnhancement {
     if (!tenant) throw new StageError('tenant_not_found', `No tenant ${tenantId}`);
     if (job?.status === 'posted' && job.note_id) {
       this.logger.info({ ...log, note_id: job.note_id }, 'Already posted; nothing to do');
-      return this.announce(message, job.note_id);
+      return posted(message, job.note_id);
     }
     if (job?.status === 'skipped') {
-      this.logger.info(log, 'Skipped on an earlier delivery; nothing to do');
-      return;
+      return { kind: 'ended', reason: 'skipped on an earlier delivery' };
     }
     // The job's preferences as the gatherer read them (older messages: the tenant's row).
     const preferences =
@@ -83,13 +70,11 @@ export class PostEnhancement {
     const lowConfidence =
       enhancement.confidence !== null && enhancement.confidence < preferences.min_confidence;
     if (lowConfidence && preferences.low_confidence_action === 'skip') {
-      const reason = `confidence ${enhancement.confidence} is below min_confidence ${preferences.min_confidence}`;
-      await this.database.withTenant(tenantId, (tx) =>
-        recordJobSkipped(tx, { jobId, ticketId: ticket.ticket_id, reason }),
-      );
-      this.logger.info({ ...log, reason }, 'No note: low confidence');
-      this.metrics.outcomes.inc({ tenant_id: tenantId, outcome: 'skipped' });
-      return;
+      return {
+        kind: 'skipped',
+        ticketId: ticket.ticket_id,
+        reason: `confidence ${enhancement.confidence} is below min_confidence ${preferences.min_confidence}`,
+      };
     }
     const updateOf = message.context.update_of;
     const descriptionHtml = noteToPost(
@@ -172,25 +157,22 @@ export class PostEnhancement {
     );
     this.metrics.outcomes.inc({ tenant_id: tenantId, outcome: 'posted' });
     this.metrics.requestDuration.observe({ tenant_id: tenantId }, seconds);
-    await this.announce(message, noteId);
+    return posted(message, noteId);
   }
+}
 
-  private async announce(message: TicketEnhanced, noteId: string): Promise<void> {
-    await publishMessage(this.js, {
-      subject: this.topology.subjects.posted(message.tenant_id),
-      schema: TicketPostedSchema,
-      message: {
-        version: 1,
-        job_id: message.job_id,
-        tenant_id: message.tenant_id,
-        received_at: message.received_at,
-        ticket_id: message.ticket.ticket_id,
-        note_id: noteId,
-        posted_at: new Date().toISOString(),
-      },
-      msgId: `posted:${message.job_id}`,
-      tenantId: message.tenant_id,
-      jobId: message.job_id,
-    });
-  }
+/** The announcement that the job's note is on the ticket (tickets.posted). */
+function posted(message: TicketEnhanced, noteId: string): StageResult<'servicedesk-poster'> {
+  return {
+    kind: 'next',
+    message: {
+      version: 1,
+      job_id: message.job_id,
+      tenant_id: message.tenant_id,
+      received_at: message.received_at,
+      ticket_id: message.ticket.ticket_id,
+      note_id: noteId,
+      posted_at: new Date().toISOString(),
+    },
+  };
 }
