@@ -54,6 +54,12 @@ export interface PipelineOptions {
   backlog: number;
   /** WORKER_CONCURRENCY for the three workers (the platform's default is 4). */
   workerConcurrency: number;
+  /**
+   * instant-model: the chat-completions server answers at once (our overhead
+   * around a model); offline: no model, the offline synthesizer (what
+   * `npm start` runs without an LLM).
+   */
+  synthesizer: 'instant-model' | 'offline';
   logDir: string;
 }
 
@@ -90,6 +96,7 @@ export interface MachineLoad {
 
 export interface PipelineReport {
   tenants: number;
+  synthesizer: PipelineOptions['synthesizer'];
   workerConcurrency: number;
   /** The target rate first, then the lighter one. */
   latency: FixedRateResult[];
@@ -161,12 +168,15 @@ export async function benchPipeline(
       extraEnv: withProfiles(options.logDir, {
         'webhook-ingress': { NODE_ENV: 'production' },
         'context-gatherer': workers,
-        'llm-synthesizer': {
-          ...workers,
-          LLM_BASE_URL: llm.baseUrl,
-          LLM_API_KEY: 'bench-key',
-          LLM_TIMEOUT_MS: '5000',
-        },
+        'llm-synthesizer':
+          options.synthesizer === 'offline'
+            ? workers
+            : {
+                ...workers,
+                LLM_BASE_URL: llm.baseUrl,
+                LLM_API_KEY: 'bench-key',
+                LLM_TIMEOUT_MS: '5000',
+              },
         'servicedesk-poster': { ...workers, SDP_TIMEOUT_MS: '5000' },
       }),
       // The hook samples nothing until the profiled phase at the end.
@@ -454,6 +464,7 @@ export async function benchPipeline(
     }
     return {
       tenants: options.tenants,
+      synthesizer: options.synthesizer,
       workerConcurrency,
       latency,
       throughput,

@@ -86,7 +86,7 @@ export function renderMarkdown(results: BenchResults): string {
       `${f(m.natsServerCores, 2)}, this harness ${f(m.harnessCores, 2)}, the SDP simulator ` +
       `${f(m.simulatorCores, 2)}, other users' processes ${f(m.otherCores, 2)}`;
     out.push(
-      `### Pipeline (${pipeline.tenants} tenants, instant LLM, WORKER_CONCURRENCY ${pipeline.workerConcurrency}; ` +
+      `### Pipeline (${pipeline.tenants} tenants, ${pipeline.synthesizer === 'offline' ? 'offline synthesizer' : 'instant LLM'}, WORKER_CONCURRENCY ${pipeline.workerConcurrency}; ` +
         `warm-up ${results.settings.pipeline.warmupSeconds} s at half the rate)`,
       '',
     );

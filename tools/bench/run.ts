@@ -8,6 +8,7 @@
  *   --diagnostics 50                  ingress variants at this many connections (0: skip)
  *   --rate 50 --rate-seconds 20 --low-rate 10 --pipeline-warmup 15 --tenants 5 --throughput-seconds 20
  *   --backlog 400 --profile-seconds 8 --worker-concurrency 4             pipeline
+ *   --synthesizer instant-model|offline                                  pipeline (default instant-model)
  *   --idle-seconds 5                                                      memory
  *   --rows 1000000 --context-tenants 1000 --queries 500 --keep-context-db   context
  */
@@ -17,7 +18,13 @@ import { connect } from '@nats-io/transport-node';
 import { benchIngress, type IngressReport } from './ingress';
 import { benchContext, type ContextReport } from './context';
 import { benchMemory, type MemoryReport } from './memory';
-import { benchPipeline, type PipelineReport } from './pipeline';
+import { benchPipeline, type PipelineOptions, type PipelineReport } from './pipeline';
+
+function synthesizerFlag(value: string | undefined): PipelineOptions['synthesizer'] {
+  if (value === undefined || value === 'instant-model' || value === 'offline')
+    return value ?? 'instant-model';
+  throw new Error('--synthesizer must be instant-model or offline');
+}
 import {
   NATS_URL,
   benchDatabase,
@@ -50,6 +57,7 @@ export interface BenchSettings {
     throughputSeconds: number;
     backlog: number;
     workerConcurrency: number;
+    synthesizer: PipelineOptions['synthesizer'];
   };
   memory: { idleSeconds: number };
   context: {
@@ -98,6 +106,7 @@ function parseArgs(argv: string[]): BenchSettings {
     'throughput-seconds',
     'backlog',
     'worker-concurrency',
+    'synthesizer',
     'rows',
     'context-tenants',
     'queries',
@@ -135,6 +144,7 @@ function parseArgs(argv: string[]): BenchSettings {
       throughputSeconds: num('throughput-seconds', 20),
       backlog: num('backlog', 400),
       workerConcurrency: num('worker-concurrency', 4),
+      synthesizer: synthesizerFlag(flags.get('synthesizer')),
     },
     memory: { idleSeconds: num('idle-seconds', 5) },
     context: {

@@ -3,6 +3,7 @@ import { RegistryOperations1732867200000 } from './1732867200000-registry-operat
 import { RetrievalRanking1764547200000 } from './1764547200000-retrieval-ranking';
 import { RetrievalPostings1764633600000 } from './1764633600000-retrieval-postings';
 import { OneNotePerTicket1764720000000 } from './1764720000000-one-note-per-ticket';
+import { InlineFieldTf1764806400000 } from './1764806400000-inline-field-tf';
 
 /** In order. TypeORM records each one in `typeorm_migrations`. */
 export const MIGRATIONS = [
@@ -11,6 +12,7 @@ export const MIGRATIONS = [
   RetrievalRanking1764547200000,
   RetrievalPostings1764633600000,
   OneNotePerTicket1764720000000,
+  InlineFieldTf1764806400000,
 ];
 
 /** Changes whenever a migration's SQL changes (test templates are keyed on it). */
