@@ -277,7 +277,7 @@ describe('ticket enhancement pipeline, end to end', () => {
   }, 180_000);
 
   afterAll(async () => {
-    await Promise.all(services.map((s) => s.stop()));
+    await Promise.all(services.map((s) => s.kill()));
     await Promise.all([acme?.sdp.close(), globex?.sdp.close(), llm?.close(), otlp?.close()]);
     await admin?.end();
     await nats?.cleanup();

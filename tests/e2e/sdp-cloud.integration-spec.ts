@@ -115,7 +115,7 @@ describe('SDP Cloud: one access token per tenant across poster replicas', () => 
   }, 180_000);
 
   afterAll(async () => {
-    await Promise.all(services.map((s) => s.stop()));
+    await Promise.all(services.map((s) => s.kill()));
     await sdp?.close();
     await admin?.end();
     await nats?.cleanup();

@@ -15,25 +15,15 @@ import {
   readdirSync,
   rmSync,
 } from 'node:fs';
-import { createServer, Socket } from 'node:net';
+import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '@tep/service-process';
 import { promisify } from 'node:util';
 
 export const ROOT = join(__dirname, '..', '..');
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 const run = promisify(execFile);
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 function portOpen(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -255,113 +245,5 @@ export class NatsInstance {
 
   async destroy(): Promise<void> {
     await this.stop('SIGKILL');
-  }
-}
-
-export interface ServiceProcessOptions {
-  name: string;
-  env: Record<string, string>;
-  logDir: string;
-  /** TypeScript entry relative to the repository root (default: apps/<name>/src/main.ts). */
-  script?: string;
-  /** Answers 200 once the process is ready (default: /health). */
-  readyPath?: string;
-  /** The variable that carries the port (default: PORT). */
-  portVariable?: string;
-}
-
-/**
- * One of the platform's services (or the SDP simulator), as `npm start` runs
- * it (the TypeScript entry through SWC), on a fixed port so a restart keeps
- * its URL.
- */
-export class ServiceProcess {
-  child?: ChildProcess;
-  readonly logFile: string;
-  private exited?: Promise<void>;
-  starts = 0;
-
-  private constructor(
-    private readonly options: ServiceProcessOptions,
-    readonly port: number,
-  ) {
-    this.logFile = join(options.logDir, `${options.name}.log`);
-  }
-
-  get name(): string {
-    return this.options.name;
-  }
-
-  get url(): string {
-    return `http://127.0.0.1:${this.port}`;
-  }
-
-  get pid(): number | undefined {
-    return this.child?.pid;
-  }
-
-  static async start(options: ServiceProcessOptions): Promise<ServiceProcess> {
-    const service = new ServiceProcess(options, await freePort());
-    await service.start();
-    return service;
-  }
-
-  /** Spawns the process (appending to its log) and waits until /health is 200. */
-  async start(timeoutMs = 90_000): Promise<void> {
-    const log = openSync(this.logFile, this.starts === 0 ? 'w' : 'a');
-    const child = spawn(
-      process.execPath,
-      ['-r', './tools/register.js', this.options.script ?? `apps/${this.options.name}/src/main.ts`],
-      {
-        cwd: ROOT,
-        env: {
-          ...process.env,
-          NODE_ENV: 'test',
-          HOST: '127.0.0.1',
-          [this.options.portVariable ?? 'PORT']: String(this.port),
-          ...this.options.env,
-        },
-        stdio: ['ignore', log, log],
-      },
-    );
-    closeSync(log);
-    track(child);
-    this.starts += 1;
-    this.child = child;
-    this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      if (child.exitCode !== null || child.signalCode !== null) {
-        throw new Error(`${this.name} exited during start (see ${this.logFile})`);
-      }
-      try {
-        const res = await fetch(`${this.url}${this.options.readyPath ?? '/health'}`, {
-          signal: AbortSignal.timeout(2_000),
-        });
-        if (res.status === 200) return;
-      } catch {
-        // not listening yet
-      }
-      if (Date.now() > deadline) {
-        await this.kill('SIGKILL');
-        throw new Error(`${this.name} did not become healthy (see ${this.logFile})`);
-      }
-      await sleep(200);
-    }
-  }
-
-  get running(): boolean {
-    return !!this.child && this.child.exitCode === null && this.child.signalCode === null;
-  }
-
-  /** Sends the signal and waits for the exit (SIGKILL after 15 s of SIGTERM). */
-  async kill(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-    const child = this.child;
-    if (!child || !this.running) return;
-    child.kill(signal);
-    const timer =
-      signal === 'SIGKILL' ? undefined : setTimeout(() => child.kill('SIGKILL'), 15_000);
-    await this.exited;
-    if (timer) clearTimeout(timer);
   }
 }

@@ -18,7 +18,8 @@ import {
   type FakeChatCompletionsServer,
   type FakeChatReply,
 } from '@tep/enhancement-synthesis';
-import { NatsInstance, PostgresInstance, ServiceProcess, removeTempDirs, sleep } from './infra';
+import { ServiceProcess } from '@tep/service-process';
+import { NatsInstance, PostgresInstance, removeTempDirs, sleep } from './infra';
 import { startFaultProxy, type FaultProxy } from './fault-proxy';
 import { postWebhook } from './load';
 import { SdpSimulatorProcess } from './simulator';
@@ -236,7 +237,11 @@ export class Platform {
     const start = async (name: ServiceName) => {
       this.services.set(
         name,
-        await ServiceProcess.start({ name, env: env[name], logDir: this.options.logDir }),
+        await ServiceProcess.start({
+          name,
+          env: { NODE_ENV: 'test', ...env[name] },
+          output: { logDir: this.options.logDir },
+        }),
       );
     };
     await start('tenant-registry');

@@ -3,7 +3,7 @@
  * through its control endpoints (/_sim/...): seeding tickets, queuing
  * failures (`fail`), reading back every note and the calls it answered.
  */
-import { ServiceProcess } from './infra';
+import { ServiceProcess } from '@tep/service-process';
 
 export interface SimulatedNote {
   request_id: string;
@@ -38,8 +38,8 @@ export class SdpSimulatorProcess {
       script: 'tools/sdp-simulator/src/main.ts',
       portVariable: 'SDP_SIMULATOR_PORT',
       readyPath: '/_sim/calls',
-      env: { SDP_SIMULATOR_API_KEYS: apiKey, SDP_SIMULATOR_SEED: 'empty' },
-      logDir,
+      env: { NODE_ENV: 'test', SDP_SIMULATOR_API_KEYS: apiKey, SDP_SIMULATOR_SEED: 'empty' },
+      output: { logDir },
     });
     return new SdpSimulatorProcess(process, apiKey);
   }
@@ -81,6 +81,6 @@ export class SdpSimulatorProcess {
   }
 
   stop(): Promise<void> {
-    return this.process.kill('SIGTERM');
+    return this.process.kill('SIGTERM').then(() => undefined);
   }
 }

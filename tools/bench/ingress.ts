@@ -7,7 +7,6 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort } from '@tep/testing';
 import { benchNats, natsServerPid, type BenchDatabase } from './lib/environment';
 import { runLoad, type LoadResult } from './lib/load';
 import {
@@ -25,9 +24,7 @@ import {
   machineJiffies,
   rssMiB,
   sleep,
-  spawnNode,
-  waitHealthy,
-  type BenchProcess,
+  ServiceProcess,
 } from './lib/processes';
 import { median } from './lib/stats';
 import { analyseProfile, type ProfileBreakdown } from './lib/cpu-profile';
@@ -92,7 +89,7 @@ export interface IngressReport {
 interface Target {
   server: IngressServer | DiagnosticServer;
   url: string;
-  proc: BenchProcess;
+  proc: ServiceProcess;
 }
 
 async function startReference(
@@ -100,18 +97,15 @@ async function startReference(
   namespace: string,
   secret: string,
   logDir: string,
-): Promise<{ url: string; proc: BenchProcess }> {
-  const port = await freePort();
-  const proc = spawnNode({
+): Promise<{ url: string; proc: ServiceProcess }> {
+  const proc = await ServiceProcess.start({
     name: `reference-${mode}`,
     script: 'tools/bench/reference-server.ts',
-    env: { REF_MODE: mode, PORT: String(port), REF_SECRET: secret, NATS_NAMESPACE: namespace },
+    env: { REF_MODE: mode, REF_SECRET: secret, NATS_NAMESPACE: namespace },
     cpu: '0',
-    logDir,
+    output: { logDir },
   });
-  const url = `http://127.0.0.1:${port}`;
-  await waitHealthy(proc, `${url}/health`);
-  return { url, proc };
+  return { url: proc.url, proc };
 }
 
 /** The same path and query for every server; only ours looks at them. */
@@ -176,7 +170,7 @@ export async function benchIngress(
   const natsPid = natsServerPid();
   let platform: Platform | undefined;
   let quiet: Platform | undefined;
-  const references: BenchProcess[] = [];
+  const references: ServiceProcess[] = [];
   try {
     platform = await startPlatform(['tenant-registry', 'webhook-ingress'], {
       namespace: nats.namespace,
@@ -291,7 +285,7 @@ export async function benchIngress(
       profile,
     };
   } finally {
-    await Promise.all(references.map((p) => p.stop()));
+    await Promise.all(references.map((p) => p.kill()));
     await quiet?.stop();
     await platform?.stop();
     await nats.cleanup();

@@ -7,11 +7,11 @@
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import concurrently from 'concurrently';
-import { PLATFORM_DEFAULTS } from '@tep/config';
+import { PLATFORM_DEFAULTS, type ServiceName } from '@tep/config';
 import { RegistryAdminStore, TenantDatabase, createDataSource, provisionDatabase } from '@tep/data';
 import { Fernet } from '@tep/encryption';
 import { seedDemoData, RUNBOOK_TEST_PAYLOAD } from '@tep/demo';
+import { ServiceProcess } from '@tep/service-process';
 
 const ROOT = join(__dirname, '..', '..');
 const STATE_DIR = join(ROOT, '.dev');
@@ -41,19 +41,6 @@ function loadState(): DevState {
 
 function saveState(state: DevState): void {
   writeFileSync(join(STATE_DIR, 'state.json'), JSON.stringify(state, null, 2), { mode: 0o600 });
-}
-
-async function waitForHealthy(url: string, timeoutMs = 90_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    try {
-      if ((await fetch(`${url}/health`)).status === 200) return;
-    } catch {
-      // not up yet
-    }
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  throw new Error(`${url}/health did not become healthy`);
 }
 
 async function ensureDemoTenant(
@@ -149,38 +136,76 @@ async function main(): Promise<void> {
     log: (line) => console.log(`[db:migrate] ${line}`),
   });
 
+  // Over what the shell sets: the processes get the rest of its environment as it is.
   const env = {
-    ...process.env,
     NODE_ENV: process.env.NODE_ENV ?? 'development',
     TENANT_ENCRYPTION_KEY: process.env.TENANT_ENCRYPTION_KEY ?? state.encryptionKey,
     ADMIN_TOKENS: process.env.ADMIN_TOKENS ?? DEV_ADMIN_TOKEN,
     SDP_SIMULATOR_API_KEYS: process.env.SDP_SIMULATOR_API_KEYS ?? state.simulatorApiKey,
     // Readable, coloured lines in the terminal; LOG_FORMAT=json for the raw lines.
     LOG_FORMAT: process.env.LOG_FORMAT ?? 'pretty',
+    HOST: process.env.HOST ?? '127.0.0.1',
   };
-  const node = (entry: string) => `node -r ./tools/register.js ${entry}`;
-  const services = [
+  const services: ServiceName[] = [
     'webhook-ingress',
     'tenant-registry',
     'context-gatherer',
     'llm-synthesizer',
     'servicedesk-poster',
   ];
-  const { result } = concurrently(
-    [
-      { name: 'sdp-simulator', command: node('tools/sdp-simulator/src/main.ts'), env },
-      ...services.map((name) => ({ name, command: node(`apps/${name}/src/main.ts`), env })),
-    ],
-    {
-      prefix: 'name',
-      killOthers: ['failure'],
-      cwd: ROOT,
-      prefixColors: ['gray', 'cyan', 'green', 'yellow', 'magenta', 'blue'],
-    },
-  );
+  const names = ['sdp-simulator', ...services];
+  const width = Math.max(...names.map((n) => n.length));
+  const colour = (index: number, text: string) =>
+    process.stdout.isTTY ? `\x1b[${[90, 36, 32, 33, 35, 34][index % 6]}m${text}\x1b[0m` : text;
+  // Each line prefixed with its process's name, as one terminal shows them all.
+  const output = (name: string) => ({
+    onLine: (line: string) =>
+      console.log(`${colour(names.indexOf(name), `[${name.padEnd(width)}]`)} ${line}`),
+  });
+
+  const running: ServiceProcess[] = [];
+  let stopping = false;
+  const stopAll = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    await Promise.allSettled(running.map((p) => p.kill('SIGTERM')));
+    process.exit(code);
+  };
+  process.once('SIGINT', () => void stopAll(0));
+  process.once('SIGTERM', () => void stopAll(0));
+  const start = async (options: Parameters<typeof ServiceProcess.start>[0]) => {
+    const proc = await ServiceProcess.start(options);
+    running.push(proc);
+    // One process ending on its own ends the platform: the rest would be half of it.
+    void proc.exited.then((code) => {
+      if (stopping) return;
+      console.error(`[start] ${proc.name} exited with ${code}; stopping the others`);
+      void stopAll(1);
+    });
+    return proc;
+  };
 
   try {
-    await Promise.all([REGISTRY_URL, INGRESS_URL].map((url) => waitForHealthy(url)));
+    await Promise.all([
+      start({
+        name: 'sdp-simulator',
+        script: 'tools/sdp-simulator/src/main.ts',
+        port: Number(new URL(SIMULATOR_URL).port),
+        portVariable: 'SDP_SIMULATOR_PORT',
+        readyPath: '/_sim/calls',
+        env,
+        output: output('sdp-simulator'),
+      }),
+      ...services.map((name) =>
+        start({ name, port: PLATFORM_DEFAULTS.ports[name], env, output: output(name) }),
+      ),
+    ]);
+  } catch (error) {
+    console.error(`[start] ${error instanceof Error ? error.message : String(error)}`);
+    await stopAll(1);
+  }
+
+  try {
     const tenant = await ensureDemoTenant(state);
     await seed(tenant.tenant_id);
     console.log(instructions(tenant, env.SDP_SIMULATOR_API_KEYS));
@@ -189,7 +214,6 @@ async function main(): Promise<void> {
       `[start] demo setup failed: ${error instanceof Error ? error.message : String(error)}`,
     );
   }
-  await result.catch(() => process.exit(1));
 }
 
 main().catch((error: unknown) => {

@@ -198,7 +198,7 @@ describe('tep against the running platform', () => {
   }, 120_000);
 
   afterAll(async () => {
-    await Promise.all(services.map((s) => s.stop()));
+    await Promise.all(services.map((s) => s.kill()));
     await sdp?.close();
     await cloud?.close();
     await admin?.end();

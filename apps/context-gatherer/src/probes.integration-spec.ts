@@ -103,7 +103,7 @@ describe('context-gatherer probes', () => {
       expect(worker.output()).toMatch(/"url":"\/no-such-route"/);
       expect(worker.output()).not.toMatch(/"url":"\/(livez|readyz|health)"/);
     } finally {
-      await worker.stop();
+      await worker.kill();
     }
   }, 90_000);
 });

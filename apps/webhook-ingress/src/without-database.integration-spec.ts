@@ -43,7 +43,7 @@ describe('webhook ingress with PostgreSQL unreachable', () => {
   }, 90_000);
 
   afterAll(async () => {
-    await ingress?.stop();
+    await ingress?.kill();
     await nats?.cleanup();
   });
 

@@ -13,4 +13,4 @@ export {
   type TestNats,
 } from './nats';
 export { testEncryptionKey } from './keys';
-export { startServiceProcess, freePort, type ServiceProcess } from './processes';
+export { startServiceProcess, freePort, ServiceProcess } from './processes';

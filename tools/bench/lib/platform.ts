@@ -4,9 +4,9 @@
  * webhooks as SDP sends them.
  */
 import { createHmac } from 'node:crypto';
-import { freePort, testEncryptionKey } from '@tep/testing';
+import { testEncryptionKey } from '@tep/testing';
 import { NATS_URL } from './environment';
-import { spawnNode, waitHealthy, type BenchProcess } from './processes';
+import { ServiceProcess, freePort } from './processes';
 
 export type ServiceName =
   | 'webhook-ingress'
@@ -28,7 +28,7 @@ export const ADMIN_TOKEN = 'bench-admin-token-'.padEnd(48, 'x');
 export interface Service {
   name: ServiceName;
   url: string;
-  proc: BenchProcess;
+  proc: ServiceProcess;
 }
 
 export interface PlatformSettings {
@@ -70,8 +70,7 @@ export async function startPlatform(
   };
   const services: Partial<Record<ServiceName, Service>> = {};
   const start = async (name: ServiceName) => {
-    const port = await freePort();
-    const env: Record<string, string> = { ...common, PORT: String(port) };
+    const env: Record<string, string> = { ...common };
     if (name === 'tenant-registry') {
       Object.assign(env, {
         DATABASE_URL: settings.registryUrl,
@@ -80,20 +79,16 @@ export async function startPlatform(
       });
     }
     Object.assign(env, settings.extraEnv?.[name] ?? {});
-    const proc = spawnNode({
+    const proc = await ServiceProcess.start({
       name,
-      script: settings.compiledDir
-        ? `${settings.compiledDir}/apps/${name}/src/main.js`
-        : `apps/${name}/src/main.ts`,
+      script: settings.compiledDir ? `${settings.compiledDir}/apps/${name}/src/main.js` : undefined,
       compiled: settings.compiledDir !== undefined,
       env,
       cpu: settings.cpu?.[name],
-      logDir: settings.logDir,
+      output: { logDir: settings.logDir },
       nodeArgs: settings.nodeArgs?.[name],
     });
-    const url = `http://127.0.0.1:${port}`;
-    services[name] = { name, url, proc };
-    await waitHealthy(proc, `${url}/health`);
+    services[name] = { name, url: proc.url, proc };
   };
   const platform: Platform = {
     services,
@@ -104,7 +99,7 @@ export async function startPlatform(
       return service;
     },
     async stop() {
-      await Promise.all(Object.values(services).map((s) => s.proc.stop()));
+      await Promise.all(Object.values(services).map((s) => s.proc.kill()));
     },
   };
   try {

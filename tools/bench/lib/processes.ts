@@ -1,117 +1,16 @@
 /**
- * Child processes for the benchmarks: the real services (as `npm start` runs
- * them), the reference servers and the load generator. Output goes to a log
- * file, not to a pipe this process reads, so a service logging every request
- * does not make the harness a bottleneck (or grow a string without end).
+ * What the benchmark reads about its processes (CPU, memory, the machine).
+ * The processes themselves start the one way the platform's do
+ * (@tep/service-process), each logging to a file, so a service logging every
+ * request does not make the harness a bottleneck.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
+import { ROOT } from '@tep/service-process';
 
-export const ROOT = join(__dirname, '..', '..', '..');
+export { ROOT, ServiceProcess, canPin, freePort } from '@tep/service-process';
 export const RESULTS_DIR = join(ROOT, 'tools', 'bench', 'results');
-
-let tasksetAvailable: boolean | undefined;
-
-/** `taskset` exists and there are at least two cores to split. */
-export function canPin(): boolean {
-  tasksetAvailable ??=
-    cpus().length >= 2 && spawnSync('taskset', ['--version'], { stdio: 'ignore' }).status === 0;
-  return tasksetAvailable;
-}
-
-export interface NodeProcessOptions {
-  name: string;
-  /** Path of the entry, relative to the repository root (TypeScript unless `compiled`). */
-  script: string;
-  /** A compiled JavaScript entry: run by plain node, without the SWC loader. */
-  compiled?: boolean;
-  env: Record<string, string>;
-  /** A CPU list for `taskset -c` (e.g. "0"); ignored where pinning is impossible. */
-  cpu?: string;
-  logDir: string;
-  /** Extra node arguments, after the TypeScript loader (e.g. another `-r` preload). */
-  nodeArgs?: string[];
-}
-
-export interface BenchProcess {
-  name: string;
-  child: ChildProcess;
-  pid: number;
-  logFile: string;
-  /** Last lines of the log, for error messages. */
-  tail(chars?: number): string;
-  stop(signal?: NodeJS.Signals): Promise<number | null>;
-}
-
-export function spawnNode(options: NodeProcessOptions): BenchProcess {
-  mkdirSync(options.logDir, { recursive: true });
-  const logFile = join(options.logDir, `${options.name}.log`);
-  const fd = openSync(logFile, 'w');
-  const loader = options.compiled ? [] : ['-r', './tools/register.js'];
-  const nodeArgv = [...loader, ...(options.nodeArgs ?? []), options.script];
-  const pinned = options.cpu !== undefined && canPin();
-  // taskset execs node, so the child's pid is node's pid.
-  const [command, args] = pinned
-    ? ['taskset', ['-c', options.cpu!, process.execPath, ...nodeArgv]]
-    : [process.execPath, nodeArgv];
-  const child = spawn(command, args, {
-    cwd: ROOT,
-    env: { ...process.env, ...options.env },
-    stdio: ['ignore', fd, fd],
-  });
-  closeSync(fd);
-  const exited = new Promise<number | null>((resolve) =>
-    child.once('exit', (code) => resolve(code)),
-  );
-  return {
-    name: options.name,
-    child,
-    pid: child.pid!,
-    logFile,
-    tail: (chars = 3000) => {
-      try {
-        return readFileSync(logFile, 'utf8').slice(-chars);
-      } catch {
-        return '';
-      }
-    },
-    async stop(signal = 'SIGTERM') {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill(signal);
-        const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-        const code = await exited;
-        clearTimeout(timer);
-        return code;
-      }
-      return exited;
-    },
-  };
-}
-
-/** Polls `url` until it answers 200, failing early if the process exits. */
-export async function waitHealthy(
-  proc: BenchProcess,
-  url: string,
-  timeoutMs = 90_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (proc.child.exitCode !== null)
-      throw new Error(`${proc.name} exited with ${proc.child.exitCode}:\n${proc.tail()}`);
-    try {
-      if ((await fetch(url, { signal: AbortSignal.timeout(2_000) })).status === 200) return;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) {
-      await proc.stop('SIGKILL');
-      throw new Error(`${proc.name} did not become healthy at ${url}:\n${proc.tail()}`);
-    }
-    await sleep(200);
-  }
-}
 
 /** Resident set size in MiB from /proc/<pid>/status (VmRSS), or NaN when unreadable. */
 export function rssMiB(pid: number): number {

@@ -3,8 +3,7 @@
  * driven through its control endpoints, so that answering the poster costs
  * the benchmark harness nothing and its clock is still this machine's.
  */
-import { freePort } from '@tep/testing';
-import { spawnNode, waitHealthy, type BenchProcess } from './processes';
+import { ServiceProcess } from './processes';
 
 interface SimulatedNote {
   request_display_id: string;
@@ -14,7 +13,7 @@ interface SimulatedNote {
 
 export interface SimulatorProcess {
   url: string;
-  proc: BenchProcess;
+  proc: ServiceProcess;
   seed(requests: { display_id: string; subject: string }[]): Promise<void>;
   /** Notes created so far (cheap: from the call counters). */
   noteCount(): Promise<number>;
@@ -26,19 +25,15 @@ export interface SimulatorProcess {
 const JOB_REF = /Enhancement ref: ([0-9a-f-]{36})/;
 
 export async function startSimulator(apiKeys: string[], logDir: string): Promise<SimulatorProcess> {
-  const port = await freePort();
-  const proc = spawnNode({
+  const proc = await ServiceProcess.start({
     name: 'sdp-simulator',
     script: 'tools/sdp-simulator/src/main.ts',
-    env: {
-      SDP_SIMULATOR_PORT: String(port),
-      SDP_SIMULATOR_API_KEYS: apiKeys.join(','),
-      SDP_SIMULATOR_SEED: 'empty',
-    },
-    logDir,
+    portVariable: 'SDP_SIMULATOR_PORT',
+    readyPath: '/_sim/calls',
+    env: { SDP_SIMULATOR_API_KEYS: apiKeys.join(','), SDP_SIMULATOR_SEED: 'empty' },
+    output: { logDir },
   });
-  const url = `http://127.0.0.1:${port}`;
-  await waitHealthy(proc, `${url}/_sim/calls`);
+  const url = proc.url;
   const get = async <T>(path: string): Promise<T> => {
     const res = await fetch(`${url}${path}`);
     if (!res.ok) throw new Error(`simulator ${path}: ${res.status}`);
@@ -75,7 +70,7 @@ export async function startSimulator(apiKeys: string[], logDir: string): Promise
       return times;
     },
     async stop() {
-      await proc.stop();
+      await proc.kill();
     },
   };
 }
