@@ -60,7 +60,25 @@ export interface PipelineOptions {
    * `npm start` runs without an LLM).
    */
   synthesizer: 'instant-model' | 'offline';
+  /** Webhooks of one tenant queued at once for the fairness phase (0: skip). */
+  fairnessBacklog: number;
   logDir: string;
+}
+
+/**
+ * One tenant floods the pipeline (as after an SDP or LLM outage) and a
+ * second, quiet tenant sends one ticket behind the flood: how long its note
+ * takes, and how much of its throughput the noisy tenant keeps.
+ */
+export interface FairnessResult {
+  backlog: number;
+  /** The noisy tenant's notes/s draining a flood alone, then with the quiet ticket behind it. */
+  noisyAloneNotesPerSecond: number;
+  noisyWithQuietNotesPerSecond: number;
+  /** Sent after the whole flood was queued: its note's end-to-end time. */
+  quietTicketMs: number;
+  /** The noisy tenant's notes created before the quiet ticket's. */
+  noisyNotesBeforeQuiet: number;
 }
 
 export interface FixedRateResult {
@@ -116,6 +134,7 @@ export interface PipelineReport {
     /** Notes created per second, from the loop's start until the backlog drained. */
     timeline: number[];
   };
+  fairness?: FairnessResult;
   /** Where each service's CPU goes under the closed loop. */
   profiles: Partial<Record<ServiceName, ProfileBreakdown>>;
   memoryMiB: Record<ServiceName, { idle: number; peakUnderLoad: number }>;
@@ -435,6 +454,54 @@ export async function benchPipeline(
         `notes per second: ${throughput.timeline.join(' ')}`,
     );
 
+    // --- Fairness under a backlog: one tenant's flood, then a quiet tenant's ticket.
+    let fairness: FairnessResult | undefined;
+    if (options.fairnessBacklog > 0 && tenants.length >= 2) {
+      const [noisy, quiet] = [tenants[0], tenants[1]];
+      const flood = async () => {
+        const started = now();
+        const jobs: Job[] = [];
+        await Promise.all(
+          Array.from({ length: 16 }, async () => {
+            while (jobs.length < options.fairnessBacklog) {
+              const slot = jobs.length;
+              jobs[slot] = undefined as unknown as Job;
+              jobs[slot] = await send(noisy);
+            }
+          }),
+        );
+        return { started, ids: jobs.filter((j) => j.jobId).map((j) => j.jobId!) };
+      };
+      const drainRate = (started: number, ids: string[], times: Map<string, number>) => {
+        const last = Math.max(...ids.map((id) => times.get(id) ?? Number.NaN));
+        return ids.length / ((last - started) / 1000);
+      };
+      console.log(
+        `  [pipeline] fairness: ${options.fairnessBacklog} webhooks of one tenant, alone`,
+      );
+      const alone = await flood();
+      const aloneTimes = await waitForNotes(alone.ids, 300_000);
+      console.log('  [pipeline] fairness: the same flood, then one ticket of a quiet tenant');
+      const withQuiet = await flood();
+      const quietJob = await send(quiet);
+      const times = await waitForNotes([...withQuiet.ids, quietJob.jobId!], 300_000);
+      const quietAt = times.get(quietJob.jobId!) ?? Number.NaN;
+      fairness = {
+        backlog: options.fairnessBacklog,
+        noisyAloneNotesPerSecond: drainRate(alone.started, alone.ids, aloneTimes),
+        noisyWithQuietNotesPerSecond: drainRate(withQuiet.started, withQuiet.ids, times),
+        quietTicketMs: quietAt - quietJob.sentAt,
+        noisyNotesBeforeQuiet: withQuiet.ids.filter((id) => (times.get(id) ?? Infinity) < quietAt)
+          .length,
+      };
+      console.log(
+        `  [pipeline] fairness: quiet ticket's note after ${fairness.quietTicketMs.toFixed(0)} ms, ` +
+          `behind ${fairness.noisyNotesBeforeQuiet} of ${withQuiet.ids.length}; noisy tenant ` +
+          `${fairness.noisyAloneNotesPerSecond.toFixed(0)} notes/s alone, ` +
+          `${fairness.noisyWithQuietNotesPerSecond.toFixed(0)} with the quiet one`,
+      );
+    }
+
     // --- Where each service's CPU goes: a last, profiled closed loop.
     const profiles: PipelineReport['profiles'] = {};
     if (options.profileSeconds > 0) {
@@ -468,6 +535,7 @@ export async function benchPipeline(
       workerConcurrency,
       latency,
       throughput,
+      fairness,
       profiles,
       memoryMiB: memory,
     };

@@ -126,6 +126,17 @@ export function renderMarkdown(results: BenchResults): string {
         `the sender, the fake LLM and the simulator excluded).`,
       '',
     );
+    const fair = pipeline.fairness;
+    if (fair) {
+      out.push(
+        `Fairness under a backlog: ${fair.backlog} webhooks of one tenant queued at once, then one ticket ` +
+          `of a quiet tenant. Its note came after **${f(fair.quietTicketMs / 1000, 2)} s** (target < 5 s), ` +
+          `behind ${fair.noisyNotesBeforeQuiet} of the noisy tenant's; the noisy tenant drained ` +
+          `${f(fair.noisyAloneNotesPerSecond, 1)} notes/s alone and ${f(fair.noisyWithQuietNotesPerSecond, 1)} ` +
+          `with the quiet one (**${f((100 * fair.noisyWithQuietNotesPerSecond) / fair.noisyAloneNotesPerSecond, 0)} %**, target ≥ 80 %).`,
+        '',
+      );
+    }
     const profiled = Object.entries(pipeline.profiles);
     if (profiled.length) {
       const components = [

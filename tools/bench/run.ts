@@ -9,6 +9,7 @@
  *   --rate 50 --rate-seconds 20 --low-rate 10 --pipeline-warmup 15 --tenants 5 --throughput-seconds 20
  *   --backlog 400 --profile-seconds 8 --worker-concurrency 4             pipeline
  *   --synthesizer instant-model|offline                                  pipeline (default instant-model)
+ *   --fairness-backlog 1000   one tenant's flood, then a quiet tenant's ticket (0: skip)
  *   --idle-seconds 5                                                      memory
  *   --rows 1000000 --context-tenants 1000 --queries 500 --keep-context-db   context
  */
@@ -58,6 +59,7 @@ export interface BenchSettings {
     backlog: number;
     workerConcurrency: number;
     synthesizer: PipelineOptions['synthesizer'];
+    fairnessBacklog: number;
   };
   memory: { idleSeconds: number };
   context: {
@@ -107,6 +109,7 @@ function parseArgs(argv: string[]): BenchSettings {
     'backlog',
     'worker-concurrency',
     'synthesizer',
+    'fairness-backlog',
     'rows',
     'context-tenants',
     'queries',
@@ -145,6 +148,7 @@ function parseArgs(argv: string[]): BenchSettings {
       backlog: num('backlog', 400),
       workerConcurrency: num('worker-concurrency', 4),
       synthesizer: synthesizerFlag(flags.get('synthesizer')),
+      fairnessBacklog: num('fairness-backlog', 1_000),
     },
     memory: { idleSeconds: num('idle-seconds', 5) },
     context: {

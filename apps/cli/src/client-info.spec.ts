@@ -1,7 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EnhancementPreferencesSchema } from '@tep/contracts';
+import { DEFAULT_REQUESTS_PER_MINUTE, EnhancementPreferencesSchema } from '@tep/contracts';
 import { loadClientInfo } from './client-info';
 import { UsageError } from './errors';
 
@@ -143,7 +143,7 @@ describe('client information', () => {
         portal: 'itdesk',
         tier: 'basic',
         enhancement_preferences: expect.any(Object),
-        rate_limit: null,
+        rate_limit: DEFAULT_REQUESTS_PER_MINUTE,
       });
     });
 

@@ -9,6 +9,7 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import {
   EnhancementPreferencesSchema,
+  RateLimitsSchema,
   ZOHO_DATA_CENTRE_IDS,
   type ZohoDataCentre,
 } from '@tep/contracts';
@@ -95,7 +96,8 @@ const ClientFieldsSchema = z
     enhancement_preferences: EnhancementPreferencesSchema.default(
       EnhancementPreferencesSchema.parse({}),
     ),
-    rate_limit: z.number().int().min(1).max(100_000).nullable().default(null),
+    // The registry's own field: its default unless the client information names one (null: no limit).
+    rate_limit: RateLimitsSchema.shape.requests_per_minute,
   })
   .strict();
 type ClientFields = z.infer<typeof ClientFieldsSchema>;

@@ -10,7 +10,7 @@ import { NestFactory } from '@nestjs/core';
 import { Kvm, type KV } from '@nats-io/kv';
 import { Client } from 'pg';
 import { DataSource } from 'typeorm';
-import { TenantDirectoryEntrySchema } from '@tep/contracts';
+import { DEFAULT_REQUESTS_PER_MINUTE, TenantDirectoryEntrySchema } from '@tep/contracts';
 import { SecretCipher } from '@tep/encryption';
 import { createTestDatabase, type TestDatabase } from '@tep/testing';
 import { testEncryptionKey } from '@tep/testing';
@@ -252,6 +252,13 @@ describe('tenant registry', () => {
       expect(new Set(ids).size).toBe(ids.length);
       const text = JSON.stringify([first.body, second.body]);
       expect(text).not.toMatch(/gAAAAA|webhook_secret"|api_key/);
+    });
+
+    it('gives a tenant created without rate limits the default one, at the ingress too', async () => {
+      const t = await created('Default limit');
+      expect(t['rate_limits']).toEqual({ requests_per_minute: DEFAULT_REQUESTS_PER_MINUTE });
+      const entry = TenantDirectoryEntrySchema.parse((await kv.get(t['tenant_id']))!.json());
+      expect(entry.rate_limits.requests_per_minute).toBe(DEFAULT_REQUESTS_PER_MINUTE);
     });
 
     it('updates preferences and rate limits, naming invalid fields, and publishes them', async () => {

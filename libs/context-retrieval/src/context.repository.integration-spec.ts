@@ -384,14 +384,20 @@ describe('context queries', () => {
         `UPDATE ticket_history SET created_at = now() - interval '2 hours' WHERE ticket_id LIKE 'O-%'`,
       ),
     );
-    const found = await tenants.withTenant(P, (tx) => findOpenSimilarTickets(tx, open(5), 60));
+    const found = await tenants.withTenant(P, (tx) =>
+      findOpenSimilarTickets(tx, open(5), { minutes: 60, threshold: 3 }),
+    );
     expect(found.map((t) => t.ticket_id).sort()).toEqual(['O-1', 'O-2', 'O-3']);
     expect(found.every((t) => t.score >= 0.2)).toBe(true);
-    expect(await tenants.withTenant(Q, (tx) => findOpenSimilarTickets(tx, open(5), 60))).toEqual(
-      [],
-    );
     expect(
-      await tenants.withTenant(Q, (tx) => findOpenSimilarTickets(tx, open(5), 180)),
+      await tenants.withTenant(Q, (tx) =>
+        findOpenSimilarTickets(tx, open(5), { minutes: 60, threshold: 3 }),
+      ),
+    ).toEqual([]);
+    expect(
+      await tenants.withTenant(Q, (tx) =>
+        findOpenSimilarTickets(tx, open(5), { minutes: 180, threshold: 3 }),
+      ),
     ).toHaveLength(3);
   });
 });

@@ -180,7 +180,8 @@ export const CONTEXT_QUERIES = {
    * (a word no resolved ticket has counts as the rarest: a new kind of
    * failure is what an outage usually is). $1 cleaned text, $2 language,
    * $3 the ticket's id, $4 window in minutes, $5 subject, $6 tenant,
-   * $7 minimum relevance, $8 limit.
+   * $7 minimum relevance, $8 how many of the most recent open tickets are
+   * scored (and at most returned).
    */
   openSimilarTickets: `WITH ${queryTerms('any')},
        recent AS MATERIALIZED (
@@ -190,7 +191,7 @@ export const CONTEXT_QUERIES = {
             AND h.ticket_id <> $3
             AND lower(coalesce(h.status, '')) NOT IN (${FINISHED_STATUSES.map((s) => `'${s}'`).join(', ')})
           ORDER BY h.created_at DESC
-          LIMIT 200),
+          LIMIT $8),
        scored AS (
          SELECT r.ticket_id, r.display_id, r.subject, ${relevanceOf(bm25Of('r'), 'r.subject')} AS score
            FROM recent r CROSS JOIN corpus)
@@ -281,17 +282,23 @@ export async function findSimilarTickets(
 }
 
 /** How many open look-alikes are read at most (the banner lists the first of them). */
-const OUTAGE_SCAN_LIMIT = 200;
+/**
+ * How many of the window's most recent open tickets the outage check
+ * scores, at least: every one costs an exact BM25 in PostgreSQL, and
+ * during an outage the look-alikes are the newest tickets. A tenant whose
+ * outage_threshold is higher gets that many scanned.
+ */
+const OUTAGE_SCAN_MIN = 50;
 
 /**
- * The tenant's other open tickets of the last `windowMinutes` that are
+ * The tenant's other open tickets of the last `window.minutes` that are
  * confidently similar to this one, best first: several at once suggest an
  * outage rather than one user's problem.
  */
 export async function findOpenSimilarTickets(
   tx: TenantTransaction,
   ticket: Ticket,
-  windowMinutes: number,
+  window: { minutes: number; threshold: number },
   input: SearchInput = searchInputOf(ticket),
 ): Promise<{ ticket_id: string; display_id: string | null; subject: string; score: number }[]> {
   const rows = await tx.query<{
@@ -303,11 +310,11 @@ export async function findOpenSimilarTickets(
     input.text,
     input.language,
     ticket.ticket_id,
-    windowMinutes,
+    window.minutes,
     input.subject,
     tx.tenantId,
     CONFIDENT_RELEVANCE,
-    OUTAGE_SCAN_LIMIT,
+    Math.max(OUTAGE_SCAN_MIN, window.threshold),
   ]);
   return rows.map((r) => ({ ...r, subject: clip(r.subject, 250)! }));
 }

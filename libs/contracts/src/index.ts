@@ -47,6 +47,7 @@ export {
   EnhancementPreferencesSchema,
   NoteLanguageSchema,
   RateLimitsSchema,
+  DEFAULT_REQUESTS_PER_MINUTE,
   RedactableSchema,
   noteLanguageOf,
   readEnhancementPreferences,

@@ -52,8 +52,25 @@ export const EnhancementPreferencesSchema = z
   .strict();
 export type EnhancementPreferences = z.infer<typeof EnhancementPreferencesSchema>;
 
+/**
+ * Webhooks a tenant may send per minute (across ingress replicas) unless
+ * its operator sets another value: ten a second sustained is far above what
+ * one ServiceDesk sends (an event per ticket change), yet a runaway sender
+ * or a leaked secret cannot fill the shared queue. `null` (set explicitly):
+ * no limit.
+ */
+export const DEFAULT_REQUESTS_PER_MINUTE = 600;
+
 export const RateLimitsSchema = z
-  .object({ requests_per_minute: z.number().int().min(1).max(100_000).nullable().default(null) })
+  .object({
+    requests_per_minute: z
+      .number()
+      .int()
+      .min(1)
+      .max(100_000)
+      .nullable()
+      .default(DEFAULT_REQUESTS_PER_MINUTE),
+  })
   .strict();
 export type RateLimits = z.infer<typeof RateLimitsSchema>;
 

@@ -171,7 +171,12 @@ export class GatherContext {
     // One connection, so one source after the other.
     const history = await run('ticket_history', { similar: [], open: [] }, async (tx) => ({
       similar: await findSimilarTickets(tx, ticket, { search }),
-      open: await findOpenSimilarTickets(tx, ticket, preferences.outage_window_minutes, search),
+      open: await findOpenSimilarTickets(
+        tx,
+        ticket,
+        { minutes: preferences.outage_window_minutes, threshold: preferences.outage_threshold },
+        search,
+      ),
     }));
     const kb_articles = await run('kb', [], (tx) => findKbArticles(tx, ticket));
     const systems = await run('monitoring', [], (tx) => findMentionedSystems(tx, mentions));

@@ -50,7 +50,7 @@ export const CreateTenantCommandSchema = z
     enhancement_preferences: EnhancementPreferencesSchema.default(
       EnhancementPreferencesSchema.parse({}),
     ),
-    rate_limits: RateLimitsSchema.default({ requests_per_minute: null }),
+    rate_limits: RateLimitsSchema.default(RateLimitsSchema.parse({})),
   })
   .strict()
   .superRefine(requireCredentials);

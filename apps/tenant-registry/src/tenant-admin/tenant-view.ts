@@ -41,8 +41,8 @@ export function activePreviousSecretExpiry(
   return at.getTime() > now ? at : undefined;
 }
 
-/** Stored limits read leniently: a hand-written row with bad JSON means no limit. */
+/** Stored limits read leniently: a hand-written row with bad JSON gets the default limit. */
 export function rateLimitsOf(row: TenantConfigRow): { requests_per_minute: number | null } {
   const limits = RateLimitsSchema.safeParse(row.rate_limits);
-  return limits.success ? limits.data : { requests_per_minute: null };
+  return limits.success ? limits.data : RateLimitsSchema.parse({});
 }

@@ -4,6 +4,7 @@ import { RetrievalRanking1764547200000 } from './1764547200000-retrieval-ranking
 import { RetrievalPostings1764633600000 } from './1764633600000-retrieval-postings';
 import { OneNotePerTicket1764720000000 } from './1764720000000-one-note-per-ticket';
 import { InlineFieldTf1764806400000 } from './1764806400000-inline-field-tf';
+import { DefaultRateLimit1764806500000 } from './1764806500000-default-rate-limit';
 
 /** In order. TypeORM records each one in `typeorm_migrations`. */
 export const MIGRATIONS = [
@@ -13,6 +14,7 @@ export const MIGRATIONS = [
   RetrievalPostings1764633600000,
   OneNotePerTicket1764720000000,
   InlineFieldTf1764806400000,
+  DefaultRateLimit1764806500000,
 ];
 
 /** Changes whenever a migration's SQL changes (test templates are keyed on it). */
