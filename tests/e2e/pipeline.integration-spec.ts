@@ -97,9 +97,12 @@ function echoModel(body: FakeChatRequestBody) {
   };
   if (data.ticket.subject.includes('LLM-DOWN'))
     return { kind: 'error' as const, status: 500, message: 'upstream exploded' };
+  // Time for a spec to change something while the job is on its way.
+  const delayMs = data.ticket.subject.includes('SLOW-LLM') ? 1_500 : 0;
   const best = data.similar_tickets[0];
   return {
     kind: 'completion' as const,
+    delayMs,
     content: {
       likely_cause: best?.resolution ?? 'No history matched',
       suggested_actions: data.similar_tickets
@@ -236,6 +239,7 @@ describe('ticket enhancement pipeline, end to end', () => {
               'TKT-602',
               'TKT-603',
               'TKT-604',
+              'TKT-610',
             ].map((display_id) => ({ display_id, subject: 'Seeded ticket', status: 'Open' })),
           ],
         },
@@ -647,6 +651,37 @@ describe('ticket enhancement pipeline, end to end', () => {
       stage: 'servicedesk-poster',
     });
     expect(notesOn(acme, 'TKT-404')).toHaveLength(0);
+  }, 60_000);
+
+  it('dead-letters a job whose tenant was disabled on its way, and posts nothing', async () => {
+    const registryCall = (path: string) =>
+      fetch(`${registry.url}${path}`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${ADMIN_TOKEN}` },
+      });
+    const reply = await sendWebhook(acme, { ticket_id: 'TKT-610', subject: 'SLOW-LLM VPN drops' });
+    expect(reply.status).toBe(202);
+    // The model takes 1.5 s: the tenant is disabled while the job waits for it.
+    expect((await registryCall(`/tenants/${acme.tenant_id}/disable`)).status).toBe(200);
+    try {
+      const row = await jobRow(acme, jobOf(reply), 'failed');
+      expect(String(row['error'])).toMatch(/disabled; nothing posted/);
+      const jsm = await jetstreamManager(nats.nc);
+      const dead = await jsm.streams.getMessage(nats.topology.deadLetterStream, {
+        last_by_subj: nats.topology.subjects.deadLetter('servicedesk-poster', acme.tenant_id),
+      });
+      expect(DeadLetterSchema.parse(dead!.json())).toMatchObject({
+        job_id: jobOf(reply),
+        error_code: 'tenant_disabled',
+      });
+      expect(notesOn(acme, 'TKT-610')).toHaveLength(0);
+    } finally {
+      expect((await registryCall(`/tenants/${acme.tenant_id}/enable`)).status).toBe(200);
+      // Active at the ingress again: a payload without ticket_id is then 422, not 403.
+      await eventually(async () =>
+        (await sendWebhook(acme, {})).status === 422 ? true : undefined,
+      );
+    }
   }, 60_000);
 
   const promtool = spawnSync('promtool', ['--version']).status === 0;

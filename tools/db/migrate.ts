@@ -1,6 +1,8 @@
 /**
  * `npm run db:migrate`: creates the roles and the `ai_agents` database when
- * missing and runs the migrations as the owner. Idempotent.
+ * missing and runs the migrations as the owner. Idempotent. An existing
+ * role keeps its password unless `--reset-passwords` is given (then the
+ * passwords in the URLs are set: rotation).
  */
 import { PLATFORM_DEFAULTS, loadConfig, postgresUrl } from '@tep/config';
 import { provisionDatabase } from '@tep/data';
@@ -20,6 +22,7 @@ async function main(): Promise<void> {
     ownerUrl: env.DATABASE_OWNER_URL,
     applicationUrl: env.DATABASE_URL,
     registryUrl: env.DATABASE_REGISTRY_URL,
+    resetPasswords: process.argv.includes('--reset-passwords'),
     log: (line) => console.log(`[db:migrate] ${line}`),
   });
 }

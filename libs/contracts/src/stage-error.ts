@@ -5,6 +5,7 @@
 export type StageErrorCode =
   | 'invalid_message' // poison: the bytes can never be processed
   | 'tenant_not_found' // tenant deleted or never existed
+  | 'tenant_disabled' // the operator disabled the tenant: nothing is posted for it
   | 'ticket_not_found' // SDP says the request does not exist
   | 'auth_rejected' // SDP refused the tenant's credentials
   | 'validation_rejected' // SDP refused the note's content
@@ -65,6 +66,7 @@ export function dispositionFor(
   switch (code) {
     case 'invalid_message':
     case 'tenant_not_found':
+    case 'tenant_disabled':
     case 'ticket_not_found':
     case 'auth_rejected':
     case 'validation_rejected':

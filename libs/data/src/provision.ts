@@ -14,7 +14,12 @@ export interface ProvisionOptions {
   /** Service roles: own nothing, not superuser, no BYPASSRLS. */
   applicationUrl: string;
   registryUrl: string;
-  /** Create the database from this template instead of migrating (tests). */
+  /**
+   * Set the passwords in the URLs on roles that already exist (rotation).
+   * Otherwise an existing role keeps its password: a provisioner run with a
+   * stale or default URL must not lock the running services out.
+   */
+  resetPasswords?: boolean;
   log?: (line: string) => void;
 }
 
@@ -58,18 +63,17 @@ export async function provisionDatabase(options: ProvisionOptions): Promise<void
     for (const group of [APPLICATION_GROUP_ROLE, REGISTRY_ADMIN_GROUP_ROLE]) {
       await ensureRole(admin, group, 'NOLOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE');
     }
-    await ensureRole(
-      admin,
-      owner.name,
-      'LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE',
-      owner.password,
-    );
+    const reset = options.resetPasswords ?? false;
+    await ensureRole(admin, owner.name, 'LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE', {
+      password: owner.password,
+      reset,
+    });
     for (const role of [app, registry]) {
       await ensureRole(
         admin,
         role.name,
         'LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE INHERIT',
-        role.password,
+        { password: role.password, reset },
       );
     }
     await admin.query(`GRANT ${APPLICATION_GROUP_ROLE} TO ${escapeIdentifier(app.name)}`);
@@ -132,24 +136,32 @@ export async function provisionDatabase(options: ProvisionOptions): Promise<void
   }
 }
 
+/** Creates the role with its password, or makes an existing one's attributes right (its password only when `reset`). */
 async function ensureRole(
   client: Client,
   name: string,
   attributes: string,
-  password?: string,
+  login: { password?: string; reset: boolean } = { reset: false },
 ): Promise<void> {
   const found = await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [name]);
-  const passwordClause = password ? ` PASSWORD ${escapeLiteral(password)}` : '';
-  const verb = found.rowCount === 0 ? 'CREATE' : 'ALTER';
+  const passwordClause = (apply: boolean) =>
+    apply && login.password ? ` PASSWORD ${escapeLiteral(login.password)}` : '';
+  const alter = () =>
+    client.query(
+      `ALTER ROLE ${escapeIdentifier(name)} ${attributes}${passwordClause(login.reset)}`,
+    );
+  if (found.rowCount !== 0) {
+    await alter();
+    return;
+  }
   try {
-    await client.query(`${verb} ROLE ${escapeIdentifier(name)} ${attributes}${passwordClause}`);
+    await client.query(
+      `CREATE ROLE ${escapeIdentifier(name)} ${attributes}${passwordClause(true)}`,
+    );
   } catch (error) {
     // Another provisioner created it between our check and CREATE.
-    if (verb === 'CREATE' && /already exists/.test(String(error))) {
-      await client.query(`ALTER ROLE ${escapeIdentifier(name)} ${attributes}${passwordClause}`);
-    } else {
-      throw error;
-    }
+    if (/already exists/.test(String(error))) await alter();
+    else throw error;
   }
 }
 

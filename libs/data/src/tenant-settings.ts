@@ -1,6 +1,7 @@
 import type { TenantTransaction } from './tenant-database';
 
 export interface TenantServiceDeskRow {
+  status: 'active' | 'disabled';
   servicedesk_url: string;
   servicedesk_api_key_encrypted: string;
   servicedesk_settings: unknown;
@@ -12,7 +13,7 @@ export async function loadTenantServiceDesk(
   tx: TenantTransaction,
 ): Promise<TenantServiceDeskRow | undefined> {
   const rows = await tx.query<TenantServiceDeskRow>(
-    `SELECT servicedesk_url, servicedesk_api_key_encrypted, servicedesk_settings, enhancement_preferences
+    `SELECT status, servicedesk_url, servicedesk_api_key_encrypted, servicedesk_settings, enhancement_preferences
        FROM tenant_configs WHERE tenant_id = $1`,
     [tx.tenantId],
   );

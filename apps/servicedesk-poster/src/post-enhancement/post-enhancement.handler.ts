@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { trace } from '@opentelemetry/api';
 import { PinoLogger } from 'nestjs-pino';
 import { StageError, readEnhancementPreferences, type TicketEnhanced } from '@tep/contracts';
-import type { StageContext, StageResult } from '@tep/pipeline';
+import type { StageResult } from '@tep/pipeline';
 import { TenantDatabase, findJob, loadTenantServiceDesk, recordJobPosted } from '@tep/data';
 import type { SecretCipher } from '@tep/encryption';
 import { PipelineMetrics } from '@tep/service-runtime';
@@ -21,9 +21,10 @@ export const POST_ENHANCEMENT_SETTINGS = Symbol('POST_ENHANCEMENT_SETTINGS');
 const tracer = trace.getTracer('servicedesk-poster');
 
 /**
- * Posts the enhancement as a note, at most once per job: a redelivered job
- * (e.g. killed between posting and acking) first checks enhancement_history
- * and then the ticket's notes for the job's marker. An update of an earlier
+ * Posts the enhancement as a note, at most once per job: a job first checks
+ * enhancement_history and, unless it is recorded as posted, the ticket's
+ * notes for the job's marker (a crash between posting and recording, a
+ * replay). A disabled tenant's job is a dead letter, never posted. An update of an earlier
  * enhancement (context.update_of) edits that note in place or adds a short
  * follow-up; a confidence below the tenant's min_confidence becomes a short
  * "no confident suggestion" note or, with low_confidence_action skip, none.
@@ -41,12 +42,7 @@ export class PostEnhancement {
     this.logger.setContext(PostEnhancement.name);
   }
 
-  async execute(
-    message: TicketEnhanced,
-    ctx: StageContext,
-  ): Promise<StageResult<'servicedesk-poster'>> {
-    // Redelivered: a crash may have come between posting and recording.
-    const isRedelivery = ctx.deliveryCount > 1;
+  async execute(message: TicketEnhanced): Promise<StageResult<'servicedesk-poster'>> {
     const { tenant_id: tenantId, job_id: jobId, ticket, enhancement } = message;
     // tenant_id, job_id and trace_id come from the job's async context (the
     // logger's mixin); `event`: the runbook greps worker lines for task_processing (step 5.3).
@@ -57,6 +53,10 @@ export class PostEnhancement {
       job: await findJob(tx, jobId),
     }));
     if (!tenant) throw new StageError('tenant_not_found', `No tenant ${tenantId}`);
+    // Disabled while the job was on its way: a visible dead letter, replayable once enabled.
+    if (tenant.status !== 'active') {
+      throw new StageError('tenant_disabled', `Tenant ${tenantId} is disabled; nothing posted`);
+    }
     if (job?.status === 'posted' && job.note_id) {
       this.logger.info({ ...log, note_id: job.note_id }, 'Already posted; nothing to do');
       return posted(message, job.note_id);
@@ -116,17 +116,17 @@ export class PostEnhancement {
             return target;
           }
         }
-        if (isRedelivery) {
-          const existing = (await client.listNotes(ticket.ticket_id)).find((n) =>
-            n.descriptionHtml.includes(jobMarker(jobId)),
+        // Whenever the job is not recorded as posted (a redelivery after a crash
+        // between posting and recording, a replay, a second writer): the note may be there.
+        const existing = (await client.listNotes(ticket.ticket_id)).find((n) =>
+          n.descriptionHtml.includes(jobMarker(jobId)),
+        );
+        if (existing) {
+          this.logger.info(
+            { ...log, note_id: existing.id },
+            'Note for this job already on the ticket',
           );
-          if (existing) {
-            this.logger.info(
-              { ...log, note_id: existing.id },
-              'Note for this job already on the ticket',
-            );
-            return existing.id;
-          }
+          return existing.id;
         }
         this.logger.info(log, 'Posting enhancement to ServiceDesk Plus');
         const note = await client.addNote(ticket.ticket_id, { descriptionHtml, showToRequester });

@@ -54,11 +54,22 @@ export const registryConfigSchema = baseServiceSchema('tenant-registry')
         message: 'each token must be 32+ characters and not the development token',
       });
     }
+    // The secrets template's placeholder is long enough to pass the length check.
+    if (production && secrets.some((t) => t.includes(SECRETS_TEMPLATE_PLACEHOLDER))) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['ADMIN_TOKENS'],
+        message: `still holds the secrets template's ${SECRETS_TEMPLATE_PLACEHOLDER} placeholder: generate each token (openssl rand -hex 32)`,
+      });
+    }
     const allowInsecure = resolveInsecureServiceDeskUrls(env, ctx);
     return { ...env, ADMIN_TOKENS: tokens, ALLOW_INSECURE_SERVICEDESK_URLS: allowInsecure };
   });
 
 export type RegistryConfig = ReturnType<typeof loadRegistryConfig>;
+
+/** What every value in deploy/k8s/secrets/tep-secrets.template.yaml starts as. */
+export const SECRETS_TEMPLATE_PLACEHOLDER = 'REPLACE_ME';
 
 export function loadRegistryConfig(env: NodeJS.ProcessEnv = process.env) {
   return loadConfig(registryConfigSchema, env);
