@@ -508,7 +508,12 @@ describe('ticket enhancement pipeline, end to end', () => {
       };
       const first = await sendWebhook(acme, original);
       await jobRow(acme, jobOf(first), 'posted');
-      await sendWebhook(acme, { ...original, event: 'updated', status: 'In Progress' });
+      const update = await sendWebhook(acme, {
+        ...original,
+        event: 'updated',
+        status: 'In Progress',
+      });
+      expect([first.status, update.status]).toEqual([202, 202]);
       await eventually(async () => {
         const { rows } = await admin.query(
           `SELECT status FROM ticket_history WHERE tenant_id = $1 AND ticket_id = 'TKT-600'`,

@@ -254,6 +254,52 @@ describe('tenant registry', () => {
       expect(text).not.toMatch(/gAAAAA|webhook_secret"|api_key/);
     });
 
+    it('moves a credential to a new ServiceDesk URL only with the credential again in the same request', async () => {
+      const t = await created('Moves');
+      const stored = async () =>
+        (
+          await admin.query(
+            `SELECT servicedesk_url, servicedesk_api_key_encrypted FROM tenant_configs WHERE tenant_id = $1`,
+            [t['tenant_id']],
+          )
+        ).rows[0] as { servicedesk_url: string; servicedesk_api_key_encrypted: string };
+      const before = await stored();
+      const moved = await call('PATCH', `/tenants/${t['tenant_id']}`, {
+        servicedesk_url: 'https://93.184.215.15/',
+      });
+      expect(moved.status).toBe(422);
+      expect(moved.body['fields']).toEqual([
+        expect.objectContaining({ field: 'servicedesk_api_key' }),
+      ]);
+      expect(await stored()).toEqual(before);
+      // Unchanged URL (trailing slash aside): no credential needed.
+      expect(
+        (
+          await call('PATCH', `/tenants/${t['tenant_id']}`, {
+            servicedesk_url: validBody.servicedesk_url,
+          })
+        ).status,
+      ).toBe(200);
+      const ok = await call('PATCH', `/tenants/${t['tenant_id']}`, {
+        servicedesk_url: 'https://93.184.215.15/',
+        servicedesk_api_key: 'SDPAPI_NEW_KEY_FOR_NEW_HOST',
+      });
+      expect(ok.status).toBe(200);
+      const after = await stored();
+      expect(after.servicedesk_url).toBe('https://93.184.215.15');
+      expect(cipher.decrypt(after.servicedesk_api_key_encrypted)).toBe(
+        'SDPAPI_NEW_KEY_FOR_NEW_HOST',
+      );
+      // Switching to OAuth or changing its accounts server needs the OAuth credential.
+      const oauth = await call('PATCH', `/tenants/${t['tenant_id']}`, {
+        servicedesk_settings: { auth_kind: 'oauth', data_centre: 'eu' },
+      });
+      expect(oauth.status).toBe(422);
+      expect(oauth.body['fields']).toEqual([
+        expect.objectContaining({ field: 'servicedesk_oauth' }),
+      ]);
+    });
+
     it('gives a tenant created without rate limits the default one, at the ingress too', async () => {
       const t = await created('Default limit');
       expect(t['rate_limits']).toEqual({ requests_per_minute: DEFAULT_REQUESTS_PER_MINUTE });

@@ -62,6 +62,13 @@ export const UpdateTenantCommandSchema = z
     admin_email: z.string().trim().email().max(320).nullable().optional(),
     servicedesk_url: z.string().trim().url().max(2048).optional(),
     servicedesk_settings: ServiceDeskSettingsSchema.optional(),
+    /**
+     * A new credential (rotation); required whenever the request changes
+     * where the stored one would be sent (servicedesk_url, the auth kind or
+     * the Zoho accounts server): a credential only goes to the host it was
+     * entered for.
+     */
+    ...credentials,
     /** Replaces the preferences; omitted keys take their defaults. */
     enhancement_preferences: EnhancementPreferencesSchema.optional(),
     rate_limits: RateLimitsSchema.optional(),

@@ -4,7 +4,8 @@ import { PinoLogger } from 'nestjs-pino';
 import { RegistryAdminStore, type TenantConfigRow } from '@tep/data';
 import type { SecretCipher } from '@tep/encryption';
 import { UnsafeUrlError, assertPublicUrl } from '@tep/url-guard';
-import { zohoAccountsUrlProblem } from '@tep/servicedesk-client';
+import { ServiceDeskSettingsSchema } from '@tep/contracts';
+import { tenantAccountsUrl, zohoAccountsUrlProblem } from '@tep/servicedesk-client';
 import { TenantDirectoryPublisher } from '../tenant-directory/tenant-directory.publisher';
 import type {
   CreateTenantCommand,
@@ -105,14 +106,17 @@ export class TenantAdmin {
   async update(actor: Actor, tenantId: string, command: UpdateTenantCommand): Promise<TenantView> {
     if (command.servicedesk_url) await this.checkServiceDeskUrl(command.servicedesk_url);
     this.checkAccountsUrl(command.servicedesk_settings);
+    const credential = this.credentialForUpdate(await this.require(tenantId), command);
     const row = await this.change(tenantId, {
       name: command.name,
       admin_email: command.admin_email,
       servicedesk_url: command.servicedesk_url?.replace(/\/+$/, ''),
+      servicedesk_api_key_encrypted: credential,
       servicedesk_settings: command.servicedesk_settings,
       enhancement_preferences: command.enhancement_preferences,
       rate_limits: command.rate_limits,
     });
+    // Field names only: never a credential's value.
     await this.audit(actor, 'tenant.updated', tenantId, { fields: Object.keys(command) });
     return this.view(row);
   }
@@ -245,6 +249,48 @@ export class TenantAdmin {
     );
     if (!row) throw new RegistryError('not_found', `No tenant ${tenantId}`);
     return row;
+  }
+
+  /**
+   * The encrypted new credential, if the update carries one. A change of
+   * where the stored credential would go (the ServiceDesk URL, the auth
+   * kind, the Zoho accounts server) requires it: a stolen admin token must
+   * not be able to point a tenant's credential at another host.
+   */
+  private credentialForUpdate(
+    current: TenantConfigRow,
+    command: UpdateTenantCommand,
+  ): string | undefined {
+    const before = ServiceDeskSettingsSchema.parse(current.servicedesk_settings ?? {});
+    const after = command.servicedesk_settings ?? before;
+    const redirected =
+      (command.servicedesk_url !== undefined &&
+        command.servicedesk_url.replace(/\/+$/, '') !== current.servicedesk_url) ||
+      after.auth_kind !== before.auth_kind ||
+      (after.auth_kind === 'oauth' && tenantAccountsUrl(after) !== tenantAccountsUrl(before));
+    const given =
+      after.auth_kind === 'oauth' ? command.servicedesk_oauth : command.servicedesk_api_key;
+    const field = after.auth_kind === 'oauth' ? 'servicedesk_oauth' : 'servicedesk_api_key';
+    if (command.servicedesk_oauth && after.auth_kind !== 'oauth') {
+      throw new RegistryError('invalid', 'Request body is invalid', [
+        { field: 'servicedesk_oauth', message: 'is only for auth_kind oauth' },
+      ]);
+    }
+    if (command.servicedesk_api_key && after.auth_kind === 'oauth') {
+      throw new RegistryError('invalid', 'Request body is invalid', [
+        { field: 'servicedesk_api_key', message: 'is only for auth_kind authtoken' },
+      ]);
+    }
+    if (redirected && !given) {
+      throw new RegistryError('invalid', 'Request body is invalid', [
+        {
+          field,
+          message:
+            'is required in the same request when servicedesk_url, the auth kind or the accounts server changes: a stored credential is never sent to a host it was not entered for',
+        },
+      ]);
+    }
+    return given ? this.encryptCredential(command) : undefined;
   }
 
   private encryptCredential(command: {

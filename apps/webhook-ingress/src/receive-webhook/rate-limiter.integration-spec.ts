@@ -50,6 +50,14 @@ describe('TenantRateLimiter (NATS KV)', () => {
     expect(await counter(tenantId, now)).toBe(6);
   });
 
+  it('applies a lowered limit at once, not after the block taken under the old one', async () => {
+    const tenantId = randomUUID();
+    const now = Date.now();
+    expect((await replicas[0].take(tenantId, 600, now)).allowed).toBe(true);
+    // 30 taken from the counter under 600; the new limit of 1 is already used up.
+    expect((await replicas[0].take(tenantId, 1, now)).allowed).toBe(false);
+  });
+
   it('starts afresh in the next minute', async () => {
     const tenantId = randomUUID();
     const now = Date.now();

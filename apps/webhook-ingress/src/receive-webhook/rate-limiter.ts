@@ -20,6 +20,8 @@ export type RateDecision = { allowed: true } | { allowed: false; retryAfterSecon
 
 interface Allowance {
   window: number;
+  /** The limit it was taken under: a changed limit applies at once, not next window. */
+  perMinute: number;
   left: number;
   /** The shared count reached the limit: counts only grow, so deny until the window ends. */
   exhausted: boolean;
@@ -56,7 +58,7 @@ export class TenantRateLimiter implements OnModuleInit {
     let races = 0;
     while (races < MAX_CAS_ATTEMPTS) {
       const allowance = this.allowances.get(tenantId);
-      if (allowance && allowance.window === window) {
+      if (allowance && allowance.window === window && allowance.perMinute === perMinute) {
         if (allowance.left > 0) {
           allowance.left--;
           return { allowed: true };
@@ -84,11 +86,11 @@ export class TenantRateLimiter implements OnModuleInit {
         this.reserving.delete(tenantId);
       }
       if (granted === 0) {
-        this.allowances.set(tenantId, { window, left: 0, exhausted: true });
+        this.allowances.set(tenantId, { window, perMinute, left: 0, exhausted: true });
         return { allowed: false, retryAfterSeconds };
       }
       if (granted === undefined) races++;
-      else this.allowances.set(tenantId, { window, left: granted, exhausted: false });
+      else this.allowances.set(tenantId, { window, perMinute, left: granted, exhausted: false });
     }
     // Heavy contention on one tenant's counter: ask the sender to come back shortly.
     return { allowed: false, retryAfterSeconds: 1 };
