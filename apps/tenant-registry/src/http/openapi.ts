@@ -38,17 +38,27 @@ export const OPENAPI_DOCUMENT = {
     version: '1',
     description:
       'Every route needs `Authorization: Bearer <admin token>`. Secrets are returned once and never again.',
+    license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
   },
+  servers: [
+    { url: 'http://127.0.0.1:8081', description: 'Development (`npm start`)' },
+    {
+      url: 'http://tenant-registry.production.svc.cluster.local:8081',
+      description: 'Inside the production cluster (deploy/k8s); never exposed publicly',
+    },
+  ],
   components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
   security: [{ bearer: [] }],
   paths: {
     '/tenants': {
       post: {
+        operationId: 'createTenant',
         summary: 'Create a tenant (returns the webhook secret once)',
         requestBody: body(CreateTenantCommandSchema),
         responses: { '201': { description: 'Created' }, ...errors },
       },
       get: {
+        operationId: 'listTenants',
         summary: 'List tenants (keyset paging)',
         parameters: [
           {
@@ -67,14 +77,21 @@ export const OPENAPI_DOCUMENT = {
       },
     },
     '/tenants/{tenantId}': {
-      get: { summary: 'Get a tenant', parameters: [tenantId], responses: ok('The tenant') },
+      get: {
+        operationId: 'getTenant',
+        summary: 'Get a tenant',
+        parameters: [tenantId],
+        responses: ok('The tenant'),
+      },
       patch: {
+        operationId: 'updateTenant',
         summary: 'Update name, contact, SDP URL/settings, preferences or rate limits',
         parameters: [tenantId],
         requestBody: body(UpdateTenantCommandSchema),
         responses: ok('The tenant'),
       },
       delete: {
+        operationId: 'deleteTenant',
         summary:
           'Offboard: remove the configuration (and with purge=true every tenant row); reports counts',
         parameters: [
@@ -86,16 +103,23 @@ export const OPENAPI_DOCUMENT = {
     },
     '/tenants/{tenantId}/disable': {
       post: {
+        operationId: 'disableTenant',
         summary: 'Disable (webhooks answered 403)',
         parameters: [tenantId],
         responses: ok('The tenant'),
       },
     },
     '/tenants/{tenantId}/enable': {
-      post: { summary: 'Enable', parameters: [tenantId], responses: ok('The tenant') },
+      post: {
+        operationId: 'enableTenant',
+        summary: 'Enable',
+        parameters: [tenantId],
+        responses: ok('The tenant'),
+      },
     },
     '/tenants/{tenantId}/webhook-secret/rotate': {
       post: {
+        operationId: 'rotateWebhookSecret',
         summary: 'Rotate the webhook secret; the old one works for the grace period',
         parameters: [tenantId],
         requestBody: body(RotateWebhookSecretCommandSchema),
@@ -104,6 +128,7 @@ export const OPENAPI_DOCUMENT = {
     },
     '/tenants/{tenantId}/servicedesk-key/rotate': {
       post: {
+        operationId: 'rotateServiceDeskCredential',
         summary: 'Replace the SDP API key or OAuth credentials',
         parameters: [tenantId],
         requestBody: body(RotateServiceDeskKeyCommandSchema),
@@ -112,6 +137,7 @@ export const OPENAPI_DOCUMENT = {
     },
     '/tenants/{tenantId}/webhook-auth-scheme': {
       put: {
+        operationId: 'setWebhookAuthScheme',
         summary: 'Switch between signed webhooks (hmac) and the weaker static header',
         parameters: [tenantId],
         requestBody: body(SetWebhookAuthSchemeCommandSchema),
@@ -120,6 +146,7 @@ export const OPENAPI_DOCUMENT = {
     },
     '/tenants/{tenantId}/onboarding-record': {
       put: {
+        operationId: 'recordOnboarding',
         summary: 'Store the onboarding checklist result',
         parameters: [tenantId],
         requestBody: body(OnboardingRecordSchema),
@@ -128,6 +155,7 @@ export const OPENAPI_DOCUMENT = {
     },
     '/audit': {
       get: {
+        operationId: 'listAuditEntries',
         summary: 'The append-only audit log, newest first',
         parameters: [
           { name: 'tenant_id', in: 'query', schema: { type: 'string', format: 'uuid' } },

@@ -1,3 +1,4 @@
+import { createHmac, randomBytes } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import type { JetStreamClient } from '@nats-io/jetstream';
 import { SpanStatusCode, trace, type Span } from '@opentelemetry/api';
@@ -40,6 +41,11 @@ export interface ReceiveWebhookSettings {
   publishTimeoutMs: number;
 }
 export const RECEIVE_WEBHOOK_SETTINGS = Symbol('RECEIVE_WEBHOOK_SETTINGS');
+
+/** A secret no tenant has: signature work for requests that will be refused anyway. */
+const DECOY_SECRET = randomBytes(32).toString('hex');
+const spendSignatureWork = (rawBody: Buffer) =>
+  createHmac('sha256', DECOY_SECRET).update(rawBody).digest();
 
 const JSON_MEDIA_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;.*)?$/i;
 const tracer = trace.getTracer('webhook-ingress');
@@ -125,16 +131,22 @@ export class ReceiveWebhook {
       return { kind: 'rejected', reason: 'signature_missing' };
     }
     const tenant = this.directory.get(tenantId);
-    if (!tenant) {
-      this.logger.warn({ tenant_id: tenantId }, `Webhook rejected: unknown tenant_id=${tenantId}`);
-      return { kind: 'rejected', reason: 'tenant_unknown' };
-    }
-    if (tenant.status !== 'active') {
+    if (!tenant || tenant.status !== 'active') {
+      // The signature work a known tenant's request costs, so neither the reply
+      // nor its timing tells a prober which tenant ids exist or are active.
+      authenticateWebhook({
+        scheme: 'hmac',
+        secrets: [DECOY_SECRET],
+        rawBody,
+        header: input.header,
+      });
       this.logger.warn(
         { tenant_id: tenantId },
-        `Webhook rejected: tenant_id=${tenantId} is disabled`,
+        tenant
+          ? `Webhook rejected: tenant_id=${tenantId} is disabled`
+          : `Webhook rejected: unknown tenant_id=${tenantId}`,
       );
-      return { kind: 'rejected', reason: 'tenant_disabled' };
+      return { kind: 'rejected', reason: tenant ? 'tenant_disabled' : 'tenant_unknown' };
     }
     const auth = tracer.startActiveSpan('signature_validation', (sigSpan) => {
       sigSpan.setAttribute('tenant_id', tenantId);
@@ -219,6 +231,8 @@ export class ReceiveWebhook {
       return { ok: true, deliveryId: auth.deliveryId };
     }
     if (auth.reason === 'timestamp_out_of_tolerance') {
+      // Refused before any HMAC: spend it anyway, as for a wrong signature.
+      spendSignatureWork(rawBody);
       this.logger.warn(
         { tenant_id: tenantId, detail: auth.detail },
         `Webhook timestamp out of tolerance for tenant_id=${tenantId}`,

@@ -38,9 +38,10 @@ export interface HttpReply {
 }
 
 /**
- * Wrong signature, unknown tenant and disabled tenant share one status and
- * one body so a caller cannot probe which tenant ids exist; the log says
- * which it was.
+ * Wrong signature, stale or future timestamp, unknown tenant and disabled
+ * tenant share one status and one body (and, in the handler, the same
+ * signature work) so a caller cannot probe which tenant ids exist or are
+ * active; the log and the metric's reason say which it was.
  */
 const FORBIDDEN = { status: 'rejected', error: 'forbidden', message: 'Invalid webhook signature' };
 
@@ -71,11 +72,10 @@ export function toHttpReply(outcome: WebhookOutcome): HttpReply {
     case 'signature_missing':
       return reject(401, outcome.reason, 'Missing X-ServiceDesk-Signature header');
     case 'signature_invalid':
+    case 'timestamp_out_of_tolerance':
     case 'tenant_unknown':
     case 'tenant_disabled':
       return { status: 403, body: FORBIDDEN };
-    case 'timestamp_out_of_tolerance':
-      return reject(401, outcome.reason, 'webhook-timestamp is more than 300 s old or ahead');
     case 'rate_limited': {
       const retryAfter = String(outcome.retryAfterSeconds ?? 60);
       return {
