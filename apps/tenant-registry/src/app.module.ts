@@ -9,6 +9,7 @@ import {
   AdminTokenVerifier,
   parseAdminTokens,
 } from './admin-auth/admin-auth.guard';
+import { AuthFailureAudit } from './admin-auth/auth-failure-audit';
 import type { RegistryConfig } from './config/registry.config';
 import { TenantAdminGrpcController } from './grpc/tenant-admin.grpc-controller';
 import { OpenApiController } from './http/openapi';
@@ -39,6 +40,7 @@ export class AppModule {
           useFactory: (ds: DataSource) => new RegistryAdminStore(ds),
           inject: [DataSource],
         },
+        AuthFailureAudit,
         AdminTokenVerifier,
         AdminAuthGuard,
         TenantDirectoryPublisher,

@@ -214,6 +214,27 @@ describe('tenant registry', () => {
     const created = async (name: string) =>
       (await call('POST', '/tenants', { ...validBody, name })).body;
 
+    it('audits refused admin logins, one entry per source and minute with the count', async () => {
+      const refused = async () =>
+        (
+          await admin.query(
+            `SELECT details FROM audit_log WHERE action = 'admin.auth_failed' ORDER BY id`,
+          )
+        ).rows as { details: Record<string, unknown> }[];
+      for (let i = 0; i < 5; i++) {
+        expect((await call('GET', '/tenants', undefined, `guess-${i}`)).status).toBe(401);
+      }
+      const entries = await refused();
+      // At least these 5 refusals (and the earlier spec's 3), far fewer entries.
+      expect(entries.length).toBeGreaterThanOrEqual(1);
+      expect(entries.length).toBeLessThan(5);
+      expect(entries[0].details).toMatchObject({
+        transport: 'http',
+        source: expect.stringMatching(/127\.0\.0\.1/),
+      });
+      expect(JSON.stringify(entries)).not.toMatch(/guess-|wrong-token/);
+    });
+
     it('authenticates every admin route, including the OpenAPI document', async () => {
       for (const [method, path] of [
         ['GET', '/tenants'],

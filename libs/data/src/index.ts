@@ -8,6 +8,7 @@ export {
 } from './tenant-database';
 export {
   RegistryAdminStore,
+  type NewAuditEntry,
   type TenantConfigRow,
   type NewTenantConfig,
   type TenantConfigPatch,

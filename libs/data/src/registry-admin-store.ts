@@ -81,6 +81,22 @@ export interface AuditEntry {
  * the role is checked at start so a misconfigured service fails loudly
  * instead of seeing an empty tenant list.
  */
+/** An audit_log row to write: who did what to which tenant. */
+export interface NewAuditEntry {
+  actor: string;
+  action: string;
+  tenantId: string | null;
+  details?: Record<string, unknown>;
+}
+
+const writeAudit = (m: EntityManager, entry: NewAuditEntry) =>
+  m.query(`INSERT INTO audit_log (actor, action, tenant_id, details) VALUES ($1, $2, $3, $4)`, [
+    entry.actor,
+    entry.action,
+    entry.tenantId,
+    JSON.stringify(entry.details ?? {}),
+  ]);
+
 export class RegistryAdminStore {
   constructor(private readonly dataSource: DataSource) {}
 
@@ -102,11 +118,13 @@ export class RegistryAdminStore {
   }
 
   /**
-   * Inserts the tenant; `beforeCommit` runs inside the transaction so a
-   * failure there (e.g. publishing to the ingress directory) undoes it.
+   * Inserts the tenant and its audit entry in one transaction; `beforeCommit`
+   * runs inside it so a failure there (e.g. publishing to the ingress
+   * directory) undoes both.
    */
   async insert(
     tenant: NewTenantConfig,
+    audit: NewAuditEntry,
     beforeCommit?: (row: TenantConfigRow) => Promise<void>,
   ): Promise<TenantConfigRow> {
     return this.asAdmin(async (m) => {
@@ -130,18 +148,21 @@ export class RegistryAdminStore {
         ],
       );
       const row = rows[0];
+      await writeAudit(m, audit);
       await beforeCommit?.(row);
       return row;
     });
   }
 
   /**
-   * Applies `patch` and returns the new row (undefined: no such tenant);
+   * Applies `patch` and writes its audit entry in one transaction, and
+   * returns the new row (undefined: no such tenant, nothing written);
    * `beforeCommit` runs inside the transaction, as for insert.
    */
   async update(
     tenantId: string,
     patch: TenantConfigPatch,
+    audit: NewAuditEntry,
     beforeCommit?: (row: TenantConfigRow) => Promise<void>,
   ): Promise<TenantConfigRow | undefined> {
     const entries = Object.entries(patch).filter(([, value]) => value !== undefined);
@@ -159,7 +180,10 @@ export class RegistryAdminStore {
         [tenantId, ...values],
       );
       const row = rows[0];
-      if (row) await beforeCommit?.(row);
+      if (row) {
+        await writeAudit(m, audit);
+        await beforeCommit?.(row);
+      }
       return row;
     });
   }
@@ -193,6 +217,7 @@ export class RegistryAdminStore {
   async delete(
     tenantId: string,
     options: { purge: boolean },
+    audit: (deleted: Record<string, number>) => NewAuditEntry,
     beforeCommit?: () => Promise<void>,
   ): Promise<Record<string, number> | undefined> {
     return this.asAdmin(async (m) => {
@@ -216,25 +241,15 @@ export class RegistryAdminStore {
       );
       if (config[0].n === 0) return undefined;
       counts['tenant_configs'] = config[0].n;
+      await writeAudit(m, audit(counts));
       await beforeCommit?.();
       return counts;
     });
   }
 
-  async appendAudit(entry: {
-    actor: string;
-    action: string;
-    tenantId: string | null;
-    details?: Record<string, unknown>;
-  }): Promise<void> {
-    await this.asAdmin((m) =>
-      m.query(`INSERT INTO audit_log (actor, action, tenant_id, details) VALUES ($1, $2, $3, $4)`, [
-        entry.actor,
-        entry.action,
-        entry.tenantId,
-        JSON.stringify(entry.details ?? {}),
-      ]),
-    );
+  /** An audit entry that goes with no change of its own (e.g. a refused admin login). */
+  async appendAudit(entry: NewAuditEntry): Promise<void> {
+    await this.asAdmin((m) => writeAudit(m, entry));
   }
 
   async listAudit(options: {

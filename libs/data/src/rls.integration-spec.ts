@@ -225,6 +225,33 @@ describe('row-level security as the application role', () => {
     ).rejects.toBeInstanceOf(InvalidTenantIdError);
   });
 
+  it('writes a change and its audit entry in one transaction: both or neither', async () => {
+    const registrySource = createDataSource({ url: db.registryUrl, poolSize: 1 });
+    await registrySource.initialize();
+    try {
+      const store = new RegistryAdminStore(registrySource);
+      const entry = (name: string) => ({
+        actor: 'test',
+        action: `tenant.renamed.${name}`,
+        tenantId: TENANT_A,
+      });
+      await expect(
+        store.update(TENANT_A, { name: 'Never committed' }, entry('failed'), () =>
+          Promise.reject(new Error('directory unavailable')),
+        ),
+      ).rejects.toThrow('directory unavailable');
+      await store.update(TENANT_A, { name: 'Committed' }, entry('ok'));
+      expect((await store.get(TENANT_A))?.name).toBe('Committed');
+      const actions = (await store.listAudit({ tenantId: TENANT_A, limit: 50 })).map(
+        (e) => e.action,
+      );
+      expect(actions).toContain('tenant.renamed.ok');
+      expect(actions).not.toContain('tenant.renamed.failed');
+    } finally {
+      await registrySource.destroy();
+    }
+  });
+
   it('lets only the registry role list every tenant', async () => {
     const registrySource = createDataSource({ url: db.registryUrl, poolSize: 1 });
     await registrySource.initialize();

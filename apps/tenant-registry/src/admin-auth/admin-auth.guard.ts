@@ -3,11 +3,13 @@ import {
   type ExecutionContext,
   Inject,
   Injectable,
+  Optional,
   UnauthorizedException,
 } from '@nestjs/common';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Request } from 'express';
 import type { Actor } from '../tenant-admin';
+import { AuthFailureAudit, type AuthFailure } from './auth-failure-audit';
 
 export const ADMIN_TOKENS = Symbol('ADMIN_TOKENS');
 
@@ -37,12 +39,18 @@ const digest = (value: string) => createHash('sha256').update(value).digest();
 export class AdminTokenVerifier {
   private readonly digests: { name: string; digest: Buffer }[];
 
-  constructor(@Inject(ADMIN_TOKENS) tokens: readonly AdminToken[]) {
+  constructor(
+    @Inject(ADMIN_TOKENS) tokens: readonly AdminToken[],
+    @Optional() private readonly failures?: AuthFailureAudit,
+  ) {
     this.digests = tokens.map((t) => ({ name: t.name, digest: digest(t.token) }));
   }
 
-  /** The actor, or undefined when the header does not carry a valid token. */
-  verify(authorization: string | undefined): Actor | undefined {
+  /**
+   * The actor, or undefined when the header does not carry a valid token
+   * (then audited as a refused login, rate-limited, with where it came from).
+   */
+  verify(authorization: string | undefined, from?: AuthFailure): Actor | undefined {
     const match = /^Bearer\s+(\S+)$/i.exec(authorization ?? '');
     const presented = digest(match?.[1] ?? '');
     let actor: Actor | undefined;
@@ -50,6 +58,7 @@ export class AdminTokenVerifier {
       if (timingSafeEqual(candidate.digest, presented) && match && !actor)
         actor = { name: candidate.name };
     }
+    if (!actor && from) this.failures?.record(from);
     return actor;
   }
 }
@@ -62,7 +71,11 @@ export class AdminAuthGuard implements CanActivate {
 
   canActivate(context: ExecutionContext): boolean {
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
-    const actor = this.verifier.verify(request.headers.authorization);
+    const actor = this.verifier.verify(request.headers.authorization, {
+      transport: 'http',
+      source: request.socket.remoteAddress ?? 'unknown',
+      operation: `${request.method} ${(request.originalUrl ?? request.url).split('?')[0]}`,
+    });
     if (!actor) {
       throw new UnauthorizedException({
         status: 'rejected',

@@ -25,6 +25,12 @@ describe('registry configuration in production', () => {
     );
   });
 
+  it('requires every token to be named, so the audit log says whose it was', () => {
+    expect(() => loadRegistryConfig({ ...production, ADMIN_TOKENS: 'a1'.repeat(32) })).toThrow(
+      /ADMIN_TOKENS.*named/s,
+    );
+  });
+
   it('accepts generated tokens', () => {
     const config = loadRegistryConfig({ ...production, ADMIN_TOKENS: `ops=${'a1'.repeat(32)}` });
     expect(config.ADMIN_TOKENS).toEqual([`ops=${'a1'.repeat(32)}`]);

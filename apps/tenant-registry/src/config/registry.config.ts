@@ -54,6 +54,14 @@ export const registryConfigSchema = baseServiceSchema('tenant-registry')
         message: 'each token must be 32+ characters and not the development token',
       });
     }
+    // The audit log names who did what: in production every token says whose it is.
+    if (production && tokens.some((t) => !(t.indexOf('=') > 0))) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['ADMIN_TOKENS'],
+        message: 'each token must be named in production (name=token, e.g. ops-alice=<token>)',
+      });
+    }
     // The secrets template's placeholder is long enough to pass the length check.
     if (production && secrets.some((t) => t.includes(SECRETS_TEMPLATE_PLACEHOLDER))) {
       ctx.addIssue({

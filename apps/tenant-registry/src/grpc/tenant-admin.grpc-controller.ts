@@ -52,7 +52,13 @@ export class TenantAdminGrpcController {
   ) {}
 
   private async call<T>(metadata: Metadata, work: (actor: Actor) => Promise<T>): Promise<T> {
-    const actor = this.verifier.verify(metadata.get('authorization')[0]?.toString());
+    const actor = this.verifier.verify(metadata.get('authorization')[0]?.toString(), {
+      transport: 'grpc',
+      // The handlers are not given the peer: all refused gRPC calls share one
+      // rate-limit key, and each entry counts the refusals since the last one.
+      source: 'grpc-peer',
+      operation: 'TenantAdmin',
+    });
     if (!actor)
       throw new RpcException({
         code: status.UNAUTHENTICATED,

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { PinoLogger } from 'nestjs-pino';
-import { RegistryAdminStore, type TenantConfigRow } from '@tep/data';
+import { RegistryAdminStore, type NewAuditEntry, type TenantConfigRow } from '@tep/data';
 import type { SecretCipher } from '@tep/encryption';
 import { UnsafeUrlError, assertPublicUrl } from '@tep/url-guard';
 import { ServiceDeskSettingsSchema } from '@tep/contracts';
@@ -74,9 +74,9 @@ export class TenantAdmin {
         tier: command.tier,
         admin_email: command.admin_email ?? null,
       },
+      auditEntry(actor, 'tenant.created', tenantId, { name: command.name, tier: command.tier }),
       (inserted) => this.directory.publish(inserted),
     );
-    await this.audit(actor, 'tenant.created', tenantId, { name: command.name, tier: command.tier });
     this.logger.info(
       { tenant_id: tenantId, tier: row.tier },
       `Tenant created: tenant_id=${tenantId}`,
@@ -107,17 +107,20 @@ export class TenantAdmin {
     if (command.servicedesk_url) await this.checkServiceDeskUrl(command.servicedesk_url);
     this.checkAccountsUrl(command.servicedesk_settings);
     const credential = this.credentialForUpdate(await this.require(tenantId), command);
-    const row = await this.change(tenantId, {
-      name: command.name,
-      admin_email: command.admin_email,
-      servicedesk_url: command.servicedesk_url?.replace(/\/+$/, ''),
-      servicedesk_api_key_encrypted: credential,
-      servicedesk_settings: command.servicedesk_settings,
-      enhancement_preferences: command.enhancement_preferences,
-      rate_limits: command.rate_limits,
-    });
-    // Field names only: never a credential's value.
-    await this.audit(actor, 'tenant.updated', tenantId, { fields: Object.keys(command) });
+    const row = await this.change(
+      tenantId,
+      {
+        name: command.name,
+        admin_email: command.admin_email,
+        servicedesk_url: command.servicedesk_url?.replace(/\/+$/, ''),
+        servicedesk_api_key_encrypted: credential,
+        servicedesk_settings: command.servicedesk_settings,
+        enhancement_preferences: command.enhancement_preferences,
+        rate_limits: command.rate_limits,
+      },
+      // Field names only: never a credential's value.
+      auditEntry(actor, 'tenant.updated', tenantId, { fields: Object.keys(command) }),
+    );
     return this.view(row);
   }
 
@@ -126,8 +129,11 @@ export class TenantAdmin {
     tenantId: string,
     status: 'active' | 'disabled',
   ): Promise<TenantView> {
-    const row = await this.change(tenantId, { status });
-    await this.audit(actor, status === 'active' ? 'tenant.enabled' : 'tenant.disabled', tenantId);
+    const row = await this.change(
+      tenantId,
+      { status },
+      auditEntry(actor, status === 'active' ? 'tenant.enabled' : 'tenant.disabled', tenantId),
+    );
     return this.view(row);
   }
 
@@ -145,15 +151,16 @@ export class TenantAdmin {
     const graceSeconds = command.grace_seconds ?? this.settings.webhookSecretGraceSeconds;
     const expiresAt = new Date(Date.now() + graceSeconds * 1000);
     const secret = newWebhookSecret();
-    await this.change(tenantId, {
-      webhook_signing_secret_encrypted: this.cipher.encrypt(secret),
-      webhook_signing_secret_previous_encrypted:
-        graceSeconds > 0 ? current.webhook_signing_secret_encrypted : null,
-      webhook_signing_secret_previous_expires_at: graceSeconds > 0 ? expiresAt : null,
-    });
-    await this.audit(actor, 'tenant.webhook_secret_rotated', tenantId, {
-      grace_seconds: graceSeconds,
-    });
+    await this.change(
+      tenantId,
+      {
+        webhook_signing_secret_encrypted: this.cipher.encrypt(secret),
+        webhook_signing_secret_previous_encrypted:
+          graceSeconds > 0 ? current.webhook_signing_secret_encrypted : null,
+        webhook_signing_secret_previous_expires_at: graceSeconds > 0 ? expiresAt : null,
+      },
+      auditEntry(actor, 'tenant.webhook_secret_rotated', tenantId, { grace_seconds: graceSeconds }),
+    );
     return {
       tenant_id: tenantId,
       webhook_secret: secret,
@@ -166,10 +173,11 @@ export class TenantAdmin {
     tenantId: string,
     command: RotateServiceDeskKeyCommand,
   ): Promise<TenantView> {
-    const row = await this.change(tenantId, {
-      servicedesk_api_key_encrypted: this.encryptCredential(command),
-    });
-    await this.audit(actor, 'tenant.servicedesk_key_rotated', tenantId);
+    const row = await this.change(
+      tenantId,
+      { servicedesk_api_key_encrypted: this.encryptCredential(command) },
+      auditEntry(actor, 'tenant.servicedesk_key_rotated', tenantId),
+    );
     return this.view(row);
   }
 
@@ -178,8 +186,11 @@ export class TenantAdmin {
     tenantId: string,
     command: SetWebhookAuthSchemeCommand,
   ): Promise<TenantView> {
-    const row = await this.change(tenantId, { webhook_auth_scheme: command.scheme });
-    await this.audit(actor, 'tenant.webhook_auth_scheme_set', tenantId, { scheme: command.scheme });
+    const row = await this.change(
+      tenantId,
+      { webhook_auth_scheme: command.scheme },
+      auditEntry(actor, 'tenant.webhook_auth_scheme_set', tenantId, { scheme: command.scheme }),
+    );
     if (command.scheme === 'static_header') {
       this.logger.warn(
         { tenant_id: tenantId },
@@ -194,12 +205,15 @@ export class TenantAdmin {
     tenantId: string,
     record: OnboardingRecord,
   ): Promise<TenantView> {
-    const row = await this.change(tenantId, { onboarding_record: record });
     const failed = record.checklist.filter((c) => !c.passed).length;
-    await this.audit(actor, 'tenant.onboarding_recorded', tenantId, {
-      items: record.checklist.length,
-      failed,
-    });
+    const row = await this.change(
+      tenantId,
+      { onboarding_record: record },
+      auditEntry(actor, 'tenant.onboarding_recorded', tenantId, {
+        items: record.checklist.length,
+        failed,
+      }),
+    );
     return this.view(row);
   }
 
@@ -209,11 +223,13 @@ export class TenantAdmin {
     tenantId: string,
     purge: boolean,
   ): Promise<{ tenant_id: string; deleted: Record<string, number> }> {
-    const deleted = await this.store.delete(tenantId, { purge }, () =>
-      this.directory.remove(tenantId),
+    const deleted = await this.store.delete(
+      tenantId,
+      { purge },
+      (counts) => auditEntry(actor, 'tenant.offboarded', tenantId, { purge, deleted: counts }),
+      () => this.directory.remove(tenantId),
     );
     if (!deleted) throw new RegistryError('not_found', `No tenant ${tenantId}`);
-    await this.audit(actor, 'tenant.offboarded', tenantId, { purge, deleted });
     this.logger.info({ tenant_id: tenantId, deleted }, `Tenant offboarded: tenant_id=${tenantId}`);
     return { tenant_id: tenantId, deleted };
   }
@@ -240,11 +256,13 @@ export class TenantAdmin {
     return row;
   }
 
+  /** The change, its audit entry and the directory update commit together or not at all. */
   private async change(
     tenantId: string,
     patch: Parameters<RegistryAdminStore['update']>[1],
+    audit: NewAuditEntry,
   ): Promise<TenantConfigRow> {
-    const row = await this.store.update(tenantId, patch, (updated) =>
+    const row = await this.store.update(tenantId, patch, audit, (updated) =>
       this.directory.publish(updated),
     );
     if (!row) throw new RegistryError('not_found', `No tenant ${tenantId}`);
@@ -328,13 +346,11 @@ export class TenantAdmin {
       ]);
     }
   }
-
-  private async audit(
-    actor: Actor,
-    action: string,
-    tenantId: string,
-    details: Record<string, unknown> = {},
-  ): Promise<void> {
-    await this.store.appendAudit({ actor: actor.name, action, tenantId, details });
-  }
 }
+
+const auditEntry = (
+  actor: Actor,
+  action: string,
+  tenantId: string,
+  details: Record<string, unknown> = {},
+): NewAuditEntry => ({ actor: actor.name, action, tenantId, details });
