@@ -9,7 +9,7 @@ import {
   WORKER_CONCURRENCY,
   stageWorker,
 } from '@tep/service-runtime';
-import { openAccessTokenStore } from '@tep/servicedesk-client';
+import { openAccessTokenStore, publicOnlyFetch } from '@tep/servicedesk-client';
 import { assertPublicUrl } from '@tep/url-guard';
 import type { PosterConfig } from './config/poster.config';
 import {
@@ -31,10 +31,12 @@ export class AppModule {
           provide: POST_ENHANCEMENT_SETTINGS,
           useValue: {
             sdpTimeoutMs: config.SDP_TIMEOUT_MS,
-            // Checked again at every connect: DNS may have changed since the URL was saved.
+            // Checked before every request (scheme, literal addresses) and, through
+            // publicOnlyFetch, on the very address each connection goes to.
             beforeConnect: async (url: URL) => {
               await assertPublicUrl(url, { allowInsecure: config.ALLOW_INSECURE_SERVICEDESK_URLS });
             },
+            fetch: config.ALLOW_INSECURE_SERVICEDESK_URLS ? undefined : publicOnlyFetch(),
           },
         },
         {

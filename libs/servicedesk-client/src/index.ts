@@ -50,3 +50,4 @@ export {
   zohoAccountsUrl,
   zohoAccountsUrlProblem,
 } from './zoho';
+export { publicOnlyFetch } from './public-only-fetch';

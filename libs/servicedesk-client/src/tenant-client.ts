@@ -17,7 +17,7 @@ export interface TenantServiceDeskConfig {
 
 export type TenantClientOptions = Pick<
   ServiceDeskClientOptions,
-  'timeoutMs' | 'maxRetries' | 'beforeConnect' | 'onResult' | 'tokenStore'
+  'timeoutMs' | 'maxRetries' | 'beforeConnect' | 'onResult' | 'tokenStore' | 'fetch'
 > & {
   timeoutMs: number;
 };
@@ -86,6 +86,7 @@ export function clientForServiceDesk(
     timeoutMs: options.timeoutMs,
     maxRetries: options.maxRetries,
     beforeConnect: options.beforeConnect,
+    fetch: options.fetch,
     onResult: options.onResult,
     tokenStore: options.tokenStore,
   });

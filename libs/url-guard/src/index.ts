@@ -1,1 +1,7 @@
-export { assertPublicUrl, publicRangeOf, UnsafeUrlError, type UrlGuardOptions } from './url-guard';
+export {
+  assertPublicUrl,
+  publicOnlyLookup,
+  publicRangeOf,
+  UnsafeUrlError,
+  type UrlGuardOptions,
+} from './url-guard';

@@ -75,3 +75,42 @@ export function publicRangeOf(address: string): string {
   // 169.254.169.254 and fd00:ec2::254 (cloud metadata) fall in linkLocal/uniqueLocal.
   return range;
 }
+
+type LookupCallback = (
+  error: NodeJS.ErrnoException | null,
+  address: string | { address: string; family: number }[],
+  family?: number,
+) => void;
+
+/**
+ * A `dns.lookup` replacement for outbound sockets: it resolves the host and
+ * refuses the connection unless every address is public, so the address a
+ * socket connects to is the address that was checked — no window for DNS
+ * rebinding between `assertPublicUrl` and the connect. (Literal IP hosts
+ * never reach a lookup; `assertPublicUrl` checks those.)
+ */
+export function publicOnlyLookup(options: Pick<UrlGuardOptions, 'lookup'> = {}) {
+  const resolveAll = options.lookup ?? defaultLookup;
+  return (host: string, lookupOptions: { all?: boolean }, callback: LookupCallback): void => {
+    resolve(host, resolveAll)
+      .then((addresses) => {
+        if (addresses.length === 0) throw new UnsafeUrlError(`${host} does not resolve`);
+        for (const address of addresses) {
+          const range = publicRangeOf(address);
+          if (range !== 'unicast') {
+            throw new UnsafeUrlError(`${host} resolves to a ${range} address at connect`);
+          }
+        }
+        const records = addresses.map((address) => ({
+          address,
+          family: address.includes(':') ? 6 : 4,
+        }));
+        if (lookupOptions.all) callback(null, records);
+        else callback(null, records[0]!.address, records[0]!.family);
+      })
+      .catch((error: unknown) => {
+        const refused = error instanceof Error ? error : new Error(String(error));
+        callback(Object.assign(refused, { code: 'EUNSAFEADDRESS' }), '');
+      });
+  };
+}

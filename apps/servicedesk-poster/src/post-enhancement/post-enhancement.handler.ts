@@ -15,6 +15,8 @@ export const POSTER_TOKEN_STORE = Symbol('POSTER_TOKEN_STORE');
 export interface PostEnhancementSettings {
   sdpTimeoutMs: number;
   beforeConnect?: (url: URL) => Promise<void>;
+  /** How the client reaches SDP (production: publicOnlyFetch, checked at connect). */
+  fetch?: typeof fetch;
 }
 export const POST_ENHANCEMENT_SETTINGS = Symbol('POST_ENHANCEMENT_SETTINGS');
 
@@ -97,6 +99,7 @@ export class PostEnhancement {
     const client = clientForTenant(tenant, this.cipher, {
       timeoutMs: this.settings.sdpTimeoutMs,
       beforeConnect: this.settings.beforeConnect,
+      fetch: this.settings.fetch,
       tokenStore: this.tokenStore,
       onResult: (operation, outcome) => this.metrics.sdpCalls.inc({ operation, outcome }),
     });

@@ -1,0 +1,20 @@
+import { Agent, fetch as undiciFetch } from 'undici';
+import { publicOnlyLookup, type UrlGuardOptions } from '@tep/url-guard';
+import type { FetchLike } from './http-transport';
+
+/**
+ * fetch whose sockets resolve through `publicOnlyLookup`: the ServiceDesk
+ * host is checked at the moment of connecting, on the address connected
+ * to. `assertPublicUrl` before the request still checks the scheme and
+ * literal addresses; this closes the DNS-rebinding window between the two.
+ * One connection pool for the process (undici's Agent, the fetch Node
+ * itself is built on).
+ */
+export function publicOnlyFetch(options: Pick<UrlGuardOptions, 'lookup'> = {}): FetchLike {
+  const dispatcher = new Agent({ connect: { lookup: publicOnlyLookup(options) } });
+  return (input: Parameters<FetchLike>[0], init?: Parameters<FetchLike>[1]) =>
+    undiciFetch(input, {
+      ...init,
+      dispatcher,
+    });
+}
