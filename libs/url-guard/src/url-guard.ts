@@ -106,7 +106,7 @@ export function publicOnlyLookup(options: Pick<UrlGuardOptions, 'lookup'> = {}) 
           family: address.includes(':') ? 6 : 4,
         }));
         if (lookupOptions.all) callback(null, records);
-        else callback(null, records[0]!.address, records[0]!.family);
+        else callback(null, records[0].address, records[0].family);
       })
       .catch((error: unknown) => {
         const refused = error instanceof Error ? error : new Error(String(error));
