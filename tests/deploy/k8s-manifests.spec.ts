@@ -356,10 +356,16 @@ describe('deploy/k8s base resource files (no kustomize needed)', () => {
       const uses = secretUses(pod, container);
       const expected: Record<string, string[]> = {
         'webhook-ingress': ['TENANT_ENCRYPTION_KEY'],
-        'tenant-registry': ['ADMIN_TOKENS', 'DATABASE_URL', 'TENANT_ENCRYPTION_KEY'],
+        'tenant-registry': [
+          'ADMIN_TOKENS',
+          'DATABASE_URL',
+          'SERVICEDESK_CREDENTIAL_KEY',
+          'TENANT_ENCRYPTION_KEY',
+        ],
         'context-gatherer': ['DATABASE_URL'],
         'llm-synthesizer': ['DATABASE_URL', 'LLM_API_KEY'],
-        'servicedesk-poster': ['DATABASE_URL', 'TENANT_ENCRYPTION_KEY'],
+        // SDP credentials under their own key: the ingress's key reads no credential.
+        'servicedesk-poster': ['DATABASE_URL', 'SERVICEDESK_CREDENTIAL_KEY'],
       };
       expect(uses.map((u) => u.variable).sort()).toEqual(expected[name]);
       // Files, not the environment (where a child process or a crash dump would show

@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { Client } from 'pg';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { DeadLetterSchema } from '@tep/contracts';
+import { SecretCipher } from '@tep/encryption';
 import {
   startFakeChatCompletionsServer,
   type FakeChatCompletionsServer,
@@ -88,6 +89,15 @@ interface Tenant {
   sdp: SdpSimulator;
 }
 
+/** The poster's environment holds no webhook-secret key. */
+function withoutWebhookKey<T extends { TENANT_ENCRYPTION_KEY: string }>(
+  env: T,
+): Omit<T, 'TENANT_ENCRYPTION_KEY'> {
+  const rest: Partial<T> = { ...env };
+  delete rest.TENANT_ENCRYPTION_KEY;
+  return rest as Omit<T, 'TENANT_ENCRYPTION_KEY'>;
+}
+
 /** A model that answers from the data it is given, so the note shows what context each tenant got. */
 function echoModel(body: FakeChatRequestBody) {
   const user = body.messages?.find((m) => m.role === 'user')?.content ?? '';
@@ -117,6 +127,8 @@ function echoModel(body: FakeChatRequestBody) {
 describe('ticket enhancement pipeline, end to end', () => {
   let db: TestDatabase;
   let nats: TestNats;
+  let webhookKey: string;
+  let credentialKey: string;
   let llm: FakeChatCompletionsServer;
   let otlp: OtlpReceiver;
   let admin: Client;
@@ -187,10 +199,13 @@ describe('ticket enhancement pipeline, end to end', () => {
     await admin.connect();
     llm = await startFakeChatCompletionsServer(echoModel);
     otlp = await startOtlpReceiver();
-    const key = testEncryptionKey();
+    webhookKey = testEncryptionKey();
+    // SDP credentials under a key of their own, as in production: only the
+    // registry and the poster hold it; the poster has no webhook-secret key.
+    credentialKey = testEncryptionKey();
     const common = {
       NATS_NAMESPACE: nats.namespace,
-      TENANT_ENCRYPTION_KEY: key,
+      TENANT_ENCRYPTION_KEY: webhookKey,
       ALLOW_INSECURE_SERVICEDESK_URLS: 'true',
       LOG_LEVEL: 'info',
       DATABASE_URL: db.appUrl,
@@ -202,6 +217,7 @@ describe('ticket enhancement pipeline, end to end', () => {
       ...common,
       DATABASE_URL: db.registryUrl,
       ADMIN_TOKENS: ADMIN_TOKEN,
+      SERVICEDESK_CREDENTIAL_KEY: credentialKey,
     });
     services.push(registry);
     const rest = await Promise.all([
@@ -213,7 +229,11 @@ describe('ticket enhancement pipeline, end to end', () => {
         LLM_API_KEY: 'test-key',
         LLM_TIMEOUT_MS: '2000',
       }),
-      startServiceProcess('servicedesk-poster', { ...common, SDP_TIMEOUT_MS: '2000' }),
+      startServiceProcess('servicedesk-poster', {
+        ...withoutWebhookKey(common),
+        SERVICEDESK_CREDENTIAL_KEY: credentialKey,
+        SDP_TIMEOUT_MS: '2000',
+      }),
     ]);
     services.push(...rest);
     ingress = rest[0];
@@ -400,6 +420,18 @@ describe('ticket enhancement pipeline, end to end', () => {
       expect(service.output()).not.toContain('acme-sdp-key');
     }
   }, 60_000);
+
+  it("stores SDP credentials under the credential key, which the ingress's key cannot open", async () => {
+    const { rows } = await admin.query<{ servicedesk_api_key_encrypted: string }>(
+      `SELECT servicedesk_api_key_encrypted FROM tenant_configs WHERE tenant_id = $1`,
+      [acme.tenant_id],
+    );
+    const stored = rows[0].servicedesk_api_key_encrypted;
+    expect(SecretCipher.fromEnv(credentialKey).decrypt(stored)).toBe(
+      acme.sdp.credentials.apiKeys[0],
+    );
+    expect(() => SecretCipher.fromEnv(webhookKey).decrypt(stored)).toThrow();
+  });
 
   it('never lets a tenant see another tenant’s history, even with overlapping ticket ids', async () => {
     const reply = await sendWebhook(globex, RUNBOOK_TEST_PAYLOAD);

@@ -14,6 +14,7 @@ import {
   baseServiceSchema,
   booleanFlag,
   encryptionKeySchema,
+  resolveCredentialKey,
   loadConfig,
   postgresUrl,
 } from '@tep/config';
@@ -28,19 +29,25 @@ import {
 import { assertPublicUrl } from '@tep/url-guard';
 import { backfillTenant } from './backfill';
 
-const envSchema = z.object({
-  NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
-  DATABASE_URL: postgresUrl.default(PLATFORM_DEFAULTS.databaseUrl),
-  TENANT_ENCRYPTION_KEY: encryptionKeySchema,
-  SDP_TIMEOUT_MS: z.coerce.number().int().min(500).max(30_000).default(10_000),
-  ALLOW_INSECURE_SERVICEDESK_URLS: booleanFlag.optional(),
-  // The same NATS settings as the services.
-  ...baseServiceSchema('servicedesk-poster').pick({
-    NATS_URL: true,
-    NATS_NAMESPACE: true,
-    NATS_STREAM_REPLICAS: true,
-  }).shape,
-});
+const envSchema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+    DATABASE_URL: postgresUrl.default(PLATFORM_DEFAULTS.databaseUrl),
+    SERVICEDESK_CREDENTIAL_KEY: encryptionKeySchema.optional(),
+    TENANT_ENCRYPTION_KEY: encryptionKeySchema.optional(),
+    SDP_TIMEOUT_MS: z.coerce.number().int().min(500).max(30_000).default(10_000),
+    ALLOW_INSECURE_SERVICEDESK_URLS: booleanFlag.optional(),
+    // The same NATS settings as the services.
+    ...baseServiceSchema('servicedesk-poster').pick({
+      NATS_URL: true,
+      NATS_NAMESPACE: true,
+      NATS_STREAM_REPLICAS: true,
+    }).shape,
+  })
+  .transform((env, ctx) => ({
+    ...env,
+    SERVICEDESK_CREDENTIAL_KEY: resolveCredentialKey(env, ctx),
+  }));
 type Env = z.infer<typeof envSchema>;
 
 /**
@@ -91,7 +98,10 @@ async function main(): Promise<void> {
     const database = new TenantDatabase(dataSource);
     const tenant = await database.withTenant(values.tenant, loadTenantServiceDesk);
     if (!tenant) throw new Error(`No tenant ${values.tenant}`);
-    const cipher = SecretCipher.fromEnv(env.TENANT_ENCRYPTION_KEY);
+    const cipher = SecretCipher.fromEnv(
+      env.SERVICEDESK_CREDENTIAL_KEY,
+      'SERVICEDESK_CREDENTIAL_KEY',
+    );
     const cloud =
       ServiceDeskSettingsSchema.safeParse(tenant.servicedesk_settings ?? {}).data?.auth_kind ===
       'oauth';

@@ -30,7 +30,11 @@ export interface CliConfig {
   databaseUrl: string;
   natsUrl: string;
   natsNamespace: string;
-  /** Only doctor's SDP reachability check uses it; never required. */
+  /**
+   * The SDP credential key (SERVICEDESK_CREDENTIAL_KEY; outside production
+   * TENANT_ENCRYPTION_KEY stands in, as for the services): doctor's SDP
+   * check and the shared Zoho token store use it; never required.
+   */
   encryptionKey?: string;
   production: boolean;
   /** Same rule as the services: http/loopback SDP URLs only outside production. */
@@ -144,7 +148,10 @@ export function resolveConfig(
     ),
     natsUrl: parse(natsUrl, flags.natsUrl ?? env['NATS_URL'] ?? PLATFORM_DEFAULTS.natsUrl),
     natsNamespace: parse(namespace, flags.natsNamespace ?? env['NATS_NAMESPACE'] ?? ''),
-    encryptionKey: env['TENANT_ENCRYPTION_KEY'] || undefined,
+    encryptionKey:
+      env['SERVICEDESK_CREDENTIAL_KEY'] ||
+      (production ? undefined : env['TENANT_ENCRYPTION_KEY']) ||
+      undefined,
     production,
     allowInsecureServiceDeskUrls:
       insecure === undefined ? !production : ['true', '1', 'yes'].includes(insecure),

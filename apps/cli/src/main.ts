@@ -28,7 +28,8 @@ Configuration (flags win over the environment):
   TEP_SERVICE_URLS   health endpoints, name=url,… (defaults: 127.0.0.1:8080-8084)
   DATABASE_URL       application role (postgres://tep_app:tep_app@127.0.0.1:5432/ai_agents)
   NATS_URL, NATS_NAMESPACE
-  TENANT_ENCRYPTION_KEY  only for doctor's SDP reachability check
+  SERVICEDESK_CREDENTIAL_KEY  doctor's SDP check, onboard's shared Zoho tokens
+                     (outside production TENANT_ENCRYPTION_KEY stands in)
   TEP_SERVICEDESK_API_KEY  onboard: the client's SDP API key (keeps it out of ps and history)
   TEP_ZOHO_CLIENT_SECRET, TEP_ZOHO_REFRESH_TOKEN, TEP_ZOHO_GRANT_CODE
                      onboard, SDP Cloud: the Zoho OAuth secrets, likewise

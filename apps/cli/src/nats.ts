@@ -303,7 +303,7 @@ export interface SharedTokenStore {
  * its own that stays open until `close`. With it, `tep` takes the tenant's
  * current token instead of minting another (Zoho allows ten per refresh
  * token per ten minutes). `cipher` must hold the platform's
- * TENANT_ENCRYPTION_KEY, or the services cannot read what `tep` writes.
+ * SERVICEDESK_CREDENTIAL_KEY, or the services cannot read what `tep` writes.
  */
 export async function openSharedTokenStore(
   options: { natsUrl: string; natsNamespace: string },

@@ -26,7 +26,13 @@ export class AppModule {
       module: AppModule,
       imports: [PlatformModule.forService('servicedesk-poster', config)],
       providers: [
-        { provide: POSTER_CIPHER, useValue: SecretCipher.fromEnv(config.TENANT_ENCRYPTION_KEY) },
+        {
+          provide: POSTER_CIPHER,
+          useValue: SecretCipher.fromEnv(
+            config.SERVICEDESK_CREDENTIAL_KEY,
+            'SERVICEDESK_CREDENTIAL_KEY',
+          ),
+        },
         {
           provide: POST_ENHANCEMENT_SETTINGS,
           useValue: {

@@ -14,7 +14,12 @@ import type { RegistryConfig } from './config/registry.config';
 import { TenantAdminGrpcController } from './grpc/tenant-admin.grpc-controller';
 import { OpenApiController } from './http/openapi';
 import { TenantsController } from './http/tenants.controller';
-import { REGISTRY_CIPHER, TENANT_ADMIN_SETTINGS, TenantAdmin } from './tenant-admin';
+import {
+  CREDENTIAL_CIPHER,
+  REGISTRY_CIPHER,
+  TENANT_ADMIN_SETTINGS,
+  TenantAdmin,
+} from './tenant-admin';
 import { TenantDirectoryPublisher } from './tenant-directory/tenant-directory.publisher';
 
 @Module({})
@@ -27,6 +32,13 @@ export class AppModule {
       providers: [
         { provide: ADMIN_TOKENS, useValue: parseAdminTokens(config.ADMIN_TOKENS) },
         { provide: REGISTRY_CIPHER, useValue: SecretCipher.fromEnv(config.TENANT_ENCRYPTION_KEY) },
+        {
+          provide: CREDENTIAL_CIPHER,
+          useValue: SecretCipher.fromEnv(
+            config.SERVICEDESK_CREDENTIAL_KEY,
+            'SERVICEDESK_CREDENTIAL_KEY',
+          ),
+        },
         {
           provide: TENANT_ADMIN_SETTINGS,
           useValue: {

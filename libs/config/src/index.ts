@@ -8,6 +8,7 @@ export {
   encryptionKeySchema,
   postgresUrl,
   resolveInsecureServiceDeskUrls,
+  resolveCredentialKey,
   usesDatabase,
   workerConcurrency,
   type DatabaseServiceName,

@@ -101,6 +101,52 @@ export const workerConcurrency = z.coerce.number().int().min(1).max(64).default(
 export const encryptionKeySchema = z.string().min(1, 'is required (comma-separated Fernet keys)');
 
 /**
+ * SERVICEDESK_CREDENTIAL_KEY: the Fernet keys (comma-separated, the first
+ * encrypts) for ServiceDesk credentials and the shared Zoho access tokens,
+ * held only by the registry, the poster and the operators' tools — not by
+ * the internet-facing ingress, whose TENANT_ENCRYPTION_KEY covers webhook
+ * secrets only. Required in production and sharing no key with
+ * TENANT_ENCRYPTION_KEY; elsewhere it defaults to TENANT_ENCRYPTION_KEY
+ * (`npm start` runs one key for both).
+ */
+export function resolveCredentialKey(
+  env: { NODE_ENV: string; SERVICEDESK_CREDENTIAL_KEY?: string; TENANT_ENCRYPTION_KEY?: string },
+  ctx: z.RefinementCtx,
+): string {
+  const keysOf = (value: string | undefined) =>
+    (value ?? '')
+      .split(',')
+      .map((k) => k.trim())
+      .filter(Boolean);
+  const credential = keysOf(env.SERVICEDESK_CREDENTIAL_KEY);
+  if (env.NODE_ENV === 'production') {
+    if (credential.length === 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['SERVICEDESK_CREDENTIAL_KEY'],
+        message:
+          'is required in production (comma-separated Fernet keys, its own, not TENANT_ENCRYPTION_KEY)',
+      });
+    } else if (keysOf(env.TENANT_ENCRYPTION_KEY).some((k) => credential.includes(k))) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['SERVICEDESK_CREDENTIAL_KEY'],
+        message: "must share no key with TENANT_ENCRYPTION_KEY (that key is the ingress's)",
+      });
+    }
+    return credential.join(',');
+  }
+  if (credential.length > 0) return credential.join(',');
+  if (env.TENANT_ENCRYPTION_KEY) return env.TENANT_ENCRYPTION_KEY;
+  ctx.addIssue({
+    code: 'custom',
+    path: ['SERVICEDESK_CREDENTIAL_KEY'],
+    message: 'is required (or, outside production, TENANT_ENCRYPTION_KEY)',
+  });
+  return '';
+}
+
+/**
  * ALLOW_INSECURE_SERVICEDESK_URLS, the named development setting that lets
  * tenants use http:// and loopback SDP URLs (the simulator): on by default
  * outside production, refused in production.

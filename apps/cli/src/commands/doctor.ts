@@ -173,7 +173,8 @@ async function tenantChecks(
     checks.push({
       name: 'ServiceDesk Plus reachable',
       status: 'skipped',
-      detail: 'TENANT_ENCRYPTION_KEY not set (needed to decrypt the tenant’s API key)',
+      detail:
+        'SERVICEDESK_CREDENTIAL_KEY not set (needed to decrypt the tenant’s API key; outside production TENANT_ENCRYPTION_KEY stands in)',
     });
   } else {
     await guard('ServiceDesk Plus reachable', () =>
@@ -185,7 +186,7 @@ async function tenantChecks(
             status: 'failed',
             detail: 'no tenant_configs row',
           };
-        const cipher = SecretCipher.fromEnv(config.encryptionKey);
+        const cipher = SecretCipher.fromEnv(config.encryptionKey, 'SERVICEDESK_CREDENTIAL_KEY');
         const results: DoctorCheck[] = [];
         const cloud =
           ServiceDeskSettingsSchema.safeParse(row.servicedesk_settings ?? {}).data?.auth_kind ===

@@ -115,7 +115,7 @@ function serviceDeskRegistration(
 
 /**
  * Cloud: the access-token cache `tep` shares with the platform (NATS KV,
- * encrypted with TENANT_ENCRYPTION_KEY), or a private one. Reported as one
+ * encrypted with SERVICEDESK_CREDENTIAL_KEY), or a private one. Reported as one
  * check line; never fails the onboarding.
  */
 async function cloudTokenStore(
@@ -127,15 +127,15 @@ async function cloudTokenStore(
     out.check(
       'warning',
       name,
-      'not used (TENANT_ENCRYPTION_KEY is not set): validation mints a private Zoho access token, one of the 10 Zoho allows per refresh token per 10 minutes',
+      'not used (SERVICEDESK_CREDENTIAL_KEY is not set): validation mints a private Zoho access token, one of the 10 Zoho allows per refresh token per 10 minutes',
     );
     return { store: new MemoryAccessTokenStore() };
   }
   let cipher: SecretCipher;
   try {
-    cipher = SecretCipher.fromEnv(config.encryptionKey);
+    cipher = SecretCipher.fromEnv(config.encryptionKey, 'SERVICEDESK_CREDENTIAL_KEY');
   } catch (error) {
-    out.check('warning', name, `not used (TENANT_ENCRYPTION_KEY: ${errorMessage(error)})`);
+    out.check('warning', name, `not used (SERVICEDESK_CREDENTIAL_KEY: ${errorMessage(error)})`);
     return { store: new MemoryAccessTokenStore() };
   }
   const shared = await sharedTokenStoreOrWarn(config, cipher, (detail) =>

@@ -4,6 +4,7 @@ import {
   encryptionKeySchema,
   loadConfig,
   workerConcurrency,
+  resolveCredentialKey,
   resolveInsecureServiceDeskUrls,
 } from '@tep/config';
 import { z } from 'zod';
@@ -11,7 +12,10 @@ import { z } from 'zod';
 export const posterConfigSchema = baseServiceSchema('servicedesk-poster')
   .extend({
     WORKER_CONCURRENCY: workerConcurrency,
-    TENANT_ENCRYPTION_KEY: encryptionKeySchema,
+    /** Decrypts the tenants' SDP credentials and the shared Zoho tokens. */
+    SERVICEDESK_CREDENTIAL_KEY: encryptionKeySchema.optional(),
+    /** Outside production only: the credential key when SERVICEDESK_CREDENTIAL_KEY is unset. */
+    TENANT_ENCRYPTION_KEY: encryptionKeySchema.optional(),
     /** Per attempt to ServiceDesk Plus (≤ 30 s, REFERENCES "SSRF"). */
     SDP_TIMEOUT_MS: z.coerce.number().int().min(500).max(30_000).default(10_000),
     /** Development only: allow http:// and loopback ServiceDesk URLs (the simulator). */
@@ -19,7 +23,15 @@ export const posterConfigSchema = baseServiceSchema('servicedesk-poster')
   })
   .transform((env, ctx) => {
     const allowInsecure = resolveInsecureServiceDeskUrls(env, ctx);
-    return { ...env, ALLOW_INSECURE_SERVICEDESK_URLS: allowInsecure };
+    const credentialKey = resolveCredentialKey(env, ctx);
+    // The poster never needs the webhook-secret key: it is not passed on.
+    const rest: Partial<typeof env> = { ...env };
+    delete rest.TENANT_ENCRYPTION_KEY;
+    return {
+      ...(rest as Omit<typeof env, 'TENANT_ENCRYPTION_KEY'>),
+      SERVICEDESK_CREDENTIAL_KEY: credentialKey,
+      ALLOW_INSECURE_SERVICEDESK_URLS: allowInsecure,
+    };
   });
 
 export type PosterConfig = ReturnType<typeof loadPosterConfig>;

@@ -5,6 +5,7 @@ import {
   encryptionKeySchema,
   loadConfig,
   postgresUrl,
+  resolveCredentialKey,
   resolveInsecureServiceDeskUrls,
 } from '@tep/config';
 import { z } from 'zod';
@@ -16,7 +17,10 @@ export const registryConfigSchema = baseServiceSchema('tenant-registry')
   .extend({
     // The registry connects as its own role: it alone may list all tenants.
     DATABASE_URL: postgresUrl.default(PLATFORM_DEFAULTS.databaseRegistryUrl),
+    /** Encrypts webhook secrets (the ingress holds the same key to verify signatures). */
     TENANT_ENCRYPTION_KEY: encryptionKeySchema,
+    /** Encrypts SDP credentials: the poster's key, never the ingress's. */
+    SERVICEDESK_CREDENTIAL_KEY: encryptionKeySchema.optional(),
     /** Comma-separated bearer tokens for the admin API. */
     ADMIN_TOKENS: z.string().optional(),
     /** Base URL SDP will call, used to build each tenant's webhook URL. */
@@ -71,7 +75,12 @@ export const registryConfigSchema = baseServiceSchema('tenant-registry')
       });
     }
     const allowInsecure = resolveInsecureServiceDeskUrls(env, ctx);
-    return { ...env, ADMIN_TOKENS: tokens, ALLOW_INSECURE_SERVICEDESK_URLS: allowInsecure };
+    return {
+      ...env,
+      ADMIN_TOKENS: tokens,
+      SERVICEDESK_CREDENTIAL_KEY: resolveCredentialKey(env, ctx),
+      ALLOW_INSECURE_SERVICEDESK_URLS: allowInsecure,
+    };
   });
 
 export type RegistryConfig = ReturnType<typeof loadRegistryConfig>;

@@ -1,6 +1,7 @@
 export {
   TenantAdmin,
   REGISTRY_CIPHER,
+  CREDENTIAL_CIPHER,
   TENANT_ADMIN_SETTINGS,
   type TenantAdminSettings,
   type Actor,

@@ -19,7 +19,10 @@ import type {
 import { RegistryError } from './registry-error';
 import { tenantView, type TenantView } from './tenant-view';
 
+/** Webhook secrets (TENANT_ENCRYPTION_KEY, shared with the ingress). */
 export const REGISTRY_CIPHER = Symbol('REGISTRY_CIPHER');
+/** SDP credentials (SERVICEDESK_CREDENTIAL_KEY, shared with the poster only). */
+export const CREDENTIAL_CIPHER = Symbol('CREDENTIAL_CIPHER');
 export const TENANT_ADMIN_SETTINGS = Symbol('TENANT_ADMIN_SETTINGS');
 export interface TenantAdminSettings {
   publicWebhookBaseUrl: string;
@@ -46,6 +49,7 @@ export class TenantAdmin {
     private readonly store: RegistryAdminStore,
     private readonly directory: TenantDirectoryPublisher,
     @Inject(REGISTRY_CIPHER) private readonly cipher: SecretCipher,
+    @Inject(CREDENTIAL_CIPHER) private readonly credentialCipher: SecretCipher,
     @Inject(TENANT_ADMIN_SETTINGS) private readonly settings: TenantAdminSettings,
     private readonly logger: PinoLogger,
   ) {
@@ -315,7 +319,7 @@ export class TenantAdmin {
     servicedesk_api_key?: string;
     servicedesk_oauth?: object;
   }): string {
-    return this.cipher.encrypt(
+    return this.credentialCipher.encrypt(
       command.servicedesk_oauth
         ? JSON.stringify(command.servicedesk_oauth)
         : command.servicedesk_api_key!,
