@@ -625,7 +625,7 @@ describe('deploy/k8s base resource files (no kustomize needed)', () => {
     const job = named(ofKind<IJob>(baseObjects, 'Job'), 'tep-db-migrate');
     const container = job.spec!.template.spec!.containers[0];
 
-    it('runs the compiled db:migrate from the registry image with the four database URLs', () => {
+    it('runs the compiled db:migrate from the registry image with the five database URLs', () => {
       expect(container.image).toMatch(/^tep\/tenant-registry:/);
       expect(container.command).toEqual([
         'node',
@@ -636,6 +636,7 @@ describe('deploy/k8s base resource files (no kustomize needed)', () => {
       expect(uses.map((u) => [u.variable, u.asFile]).sort()).toEqual([
         ['DATABASE_ADMIN_URL', true],
         ['DATABASE_OWNER_URL', true],
+        ['DATABASE_POSTER_URL', true],
         ['DATABASE_REGISTRY_URL', true],
         ['DATABASE_URL', true],
       ]);

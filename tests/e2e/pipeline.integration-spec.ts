@@ -231,6 +231,7 @@ describe('ticket enhancement pipeline, end to end', () => {
       }),
       startServiceProcess('servicedesk-poster', {
         ...withoutWebhookKey(common),
+        DATABASE_URL: db.posterUrl,
         SERVICEDESK_CREDENTIAL_KEY: credentialKey,
         SDP_TIMEOUT_MS: '2000',
       }),

@@ -84,8 +84,13 @@ describe('SDP Cloud: one access token per tenant across poster replicas', () => 
       startServiceProcess('context-gatherer', common),
       startServiceProcess('llm-synthesizer', common),
       // Two replicas on the shared durable consumer, each with its own process memory.
-      startServiceProcess('servicedesk-poster', { ...common, SDP_TIMEOUT_MS: '3000' }),
-      startServiceProcess('servicedesk-poster', { ...common, SDP_TIMEOUT_MS: '3000' }),
+      ...[1, 2].map(() =>
+        startServiceProcess('servicedesk-poster', {
+          ...common,
+          DATABASE_URL: db.posterUrl,
+          SDP_TIMEOUT_MS: '3000',
+        }),
+      ),
     ]);
     services.push(...rest);
     ingress = rest[0];

@@ -148,7 +148,7 @@ export class Platform {
     .toString('base64')
     .replace(/\+/g, '-')
     .replace(/\//g, '_');
-  private urls!: { app: string; registry: string; owner: string };
+  private urls!: { app: string; registry: string; poster: string; owner: string };
 
   private constructor(private readonly options: PlatformOptions) {}
 
@@ -182,6 +182,7 @@ export class Platform {
     this.urls = {
       app: role('tep_app'),
       registry: role('tep_registry'),
+      poster: role('tep_poster'),
       owner: role('tep_owner'),
     };
     await provisionDatabase({
@@ -189,6 +190,7 @@ export class Platform {
       ownerUrl: this.urls.owner,
       applicationUrl: this.urls.app,
       registryUrl: this.urls.registry,
+      posterUrl: this.urls.poster,
     });
     this.admin = new Pool({
       connectionString: withDatabase(this.pg.adminUrl, database),
@@ -231,7 +233,11 @@ export class Platform {
         LLM_API_KEY: 'fault-suite-key',
         LLM_TIMEOUT_MS: String(this.options.llmTimeoutMs),
       },
-      'servicedesk-poster': { ...common, SDP_TIMEOUT_MS: String(this.options.sdpTimeoutMs) },
+      'servicedesk-poster': {
+        ...common,
+        DATABASE_URL: this.urls.poster,
+        SDP_TIMEOUT_MS: String(this.options.sdpTimeoutMs),
+      },
     };
     // The registry first: it creates the streams; then the rest side by side.
     const start = async (name: ServiceName) => {

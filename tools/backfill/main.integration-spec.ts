@@ -39,7 +39,7 @@ describe('npm run backfill for an SDP Cloud tenant', () => {
           env: {
             PATH: process.env['PATH'],
             NODE_ENV: 'test',
-            DATABASE_URL: db.appUrl,
+            DATABASE_URL: db.posterUrl,
             TENANT_ENCRYPTION_KEY: key,
             ALLOW_INSECURE_SERVICEDESK_URLS: 'true',
             NATS_URL: TEST_NATS_URL,

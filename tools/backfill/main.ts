@@ -32,7 +32,8 @@ import { backfillTenant } from './backfill';
 const envSchema = z
   .object({
     NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
-    DATABASE_URL: postgresUrl.default(PLATFORM_DEFAULTS.databaseUrl),
+    // The poster's role: the back-fill reads the tenant's SDP credential, as the poster does.
+  DATABASE_URL: postgresUrl.default(PLATFORM_DEFAULTS.databasePosterUrl),
     SERVICEDESK_CREDENTIAL_KEY: encryptionKeySchema.optional(),
     TENANT_ENCRYPTION_KEY: encryptionKeySchema.optional(),
     SDP_TIMEOUT_MS: z.coerce.number().int().min(500).max(30_000).default(10_000),

@@ -57,6 +57,7 @@ async function idleMemory(
   const platform = await startPlatform(ALL_SERVICES, {
     namespace: nats.namespace,
     appUrl: db.appUrl,
+    posterUrl: db.posterUrl,
     registryUrl: db.registryUrl,
     logDir,
     compiledDir,

@@ -182,6 +182,7 @@ export async function benchPipeline(
     platform = await startPlatform(ALL_SERVICES, {
       namespace: nats.namespace,
       appUrl: db.appUrl,
+      posterUrl: db.posterUrl,
       registryUrl: db.registryUrl,
       logDir: options.logDir,
       extraEnv: withProfiles(options.logDir, {

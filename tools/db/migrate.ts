@@ -13,6 +13,7 @@ const schema = z.object({
   DATABASE_OWNER_URL: postgresUrl.default(PLATFORM_DEFAULTS.databaseOwnerUrl),
   DATABASE_URL: postgresUrl.default(PLATFORM_DEFAULTS.databaseUrl),
   DATABASE_REGISTRY_URL: postgresUrl.default(PLATFORM_DEFAULTS.databaseRegistryUrl),
+  DATABASE_POSTER_URL: postgresUrl.default(PLATFORM_DEFAULTS.databasePosterUrl),
 });
 
 async function main(): Promise<void> {
@@ -22,6 +23,7 @@ async function main(): Promise<void> {
     ownerUrl: env.DATABASE_OWNER_URL,
     applicationUrl: env.DATABASE_URL,
     registryUrl: env.DATABASE_REGISTRY_URL,
+    posterUrl: env.DATABASE_POSTER_URL,
     resetPasswords: process.argv.includes('--reset-passwords'),
     log: (line) => console.log(`[db:migrate] ${line}`),
   });

@@ -133,6 +133,7 @@ async function main(): Promise<void> {
     ownerUrl: process.env.DATABASE_OWNER_URL ?? PLATFORM_DEFAULTS.databaseOwnerUrl,
     applicationUrl: process.env.DATABASE_URL ?? PLATFORM_DEFAULTS.databaseUrl,
     registryUrl: process.env.DATABASE_REGISTRY_URL ?? PLATFORM_DEFAULTS.databaseRegistryUrl,
+    posterUrl: process.env.DATABASE_POSTER_URL ?? PLATFORM_DEFAULTS.databasePosterUrl,
     log: (line) => console.log(`[db:migrate] ${line}`),
   });
 

@@ -28,6 +28,12 @@ export interface CliConfig {
   serviceUrls: Record<string, string>;
   /** The application role: RLS applies, so every tenant read is scoped. */
   databaseUrl: string;
+  /**
+   * The registry's role (DATABASE_REGISTRY_URL): the one that may read a
+   * tenant's secret columns, for doctor's SDP check and onboard's
+   * encrypted-at-rest check (the application role cannot).
+   */
+  registryDatabaseUrl: string;
   natsUrl: string;
   natsNamespace: string;
   /**
@@ -145,6 +151,10 @@ export function resolveConfig(
     databaseUrl: parse(
       postgresUrl,
       flags.databaseUrl ?? env['DATABASE_URL'] ?? PLATFORM_DEFAULTS.databaseUrl,
+    ),
+    registryDatabaseUrl: parse(
+      postgresUrl,
+      env['DATABASE_REGISTRY_URL'] ?? PLATFORM_DEFAULTS.databaseRegistryUrl,
     ),
     natsUrl: parse(natsUrl, flags.natsUrl ?? env['NATS_URL'] ?? PLATFORM_DEFAULTS.natsUrl),
     natsNamespace: parse(namespace, flags.natsNamespace ?? env['NATS_NAMESPACE'] ?? ''),

@@ -246,72 +246,94 @@ async function leftoverRows(
   return total;
 }
 
+/**
+ * Tables the application role may not write (their only writer is the
+ * registry): their isolation is checked as the registry's role, which RLS
+ * confines the same way without its per-transaction admin opt-in.
+ */
+export const REGISTRY_WRITTEN_TABLES: ReadonlySet<string> = new Set(['tenant_configs']);
+
 export async function runIsolationCheck(
-  databaseUrl: string,
+  urls: { databaseUrl: string; registryDatabaseUrl: string },
   tables: readonly string[] = TENANT_TABLES,
 ): Promise<IsolationResult> {
-  return withPg(databaseUrl, async (client) => {
-    const role = await client.query<{ role: string; bypass: boolean }>(
-      `SELECT current_user AS role, rolsuper OR rolbypassrls AS bypass FROM pg_roles WHERE rolname = current_user`,
+  return withPg(urls.databaseUrl, (client) =>
+    withPg(urls.registryDatabaseUrl, (registry) => isolationCheck(client, registry, tables)),
+  );
+}
+
+async function assertConfined(client: Client, variable: string): Promise<void> {
+  const role = await client.query<{ role: string; bypass: boolean }>(
+    `SELECT current_user AS role, rolsuper OR rolbypassrls AS bypass FROM pg_roles WHERE rolname = current_user`,
+  );
+  if (role.rows[0]?.bypass) {
+    throw new UsageError(
+      `${role.rows[0].role} bypasses row-level security, so isolation cannot be tested with it: set ${variable} to a service role`,
     );
-    if (role.rows[0]?.bypass) {
-      throw new UsageError(
-        `${role.rows[0].role} bypasses row-level security, so isolation cannot be tested with it: set DATABASE_URL to the application role`,
-      );
-    }
-    const a = randomUUID();
-    const b = randomUUID();
-    const lines: IsolationLine[] = [];
-    const line = (ok: boolean, text: string) => lines.push({ ok, text });
-    const records = { a: 0, b: 0 };
-    await client.query('BEGIN');
-    try {
-      const plans: TablePlan[] = [];
-      for (const table of tables) plans.push(await planTable(client, table));
-      for (const plan of plans) {
-        for (const [tenant, n] of [
-          [a, plan.rowsA],
-          [b, plan.rowsB],
-        ] as const) {
-          await setTenant(client, tenant);
-          for (let i = 0; i < n; i += 1) {
-            const { sql, values } = insertSql(plan, tenant);
-            await client.query(sql, values);
-          }
+  }
+}
+
+async function isolationCheck(
+  client: Client,
+  registry: Client,
+  tables: readonly string[],
+): Promise<IsolationResult> {
+  await assertConfined(client, 'DATABASE_URL');
+  await assertConfined(registry, 'DATABASE_REGISTRY_URL');
+  const clientFor = (table: string) => (REGISTRY_WRITTEN_TABLES.has(table) ? registry : client);
+  const a = randomUUID();
+  const b = randomUUID();
+  const lines: IsolationLine[] = [];
+  const line = (ok: boolean, text: string) => lines.push({ ok, text });
+  const records = { a: 0, b: 0 };
+  await client.query('BEGIN');
+  await registry.query('BEGIN');
+  try {
+    const plans: TablePlan[] = [];
+    for (const table of tables) plans.push(await planTable(client, table));
+    for (const plan of plans) {
+      const writer = clientFor(plan.table);
+      for (const [tenant, n] of [
+        [a, plan.rowsA],
+        [b, plan.rowsB],
+      ] as const) {
+        await setTenant(writer, tenant);
+        for (let i = 0; i < n; i += 1) {
+          const { sql, values } = insertSql(plan, tenant);
+          await writer.query(sql, values);
         }
       }
-      for (const plan of plans) {
-        const counts = await probeTable(client, plan, a, b, line);
-        records.a += counts.a;
-        records.b += counts.b;
-      }
-    } catch (error) {
-      line(false, `isolation check could not run: ${errorMessage(error)}`);
-    } finally {
-      // Always: nothing this check wrote may survive it.
-      await client.query('ROLLBACK');
     }
-    const leftover = await leftoverRows(client, tables, [a, b]);
-    const clean = lines.every((l) => l.ok);
-    lines.push(
-      { ok: clean, text: `Tenant A query returned ${records.a} records (all tenant_id = A)` },
-      { ok: clean, text: `Tenant B query returned ${records.b} records (all tenant_id = B)` },
-      {
-        ok: clean,
-        text: clean
-          ? 'No cross-tenant data leakage detected'
-          : 'Cross-tenant data leakage DETECTED',
-      },
-      {
-        ok: leftover === 0,
-        text: `Rolled back: ${leftover} rows of the synthetic tenants remain`,
-      },
-    );
-    const ok = clean && leftover === 0;
-    lines.push({
-      ok,
-      text: ok ? 'RLS isolation verified successfully' : 'RLS isolation check FAILED',
-    });
-    return { ok, tenants: { a, b }, lines, records, leftover_rows: leftover };
+    for (const plan of plans) {
+      const counts = await probeTable(clientFor(plan.table), plan, a, b, line);
+      records.a += counts.a;
+      records.b += counts.b;
+    }
+  } catch (error) {
+    line(false, `isolation check could not run: ${errorMessage(error)}`);
+  } finally {
+    // Always: nothing this check wrote may survive it.
+    await client.query('ROLLBACK');
+    await registry.query('ROLLBACK');
+  }
+  const leftover = await leftoverRows(client, tables, [a, b]);
+  const clean = lines.every((l) => l.ok);
+  lines.push(
+    { ok: clean, text: `Tenant A query returned ${records.a} records (all tenant_id = A)` },
+    { ok: clean, text: `Tenant B query returned ${records.b} records (all tenant_id = B)` },
+    {
+      ok: clean,
+      text: clean ? 'No cross-tenant data leakage detected' : 'Cross-tenant data leakage DETECTED',
+    },
+    {
+      ok: leftover === 0,
+      text: `Rolled back: ${leftover} rows of the synthetic tenants remain`,
+    },
+  );
+  const ok = clean && leftover === 0;
+  lines.push({
+    ok,
+    text: ok ? 'RLS isolation verified successfully' : 'RLS isolation check FAILED',
   });
+  return { ok, tenants: { a, b }, lines, records, leftover_rows: leftover };
 }

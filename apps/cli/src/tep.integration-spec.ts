@@ -167,7 +167,11 @@ describe('tep against the running platform', () => {
       startServiceProcess('context-gatherer', common),
       // No LLM_BASE_URL: the offline synthesizer.
       startServiceProcess('llm-synthesizer', common),
-      startServiceProcess('servicedesk-poster', { ...common, SDP_TIMEOUT_MS: '2000' }),
+      startServiceProcess('servicedesk-poster', {
+        ...common,
+        DATABASE_URL: db.posterUrl,
+        SDP_TIMEOUT_MS: '2000',
+      }),
       startSimulatorProcess(SDP_KEY),
     ]);
     sdp = started.pop() as Simulator;
@@ -187,6 +191,7 @@ describe('tep against the running platform', () => {
       TEP_INGRESS_URL: ingress.url,
       TEP_SERVICE_URLS: `context-gatherer=${gatherer.url},llm-synthesizer=${synthesizer.url},servicedesk-poster=${poster.url}`,
       DATABASE_URL: db.appUrl,
+      DATABASE_REGISTRY_URL: db.registryUrl,
       NATS_URL: TEST_NATS_URL,
       NATS_NAMESPACE: nats.namespace,
       TENANT_ENCRYPTION_KEY: key,
@@ -400,7 +405,10 @@ describe('tep against the running platform', () => {
        GRANT SELECT, INSERT, UPDATE, DELETE ON leaky_notes TO tep_application`,
     );
     try {
-      const leaky = await runIsolationCheck(db.appUrl, [...TENANT_TABLES, 'leaky_notes']);
+      const leaky = await runIsolationCheck(
+        { databaseUrl: db.appUrl, registryDatabaseUrl: db.registryUrl },
+        [...TENANT_TABLES, 'leaky_notes'],
+      );
       expect(leaky.ok).toBe(false);
       expect(leaky.lines.filter((l) => !l.ok).map((l) => l.text)).toEqual(
         expect.arrayContaining([

@@ -196,7 +196,10 @@ export async function waitForNote(input: {
 
 const FERNET_TOKEN = /^gAAAAA[A-Za-z0-9_-]+=*$/;
 
-/** Database checklist facts, read as the application role under the tenant's own RLS context. */
+/**
+ * Database checklist facts, read under the tenant's own RLS context as the
+ * registry's role (only it may read the secret columns this checks).
+ */
 export async function databaseFacts(input: {
   databaseUrl: string;
   tenantId: string;

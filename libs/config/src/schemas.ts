@@ -4,6 +4,8 @@ import { z } from 'zod';
 export const PLATFORM_DEFAULTS = {
   databaseUrl: 'postgres://tep_app:tep_app@127.0.0.1:5432/ai_agents',
   databaseRegistryUrl: 'postgres://tep_registry:tep_registry@127.0.0.1:5432/ai_agents',
+  /** The poster's role: the application role plus the SDP credential column. */
+  databasePosterUrl: 'postgres://tep_poster:tep_poster@127.0.0.1:5432/ai_agents',
   databaseOwnerUrl: 'postgres://tep_owner:tep_owner@127.0.0.1:5432/ai_agents',
   databaseAdminUrl: 'postgres://postgres@127.0.0.1:5432/postgres',
   natsUrl: 'nats://127.0.0.1:4222',

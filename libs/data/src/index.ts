@@ -19,6 +19,7 @@ export {
   withDatabase,
   APPLICATION_GROUP_ROLE,
   REGISTRY_ADMIN_GROUP_ROLE,
+  CREDENTIAL_READER_GROUP_ROLE,
   type ProvisionOptions,
 } from './provision';
 export {

@@ -11,12 +11,14 @@ describe('provisionDatabase and role passwords', () => {
     owner: `tep_pw_owner_${suffix}`,
     app: `tep_pw_app_${suffix}`,
     registry: `tep_pw_reg_${suffix}`,
+    poster: `tep_pw_post_${suffix}`,
   };
   const urls = (password: string) => ({
     adminUrl: TEST_ADMIN_URL,
     ownerUrl: `postgres://${roles.owner}:${password}@127.0.0.1:5432/${database}`,
     applicationUrl: `postgres://${roles.app}:${password}@127.0.0.1:5432/${database}`,
     registryUrl: `postgres://${roles.registry}:${password}@127.0.0.1:5432/${database}`,
+    posterUrl: `postgres://${roles.poster}:${password}@127.0.0.1:5432/${database}`,
   });
   const admin = new Client({ connectionString: TEST_ADMIN_URL });
   const passwordHash = async (role: string) =>

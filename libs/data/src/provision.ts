@@ -5,6 +5,8 @@ import { MIGRATIONS } from './migrations';
 /** Group roles the migrations grant to; login roles become members. */
 export const APPLICATION_GROUP_ROLE = 'tep_application';
 export const REGISTRY_ADMIN_GROUP_ROLE = 'tep_registry_admin';
+/** May read tenant_configs.servicedesk_api_key_encrypted (the poster's login role is a member). */
+export const CREDENTIAL_READER_GROUP_ROLE = 'tep_credential_reader';
 
 export interface ProvisionOptions {
   /** A superuser connection (any database), e.g. postgres://postgres@127.0.0.1:5432/postgres. */
@@ -14,6 +16,12 @@ export interface ProvisionOptions {
   /** Service roles: own nothing, not superuser, no BYPASSRLS. */
   applicationUrl: string;
   registryUrl: string;
+  /**
+   * The poster's role: the application role's rights plus the SDP credential
+   * column. Default: `tep_poster:tep_poster` on the application URL's server
+   * and database (development and tests).
+   */
+  posterUrl?: string;
   /**
    * Set the passwords in the URLs on roles that already exist (rotation).
    * Otherwise an existing role keeps its password: a provisioner run with a
@@ -47,20 +55,30 @@ export async function provisionDatabase(options: ProvisionOptions): Promise<void
   const owner = roleFromUrl(options.ownerUrl, 'DATABASE_OWNER_URL');
   const app = roleFromUrl(options.applicationUrl, 'DATABASE_URL');
   const registry = roleFromUrl(options.registryUrl, 'DATABASE_REGISTRY_URL');
-  if (app.database !== owner.database || registry.database !== owner.database) {
+  const poster = roleFromUrl(
+    options.posterUrl ?? defaultPosterUrl(options.applicationUrl),
+    'DATABASE_POSTER_URL',
+  );
+  if ([app, registry, poster].some((role) => role.database !== owner.database)) {
     throw new Error(
-      'DATABASE_URL, DATABASE_REGISTRY_URL and DATABASE_OWNER_URL must name one database',
+      'DATABASE_URL, DATABASE_REGISTRY_URL, DATABASE_POSTER_URL and DATABASE_OWNER_URL must name one database',
     );
   }
-  if (new Set([owner.name, app.name, registry.name]).size !== 3) {
-    throw new Error('The owner, application and registry roles must be three different roles');
+  if (new Set([owner.name, app.name, registry.name, poster.name]).size !== 4) {
+    throw new Error(
+      'The owner, application, registry and poster roles must be four different roles',
+    );
   }
 
   const admin = new Client({ connectionString: options.adminUrl });
   await admin.connect();
   try {
     await admin.query(`SELECT pg_advisory_lock(hashtext('tep-provision'))`);
-    for (const group of [APPLICATION_GROUP_ROLE, REGISTRY_ADMIN_GROUP_ROLE]) {
+    for (const group of [
+      APPLICATION_GROUP_ROLE,
+      REGISTRY_ADMIN_GROUP_ROLE,
+      CREDENTIAL_READER_GROUP_ROLE,
+    ]) {
       await ensureRole(admin, group, 'NOLOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE');
     }
     const reset = options.resetPasswords ?? false;
@@ -68,7 +86,7 @@ export async function provisionDatabase(options: ProvisionOptions): Promise<void
       password: owner.password,
       reset,
     });
-    for (const role of [app, registry]) {
+    for (const role of [app, registry, poster]) {
       await ensureRole(
         admin,
         role.name,
@@ -80,7 +98,12 @@ export async function provisionDatabase(options: ProvisionOptions): Promise<void
     await admin.query(
       `GRANT ${APPLICATION_GROUP_ROLE}, ${REGISTRY_ADMIN_GROUP_ROLE} TO ${escapeIdentifier(registry.name)}`,
     );
-    log(`roles ready: owner=${owner.name} application=${app.name} registry=${registry.name}`);
+    await admin.query(
+      `GRANT ${APPLICATION_GROUP_ROLE}, ${CREDENTIAL_READER_GROUP_ROLE} TO ${escapeIdentifier(poster.name)}`,
+    );
+    log(
+      `roles ready: owner=${owner.name} application=${app.name} registry=${registry.name} poster=${poster.name}`,
+    );
 
     const exists = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [
       owner.database,
@@ -130,10 +153,18 @@ export async function provisionDatabase(options: ProvisionOptions): Promise<void
     } finally {
       await dataSource.destroy();
     }
-    await assertServiceRolesAreConfined(adminInDb, [app.name, registry.name]);
+    await assertServiceRolesAreConfined(adminInDb, [app.name, registry.name, poster.name]);
   } finally {
     await adminInDb.end();
   }
+}
+
+/** tep_poster:tep_poster on the application URL's server and database. */
+function defaultPosterUrl(applicationUrl: string): string {
+  const url = new URL(applicationUrl);
+  url.username = 'tep_poster';
+  url.password = 'tep_poster';
+  return url.toString();
 }
 
 /** Creates the role with its password, or makes an existing one's attributes right (its password only when `reset`). */

@@ -42,6 +42,7 @@ export async function prepareTemplateDatabase(): Promise<void> {
         ownerUrl: roleUrl(PLATFORM_DEFAULTS.databaseOwnerUrl, TEMPLATE_DATABASE),
         applicationUrl: roleUrl(PLATFORM_DEFAULTS.databaseUrl, TEMPLATE_DATABASE),
         registryUrl: roleUrl(PLATFORM_DEFAULTS.databaseRegistryUrl, TEMPLATE_DATABASE),
+        posterUrl: roleUrl(PLATFORM_DEFAULTS.databasePosterUrl, TEMPLATE_DATABASE),
       });
     }
   } finally {
@@ -55,6 +56,8 @@ export interface TestDatabase {
   appUrl: string;
   /** The registry's role: may list every tenant_configs row. */
   registryUrl: string;
+  /** The poster's role: the application role plus the SDP credential column. */
+  posterUrl: string;
   ownerUrl: string;
   /** Superuser in this database: bypasses RLS, for arranging fixtures only. */
   adminUrl: string;
@@ -76,6 +79,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     name,
     appUrl: roleUrl(PLATFORM_DEFAULTS.databaseUrl, name),
     registryUrl: roleUrl(PLATFORM_DEFAULTS.databaseRegistryUrl, name),
+    posterUrl: roleUrl(PLATFORM_DEFAULTS.databasePosterUrl, name),
     ownerUrl: roleUrl(PLATFORM_DEFAULTS.databaseOwnerUrl, name),
     adminUrl: withDatabase(TEST_ADMIN_URL, name),
     async drop() {

@@ -22,6 +22,8 @@ export interface BenchDatabase {
   /** tep_app: the services' role, RLS applies. */
   appUrl: string;
   registryUrl: string;
+  /** tep_poster: the application role plus the SDP credential column. */
+  posterUrl: string;
   /** Superuser in this database, for fixtures only. */
   adminUrl: string;
   drop(): Promise<void>;
@@ -58,12 +60,14 @@ export async function benchDatabase(name: string, fresh = true): Promise<BenchDa
     ownerUrl: withDatabase(PLATFORM_DEFAULTS.databaseOwnerUrl, name),
     applicationUrl: withDatabase(PLATFORM_DEFAULTS.databaseUrl, name),
     registryUrl: withDatabase(PLATFORM_DEFAULTS.databaseRegistryUrl, name),
+    posterUrl: withDatabase(PLATFORM_DEFAULTS.databasePosterUrl, name),
   };
   await provisionDatabase({ adminUrl: ADMIN_URL, ...urls });
   return {
     name,
     appUrl: urls.applicationUrl,
     registryUrl: urls.registryUrl,
+    posterUrl: urls.posterUrl,
     adminUrl: withDatabase(ADMIN_URL, name),
     drop: () => dropDatabase(name),
   };

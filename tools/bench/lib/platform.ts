@@ -34,6 +34,8 @@ export interface Service {
 export interface PlatformSettings {
   namespace: string;
   appUrl: string;
+  /** The poster's role (its own; the application role cannot read SDP credentials). */
+  posterUrl?: string;
   registryUrl: string;
   logDir: string;
   encryptionKey?: string;
@@ -78,6 +80,7 @@ export async function startPlatform(
         GRPC_PORT: String(await freePort()),
       });
     }
+    if (name === 'servicedesk-poster' && settings.posterUrl) env.DATABASE_URL = settings.posterUrl;
     Object.assign(env, settings.extraEnv?.[name] ?? {});
     const proc = await ServiceProcess.start({
       name,

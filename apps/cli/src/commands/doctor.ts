@@ -178,7 +178,7 @@ async function tenantChecks(
     });
   } else {
     await guard('ServiceDesk Plus reachable', () =>
-      withPg(config.databaseUrl, async (client) => {
+      withPg(config.registryDatabaseUrl, async (client) => {
         const row = await loadServiceDeskConfig(client, tenantId);
         if (!row)
           return {

@@ -155,7 +155,7 @@ export async function validateOnboarding(input: {
     ticketId: ticket.id,
     jobId,
     tenantId: tenant.tenant_id,
-    databaseUrl: config.databaseUrl,
+    databaseUrl: config.registryDatabaseUrl,
     timeoutMs: input.timeoutSeconds * 1000,
   });
   const seconds = ((Date.now() - started) / 1000).toFixed(1);

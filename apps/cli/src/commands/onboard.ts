@@ -338,7 +338,7 @@ async function onboard(
     Object.assign(
       facts,
       await databaseFacts({
-        databaseUrl: config.databaseUrl,
+        databaseUrl: config.registryDatabaseUrl,
         tenantId: tenant.tenant_id,
         plaintexts: [secret, ...registration.plaintexts],
       }),
@@ -522,7 +522,7 @@ async function onboard(
     }
   }
   try {
-    const isolation = await isolationFact(config.databaseUrl);
+    const isolation = await isolationFact(config);
     facts.isolation = isolation.fact;
     for (const line of isolation.result?.lines.slice(-5) ?? [])
       out.check(line.ok ? 'passed' : 'failed', line.text);

@@ -10,7 +10,7 @@ import { runIsolationCheck, type IsolationResult } from '../isolation';
 export async function validateIsolationCommand(ctx: CommandContext): Promise<CommandOutcome> {
   const { out } = ctx;
   out.progress('Tenant isolation validation (as the application role, rolled back at the end)');
-  const result = await runIsolationCheck(ctx.config.databaseUrl);
+  const result = await runIsolationCheck(ctx.config);
   out.progress(`  Tenant A = ${result.tenants.a}, Tenant B = ${result.tenants.b} (synthetic)\n`);
   for (const line of result.lines) out.progress(`${line.ok ? '✅' : '❌'} ${line.text}`);
   const exitCode = result.ok ? ExitCode.Ok : ExitCode.CheckFailed;
@@ -18,11 +18,12 @@ export async function validateIsolationCommand(ctx: CommandContext): Promise<Com
 }
 
 /** The isolation check as an onboarding checklist fact. */
-export async function isolationFact(
-  databaseUrl: string,
-): Promise<{ fact: Fact; result?: IsolationResult }> {
+export async function isolationFact(urls: {
+  databaseUrl: string;
+  registryDatabaseUrl: string;
+}): Promise<{ fact: Fact; result?: IsolationResult }> {
   try {
-    const result = await runIsolationCheck(databaseUrl);
+    const result = await runIsolationCheck(urls);
     const failedLines = result.lines.filter((l) => !l.ok);
     return {
       result,

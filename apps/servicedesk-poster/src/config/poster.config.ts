@@ -1,8 +1,10 @@
 import {
+  PLATFORM_DEFAULTS,
   baseServiceSchema,
   booleanFlag,
   encryptionKeySchema,
   loadConfig,
+  postgresUrl,
   workerConcurrency,
   resolveCredentialKey,
   resolveInsecureServiceDeskUrls,
@@ -11,6 +13,8 @@ import { z } from 'zod';
 
 export const posterConfigSchema = baseServiceSchema('servicedesk-poster')
   .extend({
+    // Its own role: it alone (with the registry) may read the SDP credential column.
+    DATABASE_URL: postgresUrl.default(PLATFORM_DEFAULTS.databasePosterUrl),
     WORKER_CONCURRENCY: workerConcurrency,
     /** Decrypts the tenants' SDP credentials and the shared Zoho tokens. */
     SERVICEDESK_CREDENTIAL_KEY: encryptionKeySchema.optional(),

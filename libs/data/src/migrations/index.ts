@@ -5,6 +5,7 @@ import { RetrievalPostings1764633600000 } from './1764633600000-retrieval-postin
 import { OneNotePerTicket1764720000000 } from './1764720000000-one-note-per-ticket';
 import { InlineFieldTf1764806400000 } from './1764806400000-inline-field-tf';
 import { DefaultRateLimit1764806500000 } from './1764806500000-default-rate-limit';
+import { TenantConfigGrants1764806600000 } from './1764806600000-tenant-config-grants';
 
 /** In order. TypeORM records each one in `typeorm_migrations`. */
 export const MIGRATIONS = [
@@ -15,6 +16,7 @@ export const MIGRATIONS = [
   OneNotePerTicket1764720000000,
   InlineFieldTf1764806400000,
   DefaultRateLimit1764806500000,
+  TenantConfigGrants1764806600000,
 ];
 
 /** Changes whenever a migration's SQL changes (test templates are keyed on it). */
