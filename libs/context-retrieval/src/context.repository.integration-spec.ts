@@ -157,6 +157,40 @@ describe('context queries', () => {
     expect(await tenants.withTenant(B, (tx) => findSimilarTickets(tx, query))).toEqual([]);
   });
 
+  it("moves a ticket's stored state only forward in its own time: a late, older delivery changes nothing", async () => {
+    const base = ticket({ ticket_id: 'TKT-ORDER', subject: 'Scanner offline', status: 'Open' });
+    const state = async () =>
+      (
+        await tenants.withTenant(A, (tx) =>
+          tx.query<{ status: string; resolution: string | null }>(
+            `SELECT status, resolution FROM ticket_history WHERE ticket_id = 'TKT-ORDER'`,
+          ),
+        )
+      )[0];
+    const at = (minute: number) => new Date(Date.UTC(2026, 11, 1, 9, minute)).toISOString();
+    await tenants.withTenant(A, (tx) =>
+      recordTicket(tx, {
+        ...base,
+        status: 'Resolved',
+        resolution_text: 'Replaced the cable',
+        updated_at: at(30),
+      }),
+    );
+    // Delivered after it, but older in SDP's time: the open state of 09:10.
+    await tenants.withTenant(A, (tx) =>
+      recordTicket(tx, { ...base, status: 'Open', updated_at: at(10) }),
+    );
+    expect(await state()).toEqual({ status: 'Resolved', resolution: 'Replaced the cable' });
+    // Newer again: reopened at 09:45.
+    await tenants.withTenant(A, (tx) =>
+      recordTicket(tx, { ...base, status: 'Reopened', updated_at: at(45) }),
+    );
+    expect((await state())?.status).toBe('Reopened');
+    // A delivery without SDP's time still applies (nothing to order it by).
+    await tenants.withTenant(A, (tx) => recordTicket(tx, { ...base, status: 'In Progress' }));
+    expect((await state())?.status).toBe('In Progress');
+  });
+
   it('never offers a resolution that says nothing, and weighs rare words over common ones', async () => {
     const C = randomUUID();
     await tenants.withTenant(C, async (tx) => {

@@ -48,9 +48,9 @@ export async function recordTicket(tx: TenantTransaction, ticket: Ticket): Promi
   await tx.query(
     `INSERT INTO ticket_history (tenant_id, ticket_id, subject, description, priority, status, resolution,
                                  requester_email, source, ticket_created_at, resolved_at,
-                                 clean_description, language)
+                                 clean_description, language, source_updated_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'webhook', $9, CASE WHEN $10 AND $7::text IS NOT NULL THEN now() END,
-             $11, $12)
+             $11, $12, $13)
      ON CONFLICT (tenant_id, ticket_id) DO UPDATE SET
        subject = EXCLUDED.subject,
        description = EXCLUDED.description,
@@ -62,7 +62,12 @@ export async function recordTicket(tx: TenantTransaction, ticket: Ticket): Promi
        requester_email = COALESCE(EXCLUDED.requester_email, ticket_history.requester_email),
        resolved_at = CASE WHEN $10 AND COALESCE(EXCLUDED.resolution, ticket_history.resolution) IS NOT NULL
                           THEN COALESCE(ticket_history.resolved_at, now()) END,
-       updated_at = now()`,
+       source_updated_at = COALESCE(EXCLUDED.source_updated_at, ticket_history.source_updated_at),
+       updated_at = now()
+     -- History moves forward in the ticket's own time: an older state delivered
+     -- late (an SDP retry, a replayed capture) does not overwrite a newer one.
+     WHERE EXCLUDED.source_updated_at IS NULL OR ticket_history.source_updated_at IS NULL
+        OR EXCLUDED.source_updated_at >= ticket_history.source_updated_at`,
     [
       tx.tenantId,
       ticket.ticket_id,
@@ -76,6 +81,7 @@ export async function recordTicket(tx: TenantTransaction, ticket: Ticket): Promi
       resolved,
       cleanDescription,
       language,
+      ticket.updated_at ?? null,
     ],
   );
 }

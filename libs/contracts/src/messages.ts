@@ -16,6 +16,12 @@ export const TicketSchema = z.object({
   status: z.string().nullable(),
   requester_email: z.string().nullable(),
   created_at: z.string().nullable(),
+  /**
+   * When SDP last changed the ticket (its `last_updated_time`), if the webhook
+   * says: stored history only moves forward in this time. Absent in
+   * messages queued before it existed.
+   */
+  updated_at: z.string().nullable().optional(),
   event: z.enum(['created', 'updated']),
 });
 export type Ticket = z.infer<typeof TicketSchema>;

@@ -87,6 +87,9 @@ export const ServiceDeskWebhookPayloadSchema = z
     status: lookupName,
     requester_email: email,
     created_at: timestamp,
+    /** SDP's `last_updated_time` (either name): orders deliveries of one ticket. */
+    updated_at: timestamp,
+    last_updated_time: timestamp,
     event: eventKind,
     event_type: eventKind,
   })
@@ -100,6 +103,7 @@ export const ServiceDeskWebhookPayloadSchema = z
     status: p.status ?? null,
     requester_email: p.requester_email ?? null,
     created_at: p.created_at ?? null,
+    updated_at: p.updated_at ?? p.last_updated_time ?? null,
     event: p.event ?? p.event_type ?? ('created' as const),
   }));
 

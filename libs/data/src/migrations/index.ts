@@ -6,6 +6,7 @@ import { OneNotePerTicket1764720000000 } from './1764720000000-one-note-per-tick
 import { InlineFieldTf1764806400000 } from './1764806400000-inline-field-tf';
 import { DefaultRateLimit1764806500000 } from './1764806500000-default-rate-limit';
 import { TenantConfigGrants1764806600000 } from './1764806600000-tenant-config-grants';
+import { TicketSourceTime1764806700000 } from './1764806700000-ticket-source-time';
 
 /** In order. TypeORM records each one in `typeorm_migrations`. */
 export const MIGRATIONS = [
@@ -17,6 +18,7 @@ export const MIGRATIONS = [
   InlineFieldTf1764806400000,
   DefaultRateLimit1764806500000,
   TenantConfigGrants1764806600000,
+  TicketSourceTime1764806700000,
 ];
 
 /** Changes whenever a migration's SQL changes (test templates are keyed on it). */
