@@ -337,6 +337,7 @@ describe('webhook ingress', () => {
       status: 'Open',
       requester_email: null,
       created_at: '2025-11-03T10:30:00.000Z',
+      updated_at: null,
       event: 'updated',
     });
   });
