@@ -33,7 +33,7 @@ const envSchema = z
   .object({
     NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
     // The poster's role: the back-fill reads the tenant's SDP credential, as the poster does.
-  DATABASE_URL: postgresUrl.default(PLATFORM_DEFAULTS.databasePosterUrl),
+    DATABASE_URL: postgresUrl.default(PLATFORM_DEFAULTS.databasePosterUrl),
     SERVICEDESK_CREDENTIAL_KEY: encryptionKeySchema.optional(),
     TENANT_ENCRYPTION_KEY: encryptionKeySchema.optional(),
     SDP_TIMEOUT_MS: z.coerce.number().int().min(500).max(30_000).default(10_000),
