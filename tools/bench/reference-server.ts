@@ -8,10 +8,10 @@
  *    Nats-Msg-Id) awaited until the server acknowledges storing it, on the
  *    platform's own TICKETS stream settings (created with ensureTopology) —
  *    the least any correct ingress must do before answering 202.
- *  - `hmac-jetstream-kv` (diagnostic): the same plus what the ingress's
- *    DeliveryGuard adds per webhook — a KV get of the delivery key before the
- *    publish and a KV put after it (apps/webhook-ingress/src/receive-webhook/
- *    delivery-guard.ts) — to show how much of the gap those round trips are.
+ *  - `hmac-jetstream-kv` (diagnostic): the same plus what the ingress did per
+ *    webhook until issue 12 moved the durable replay check to the first
+ *    worker — a KV get of the delivery key before the publish and a KV put
+ *    after it — to show what those round trips cost.
  *
  * Environment: REF_MODE, PORT, REF_SECRET, NATS_URL, NATS_NAMESPACE.
  */

@@ -107,6 +107,9 @@ function instructions(
    demo tenant       ${tenant.tenant_id}
    webhook secret    ${tenant.webhook_secret}
 
+ NATS here is the development server on loopback, without authentication:
+ for this machine only; never expose it.
+
  Send the runbook's test webhook (step 5.1, corrected: sign the file's exact
  bytes and send those bytes with --data-binary, not -d):
 

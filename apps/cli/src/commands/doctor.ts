@@ -9,7 +9,11 @@
 import { ServiceDeskSettingsSchema } from '@tep/contracts';
 import { isUuid } from '@tep/data';
 import { SecretCipher } from '@tep/encryption';
-import { clientForTenant, type TenantServiceDeskConfig } from '@tep/servicedesk-client';
+import {
+  clientForTenant,
+  publicOnlyFetch,
+  type TenantServiceDeskConfig,
+} from '@tep/servicedesk-client';
 import { assertPublicUrl } from '@tep/url-guard';
 import type { Client } from 'pg';
 import { exitCodeOf, runPrerequisites } from '../checks';
@@ -210,6 +214,8 @@ async function tenantChecks(
             beforeConnect: async (url) => {
               await assertPublicUrl(url, { allowInsecure: config.allowInsecureServiceDeskUrls });
             },
+            // As the poster: the address connected to is the address checked.
+            fetch: config.allowInsecureServiceDeskUrls ? undefined : publicOnlyFetch(),
             tokenStore: shared?.store,
           });
           await sdp.listRequests({ rowCount: 1 });

@@ -10,6 +10,7 @@
 import {
   ServiceDeskError,
   clientForServiceDesk,
+  publicOnlyFetch,
   type AccessTokenStore,
   type ServiceDeskRequest,
 } from '@tep/servicedesk-client';
@@ -83,6 +84,8 @@ export async function validateOnboarding(input: {
       beforeConnect: async (url) => {
         await assertPublicUrl(url, { allowInsecure: config.allowInsecureServiceDeskUrls });
       },
+      // As the poster: the address connected to is the address checked.
+      fetch: config.allowInsecureServiceDeskUrls ? undefined : publicOnlyFetch(),
       tokenStore: input.access.tokenStore,
     },
   );
