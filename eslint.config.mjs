@@ -9,7 +9,9 @@ import prettier from 'eslint-config-prettier';
 
 /**
  * Who may import whom, by project tag. Contracts depend on no library of
- * ours; only their specs may use the test harness (`specs`).
+ * ours; only their specs may use the test harness (`specs`). An app's specs
+ * (only they) may also use the tools' stand-ins for outside services (the
+ * SDP simulator).
  */
 const moduleBoundaries = (specs) => ({
   enforceBuildableLibDependency: false,
@@ -23,6 +25,7 @@ const moduleBoundaries = (specs) => ({
         'type:util',
         'type:contracts',
         'type:testing',
+        ...(specs ? ['type:tool'] : []),
       ],
     },
     {
