@@ -45,12 +45,18 @@ export async function assertPublicUrl(value: string | URL, options: UrlGuardOpti
   const addresses = ipaddr.isValid(host)
     ? [host]
     : await resolve(host, options.lookup ?? defaultLookup);
+  assertPublicAddresses(host, addresses);
+  return url;
+}
+
+/** Every address of the host public, or UnsafeUrlError naming the first special range. */
+function assertPublicAddresses(host: string, addresses: string[], when = ''): void {
   if (addresses.length === 0) throw new UnsafeUrlError(`${host} does not resolve`);
   for (const address of addresses) {
     const range = publicRangeOf(address);
-    if (range !== 'unicast') throw new UnsafeUrlError(`${host} resolves to a ${range} address`);
+    if (range !== 'unicast')
+      throw new UnsafeUrlError(`${host} resolves to a ${range} address${when}`);
   }
-  return url;
 }
 
 async function resolve(
@@ -94,13 +100,7 @@ export function publicOnlyLookup(options: Pick<UrlGuardOptions, 'lookup'> = {}) 
   return (host: string, lookupOptions: { all?: boolean }, callback: LookupCallback): void => {
     resolve(host, resolveAll)
       .then((addresses) => {
-        if (addresses.length === 0) throw new UnsafeUrlError(`${host} does not resolve`);
-        for (const address of addresses) {
-          const range = publicRangeOf(address);
-          if (range !== 'unicast') {
-            throw new UnsafeUrlError(`${host} resolves to a ${range} address at connect`);
-          }
-        }
+        assertPublicAddresses(host, addresses, ' at connect');
         const records = addresses.map((address) => ({
           address,
           family: address.includes(':') ? 6 : 4,
