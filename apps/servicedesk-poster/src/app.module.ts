@@ -9,8 +9,7 @@ import {
   WORKER_CONCURRENCY,
   stageWorker,
 } from '@tep/service-runtime';
-import { openAccessTokenStore, publicOnlyFetch } from '@tep/servicedesk-client';
-import { assertPublicUrl } from '@tep/url-guard';
+import { openAccessTokenStore, serviceDeskGuard } from '@tep/servicedesk-client';
 import type { PosterConfig } from './config/poster.config';
 import {
   POSTER_CIPHER,
@@ -37,12 +36,8 @@ export class AppModule {
           provide: POST_ENHANCEMENT_SETTINGS,
           useValue: {
             sdpTimeoutMs: config.SDP_TIMEOUT_MS,
-            // Checked before every request (scheme, literal addresses) and, through
-            // publicOnlyFetch, on the very address each connection goes to.
-            beforeConnect: async (url: URL) => {
-              await assertPublicUrl(url, { allowInsecure: config.ALLOW_INSECURE_SERVICEDESK_URLS });
-            },
-            fetch: config.ALLOW_INSECURE_SERVICEDESK_URLS ? undefined : publicOnlyFetch(),
+            // Checked before every request and on the very address each connection goes to.
+            ...serviceDeskGuard(config.ALLOW_INSECURE_SERVICEDESK_URLS),
           },
         },
         {

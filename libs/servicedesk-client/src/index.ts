@@ -50,4 +50,4 @@ export {
   zohoAccountsUrl,
   zohoAccountsUrlProblem,
 } from './zoho';
-export { publicOnlyFetch } from './public-only-fetch';
+export { publicOnlyFetch, serviceDeskGuard } from './public-only-fetch';

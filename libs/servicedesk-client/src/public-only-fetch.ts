@@ -1,5 +1,5 @@
 import { Agent, fetch as undiciFetch } from 'undici';
-import { publicOnlyLookup, type UrlGuardOptions } from '@tep/url-guard';
+import { assertPublicUrl, publicOnlyLookup, type UrlGuardOptions } from '@tep/url-guard';
 import type { FetchLike } from './http-transport';
 
 /**
@@ -17,4 +17,23 @@ export function publicOnlyFetch(options: Pick<UrlGuardOptions, 'lookup'> = {}): 
       ...init,
       dispatcher,
     });
+}
+
+/**
+ * How every caller reaches a tenant's SDP (the poster, `tep doctor`, `tep
+ * onboard`): the URL checked before each request (scheme, literal addresses)
+ * and, through publicOnlyFetch, the address of each connection as it is
+ * made. `allowInsecure` (development: the simulator on loopback) skips both
+ * address checks.
+ */
+export function serviceDeskGuard(allowInsecure: boolean): {
+  beforeConnect: (url: URL) => Promise<void>;
+  fetch: FetchLike | undefined;
+} {
+  return {
+    beforeConnect: async (url) => {
+      await assertPublicUrl(url, { allowInsecure });
+    },
+    fetch: allowInsecure ? undefined : publicOnlyFetch(),
+  };
 }

@@ -11,10 +11,9 @@ import { isUuid } from '@tep/data';
 import { SecretCipher } from '@tep/encryption';
 import {
   clientForTenant,
-  publicOnlyFetch,
+  serviceDeskGuard,
   type TenantServiceDeskConfig,
 } from '@tep/servicedesk-client';
-import { assertPublicUrl } from '@tep/url-guard';
 import type { Client } from 'pg';
 import { exitCodeOf, runPrerequisites } from '../checks';
 import type { CommandContext, CommandOutcome } from '../context';
@@ -211,11 +210,8 @@ async function tenantChecks(
         try {
           const sdp = clientForTenant(row, cipher, {
             timeoutMs: 10_000,
-            beforeConnect: async (url) => {
-              await assertPublicUrl(url, { allowInsecure: config.allowInsecureServiceDeskUrls });
-            },
             // As the poster: the address connected to is the address checked.
-            fetch: config.allowInsecureServiceDeskUrls ? undefined : publicOnlyFetch(),
+            ...serviceDeskGuard(config.allowInsecureServiceDeskUrls),
             tokenStore: shared?.store,
           });
           await sdp.listRequests({ rowCount: 1 });

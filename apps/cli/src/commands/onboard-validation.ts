@@ -10,11 +10,10 @@
 import {
   ServiceDeskError,
   clientForServiceDesk,
-  publicOnlyFetch,
+  serviceDeskGuard,
   type AccessTokenStore,
   type ServiceDeskRequest,
 } from '@tep/servicedesk-client';
-import { assertPublicUrl } from '@tep/url-guard';
 import type { Fact, OnboardingFacts } from '../checklist';
 import type { ClientInfo } from '../client-info';
 import type { CommandContext } from '../context';
@@ -81,11 +80,7 @@ export async function validateOnboarding(input: {
       timeoutMs: 10_000,
       maxRetries: 1,
       // The same SSRF rule as the platform: an operator typo must not reach an internal address.
-      beforeConnect: async (url) => {
-        await assertPublicUrl(url, { allowInsecure: config.allowInsecureServiceDeskUrls });
-      },
-      // As the poster: the address connected to is the address checked.
-      fetch: config.allowInsecureServiceDeskUrls ? undefined : publicOnlyFetch(),
+      ...serviceDeskGuard(config.allowInsecureServiceDeskUrls),
       tokenStore: input.access.tokenStore,
     },
   );
