@@ -14,3 +14,4 @@ export {
 } from './nats';
 export { testEncryptionKey } from './keys';
 export { startServiceProcess, freePort, ServiceProcess } from './processes';
+export { TEST_JOB_ID, TEST_TENANT_ID, contextualizedMessage, testEnhancement } from './messages';

@@ -1,57 +1,15 @@
 import type { PinoLogger } from 'nestjs-pino';
-import {
-  EnhancementPreferencesSchema,
-  TicketEnhancedSchema,
-  type Enhancement,
-  type TicketContextualized,
-} from '@tep/contracts';
+import { EnhancementPreferencesSchema, TicketEnhancedSchema } from '@tep/contracts';
 import { type StageContext } from '@tep/pipeline';
 import type { TenantDatabase } from '@tep/data';
 import type { EnhancementProvider, SynthesisInput } from '@tep/enhancement-synthesis';
 import { MetricsRegistry, PipelineMetrics } from '@tep/service-runtime';
+import { TEST_TENANT_ID, contextualizedMessage, testEnhancement } from '@tep/testing';
 import { SynthesizeEnhancement } from './synthesize-enhancement.handler';
 
-const TENANT_ID = '11111111-1111-4111-8111-111111111111';
-
-const message: TicketContextualized = {
-  version: 1,
-  job_id: '22222222-2222-4222-8222-222222222222',
-  tenant_id: TENANT_ID,
-  received_at: '2026-12-01T09:00:00.000Z',
-  ticket: {
-    ticket_id: '100000000004600',
-    subject: 'VPN down',
-    description_html: '<p>VPN down</p>',
-    description_text: 'VPN down',
-    resolution_text: null,
-    priority: 'High',
-    status: 'Open',
-    requester_email: null,
-    created_at: null,
-    event: 'created',
-  },
-  context: {
-    similar_tickets: [],
-    kb_articles: [],
-    systems: [],
-    degraded: [],
-    language: 'en',
-    possible_outage: null,
-    update_of: null,
-  },
-};
-
-const enhancement: Enhancement = {
-  likely_cause: 'The VPN gateway certificate expired.',
-  suggested_actions: ['Renew the certificate.'],
-  related_tickets: [],
-  confidence: 0.7,
-  synthesizer: 'llm',
-  language: 'en',
-  model: 'test-model',
-  fallback_reason: null,
-  usage: null,
-};
+const TENANT_ID = TEST_TENANT_ID;
+const message = contextualizedMessage();
+const enhancement = testEnhancement;
 
 /** A model stand-in that reports redactions the way the real provider does. */
 const redactingModel = (counts: Parameters<NonNullable<SynthesisInput['onRedactions']>>[0]) => ({

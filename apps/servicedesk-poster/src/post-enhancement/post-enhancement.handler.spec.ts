@@ -10,12 +10,18 @@ import { SecretCipher } from '@tep/encryption';
 import { startSdpSimulator, type SdpSimulator } from '@tep/sdp-simulator';
 import { MetricsRegistry, PipelineMetrics } from '@tep/service-runtime';
 import type { AccessTokenStore } from '@tep/servicedesk-client';
-import { testEncryptionKey } from '@tep/testing';
+import {
+  TEST_JOB_ID,
+  TEST_TENANT_ID,
+  contextualizedMessage,
+  testEncryptionKey,
+  testEnhancement,
+} from '@tep/testing';
 import { PostEnhancement } from './post-enhancement.handler';
 import { jobMarker } from './render-note';
 
-const TENANT_ID = '11111111-1111-4111-8111-111111111111';
-const JOB_ID = '22222222-2222-4222-8222-222222222222';
+const TENANT_ID = TEST_TENANT_ID;
+const JOB_ID = TEST_JOB_ID;
 
 /**
  * The poster's handler on its own: a stand-in for the tenant's rows (what
@@ -34,42 +40,9 @@ describe('PostEnhancement', () => {
   beforeEach(() => sdp.control.reset());
 
   const message = (over: Partial<TicketEnhanced> = {}): TicketEnhanced => ({
-    version: 1,
-    job_id: JOB_ID,
-    tenant_id: TENANT_ID,
+    ...contextualizedMessage({ ticket_id: 'TKT-1' }),
     received_at: new Date().toISOString(),
-    ticket: {
-      ticket_id: 'TKT-1',
-      subject: 'VPN down',
-      description_html: '<p>VPN down</p>',
-      description_text: 'VPN down',
-      resolution_text: null,
-      priority: 'High',
-      status: 'Open',
-      requester_email: null,
-      created_at: null,
-      event: 'created',
-    },
-    context: {
-      similar_tickets: [],
-      kb_articles: [],
-      systems: [],
-      degraded: [],
-      language: 'en',
-      possible_outage: null,
-      update_of: null,
-    },
-    enhancement: {
-      likely_cause: 'The VPN gateway certificate expired.',
-      suggested_actions: ['Renew the certificate.'],
-      related_tickets: [],
-      confidence: 0.7,
-      synthesizer: 'llm',
-      language: 'en',
-      model: 'test-model',
-      fallback_reason: null,
-      usage: null,
-    },
+    enhancement: testEnhancement,
     ...over,
   });
 
