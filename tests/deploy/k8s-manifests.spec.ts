@@ -24,6 +24,8 @@ import type { ISecret } from 'kubernetes-models/v1/Secret';
 import type { IService } from 'kubernetes-models/v1/Service';
 import type { IScaledObject } from '@kubernetes-models/keda/keda.sh/v1alpha1/ScaledObject';
 import { usesDatabase } from '@tep/config';
+import { createTopology } from '@tep/contracts';
+import { natsPasswordVariable, renderNatsAuthorization } from '@tep/pipeline';
 import {
   K8S_DIR,
   SERVICES,
@@ -45,6 +47,7 @@ const OVERLAYS = ['production', 'staging'] as const;
 const SECRET_TEMPLATES = [
   join(K8S_DIR, 'secrets', 'tep-secrets.template.yaml'),
   join(K8S_DIR, 'secrets', 'tep-migration-secrets.template.yaml'),
+  join(K8S_DIR, 'secrets', 'tep-nats-users.template.yaml'),
 ];
 const WORKERS = SERVICES.filter((s) => s.role === 'worker').map((s) => s.name);
 const APIS = SERVICES.filter((s) => s.role === 'api').map((s) => s.name);
@@ -367,7 +370,15 @@ describe('deploy/k8s base resource files (no kustomize needed)', () => {
         // SDP credentials under their own key: the ingress's key reads no credential.
         'servicedesk-poster': ['DATABASE_URL', 'SERVICEDESK_CREDENTIAL_KEY'],
       };
-      expect(uses.map((u) => u.variable).sort()).toEqual(expected[name]);
+      expect(uses.map((u) => u.variable).sort()).toEqual(
+        [...expected[name], 'NATS_PASSWORD'].sort(),
+      );
+      // Its own NATS user, and only its own password of the tep-nats-users Secret.
+      expect(envValue(container, 'NATS_USER')).toBe(name);
+      expect(uses.find((u) => u.variable === 'NATS_PASSWORD')).toMatchObject({
+        secret: 'tep-nats-users',
+        key: natsPasswordVariable(name),
+      });
       // Files, not the environment (where a child process or a crash dump would show
       // them); only an optional secret stays a variable, as a missing file would be an error.
       for (const use of uses)
@@ -655,6 +666,7 @@ describe('deploy/k8s base resource files (no kustomize needed)', () => {
     it('are valid Secrets holding only placeholders', () => {
       expect(secrets.map((s) => s.metadata.name).sort()).toEqual([
         'tep-migration-secrets',
+        'tep-nats-users',
         'tep-secrets',
       ]);
       for (const secret of secrets) {
@@ -764,6 +776,12 @@ describeRendered(`deploy/k8s overlays rendered with ${kustomize?.tool ?? 'kustom
       });
       const natsConfig = config.find((c) => c.metadata.name.startsWith('nats-config-'))!.data;
       expect(natsConfig['nats.conf']).toMatch(/^\s+sync_interval: always$/m);
+      // Users and permissions (tests/security proves them), clients over TLS only.
+      expect(natsConfig['nats.conf']).toMatch(/^include \.\/auth\.conf$/m);
+      expect(natsConfig['nats.conf']).toMatch(/^tls \{$/m);
+      expect(natsConfig['auth.conf']).toBe(renderNatsAuthorization(createTopology('')));
+      expect(tepConfig.NATS_URL.split(',').every((u) => u.startsWith('tls://'))).toBe(true);
+      expect(tepConfig.NATS_TLS_CA_FILE).toMatch(/^\/var\/run\/secrets\/tep\//);
     });
   });
 

@@ -19,6 +19,7 @@ import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '@tep/service-process';
+import { NATS_SERVER, writeSecureNatsConfig, type SecureNatsConfig } from '../security/secure-nats';
 import { promisify } from 'node:util';
 
 export const ROOT = join(__dirname, '..', '..');
@@ -96,7 +97,7 @@ export function postgresBinDir(): string {
   return join(base, versions[0], 'bin');
 }
 
-export const NATS_SERVER = process.env.FAULTS_NATS_SERVER ?? '/usr/sbin/nats-server';
+export { NATS_SERVER };
 
 /**
  * initdb refuses to run as root: as root, the cluster belongs to the
@@ -208,15 +209,24 @@ export class NatsInstance {
   private child?: ChildProcess;
   private exited?: Promise<void>;
 
+  /** Set when it runs the production configuration (TLS, a user per service). */
+  readonly secure?: SecureNatsConfig;
+
   private constructor(
     readonly dir: string,
     readonly port: number,
+    secure: boolean,
   ) {
-    this.url = `nats://127.0.0.1:${port}`;
+    this.url = `${secure ? 'tls' : 'nats'}://127.0.0.1:${port}`;
+    if (secure) this.secure = writeSecureNatsConfig(dir, port);
   }
 
-  static async create(): Promise<NatsInstance> {
-    const instance = new NatsInstance(makeTempDir('tep-faults-nats-'), await freePort());
+  static async create(options: { secure?: boolean } = {}): Promise<NatsInstance> {
+    const instance = new NatsInstance(
+      makeTempDir('tep-faults-nats-'),
+      await freePort(),
+      options.secure ?? false,
+    );
     await instance.start();
     return instance;
   }
@@ -225,8 +235,10 @@ export class NatsInstance {
     const log = openSync(join(this.dir, 'nats-server.log'), 'a');
     const child = spawn(
       NATS_SERVER,
-      ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', join(this.dir, 'js')],
-      { stdio: ['ignore', log, log] },
+      this.secure
+        ? ['-c', this.secure.configFile]
+        : ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', join(this.dir, 'js')],
+      { stdio: ['ignore', log, log], env: { ...process.env, ...this.secure?.serverEnv } },
     );
     closeSync(log);
     track(child);

@@ -11,7 +11,7 @@ import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { Pool } from 'pg';
 import { createTopology, stageLanes, type StageName, type Topology } from '@tep/contracts';
-import { HEADER } from '@tep/pipeline';
+import { HEADER, natsConnectionOptions, type NatsUser } from '@tep/pipeline';
 import { provisionDatabase, withDatabase } from '@tep/data';
 import {
   startFakeChatCompletionsServer,
@@ -47,6 +47,8 @@ export interface PlatformOptions {
   llmTimeoutMs: number;
   /** The poster's per-attempt SDP timeout. */
   sdpTimeoutMs: number;
+  /** nats-server with deploy/'s users and permissions over TLS; each service as its own user. */
+  secureNats: boolean;
   log: (line: string) => void;
 }
 
@@ -173,8 +175,15 @@ export class Platform {
     const { log } = this.options;
     mkdirSync(this.options.logDir, { recursive: true });
     const started = Date.now();
-    [this.pg, this.nats] = await Promise.all([PostgresInstance.create(), NatsInstance.create()]);
-    log(`postgres on 127.0.0.1:${this.pg.port}, nats-server on 127.0.0.1:${this.nats.port}`);
+    [this.pg, this.nats] = await Promise.all([
+      PostgresInstance.create(),
+      NatsInstance.create({ secure: this.options.secureNats }),
+    ]);
+    log(
+      `postgres on 127.0.0.1:${this.pg.port}, nats-server on 127.0.0.1:${this.nats.port}` +
+        (this.nats.secure ? ' (TLS, a NATS user per service)' : ''),
+    );
+    const natsUser = (user: NatsUser) => this.nats.secure?.envFor(user) ?? {};
 
     const database = 'ai_agents';
     const base = `postgres://%s:%s@127.0.0.1:${this.pg.port}/${database}`;
@@ -201,8 +210,15 @@ export class Platform {
     this.admin.on('error', () => undefined);
 
     this.nc = await connect({
-      servers: this.nats.url,
-      name: 'fault-suite',
+      ...natsConnectionOptions(
+        {
+          url: this.nats.url,
+          user: this.nats.secure ? 'tep-admin' : undefined,
+          password: this.nats.secure?.passwordOf('tep-admin'),
+          tlsCaFile: this.nats.secure?.caFile,
+        },
+        'fault-suite',
+      ),
       maxReconnectAttempts: -1,
       reconnectTimeWait: 250,
     });
@@ -245,7 +261,7 @@ export class Platform {
         name,
         await ServiceProcess.start({
           name,
-          env: { NODE_ENV: 'test', ...env[name] },
+          env: { NODE_ENV: 'test', ...env[name], ...natsUser(name) },
           output: { logDir: this.options.logDir },
         }),
       );

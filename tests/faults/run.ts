@@ -4,6 +4,7 @@
  *   node -r ./tools/register.js tests/faults/run.ts            # all six scenarios
  *   node -r ./tools/register.js tests/faults/run.ts --quick    # scenarios 1, 4, 6, smaller
  *   node -r ./tools/register.js tests/faults/run.ts --only=2,3 # some scenarios
+ *   node -r ./tools/register.js tests/faults/run.ts --secure-nats # production NATS: TLS, a user per service
  *   (--drain-timeout=<s> bounds the wait after each scenario; --out=<file> moves the JSON)
  *
  * Starts its own PostgreSQL and NATS (never the shared ones), the five
@@ -32,7 +33,8 @@ async function main(): Promise<number> {
   const out =
     outArg ?? join(ROOT, 'tests', 'faults', 'results', quick ? 'latest-quick.json' : 'latest.json');
 
-  const result = await runSuite({ quick, only, drainTimeoutMs });
+  const secureNats = args.includes('--secure-nats');
+  const result = await runSuite({ quick, only, drainTimeoutMs, secureNats });
   console.log(`\n${formatTable(result)}\n`);
   for (const scenario of result.scenarios) {
     for (const problem of scenario.problems) {

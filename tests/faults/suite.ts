@@ -30,6 +30,8 @@ export interface SuiteOptions {
   /** Scenario ids to run (default: all of the mode). */
   only?: string[];
   drainTimeoutMs?: number;
+  /** The production NATS configuration: TLS, a user per service (tests/security/secure-nats.ts). */
+  secureNats?: boolean;
   logDir?: string;
   log?: (line: string) => void;
 }
@@ -145,6 +147,7 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteResult> {
     llmDelayMs: 300,
     llmTimeoutMs: 2_000,
     sdpTimeoutMs: 3_000,
+    secureNats: options.secureNats ?? false,
     log,
   };
   const startedAt = new Date();

@@ -21,6 +21,7 @@ import {
 import { ServiceDeskSettingsSchema, createTopology } from '@tep/contracts';
 import { TenantDatabase, createDataSource, isUuid, loadTenantServiceDesk } from '@tep/data';
 import { SecretCipher } from '@tep/encryption';
+import { natsConnectionOptions } from '@tep/pipeline';
 import {
   clientForTenant,
   connectAccessTokenStore,
@@ -42,7 +43,9 @@ const envSchema = z
     ...baseServiceSchema('servicedesk-poster').pick({
       NATS_URL: true,
       NATS_NAMESPACE: true,
-      NATS_STREAM_REPLICAS: true,
+      NATS_USER: true,
+      NATS_PASSWORD: true,
+      NATS_TLS_CA_FILE: true,
     }).shape,
   })
   .transform((env, ctx) => ({
@@ -63,11 +66,17 @@ async function openTokenStore(
   const bucket = createTopology(env.NATS_NAMESPACE).oauthTokenBucket;
   try {
     const shared = await connectAccessTokenStore({
-      natsUrl: env.NATS_URL,
+      connection: natsConnectionOptions(
+        {
+          url: env.NATS_URL,
+          user: env.NATS_USER,
+          password: env.NATS_PASSWORD,
+          tlsCaFile: env.NATS_TLS_CA_FILE,
+        },
+        'backfill',
+      ),
       bucket,
       cipher,
-      name: 'backfill',
-      replicas: env.NATS_STREAM_REPLICAS,
     });
     console.log(`[backfill] Zoho access tokens: shared store ${bucket} (NATS KV)`);
     return shared;

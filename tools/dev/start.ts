@@ -108,7 +108,8 @@ function instructions(
    webhook secret    ${tenant.webhook_secret}
 
  NATS here is the development server on loopback, without authentication:
- for this machine only; never expose it.
+ for this machine only; never expose it. Production refuses it: each service
+ connects over TLS as its own NATS user (deploy/k8s/base/nats/auth.conf).
 
  Send the runbook's test webhook (step 5.1, corrected: sign the file's exact
  bytes and send those bytes with --data-binary, not -d):

@@ -11,7 +11,7 @@ import { AUDIT_TABLE, TENANT_TABLES } from '@tep/data';
 import type { CliConfig } from './config';
 import { redactUrl, withPg } from './db';
 import { CliError, ExitCode, errorMessage } from './errors';
-import { streamExists, withNats } from './nats';
+import { streamExists, withNats, type CliNatsOptions } from './nats';
 import { causeOf } from './registry-client';
 
 const HEALTH_TIMEOUT_MS = 5_000;
@@ -183,10 +183,7 @@ export async function checkDatabase(databaseUrl: string): Promise<CheckResult[]>
   }
 }
 
-export async function checkNats(options: {
-  natsUrl: string;
-  natsNamespace: string;
-}): Promise<CheckResult[]> {
+export async function checkNats(options: CliNatsOptions): Promise<CheckResult[]> {
   try {
     return await withNats(options, async (nats) => {
       const account = await nats.jsm.getAccountInfo();

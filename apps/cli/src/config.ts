@@ -36,6 +36,11 @@ export interface CliConfig {
   registryDatabaseUrl: string;
   natsUrl: string;
   natsNamespace: string;
+  /** The operators' NATS user (`tep-admin` in deploy/k8s/base/nats/auth.conf); unset in development. */
+  natsUser?: string;
+  natsPassword?: string;
+  /** PEM file of the CA that signed the NATS servers' certificates. */
+  natsTlsCaFile?: string;
   /**
    * The SDP credential key (SERVICEDESK_CREDENTIAL_KEY; outside production
    * TENANT_ENCRYPTION_KEY stands in, as for the services): doctor's SDP
@@ -158,6 +163,9 @@ export function resolveConfig(
     ),
     natsUrl: parse(natsUrl, flags.natsUrl ?? env['NATS_URL'] ?? PLATFORM_DEFAULTS.natsUrl),
     natsNamespace: parse(namespace, flags.natsNamespace ?? env['NATS_NAMESPACE'] ?? ''),
+    natsUser: env['NATS_USER'] || undefined,
+    natsPassword: env['NATS_PASSWORD'] || undefined,
+    natsTlsCaFile: env['NATS_TLS_CA_FILE'] || undefined,
     encryptionKey:
       env['SERVICEDESK_CREDENTIAL_KEY'] ||
       (production ? undefined : env['TENANT_ENCRYPTION_KEY']) ||

@@ -21,13 +21,33 @@ import {
   type TenantDirectoryEntry,
   type Topology,
 } from '@tep/contracts';
-import { HEADER } from '@tep/pipeline';
+import { HEADER, natsConnectionOptions } from '@tep/pipeline';
 import type { SecretCipher } from '@tep/encryption';
 import { connectAccessTokenStore, type AccessTokenStore } from '@tep/servicedesk-client';
 import { CheckFailedError, UnreachableError, UsageError, errorMessage } from './errors';
 
 const CONNECT_TIMEOUT_MS = 3_000;
 const FETCH_EXPIRES_MS = 3_000;
+
+/** Where NATS is and, in production, the operators' user and TLS trust (CliConfig). */
+export interface CliNatsOptions {
+  natsUrl: string;
+  natsNamespace: string;
+  natsUser?: string;
+  natsPassword?: string;
+  natsTlsCaFile?: string;
+}
+
+const connectionOptions = (options: CliNatsOptions, name: string) =>
+  natsConnectionOptions(
+    {
+      url: options.natsUrl,
+      user: options.natsUser,
+      password: options.natsPassword,
+      tlsCaFile: options.natsTlsCaFile,
+    },
+    name,
+  );
 
 export interface Nats {
   nc: NatsConnection;
@@ -38,16 +58,15 @@ export interface Nats {
 
 /** Connects once (no reconnect loop: a CLI should fail fast) and checks JetStream answers. */
 export async function withNats<T>(
-  options: { natsUrl: string; natsNamespace: string },
+  options: CliNatsOptions,
   work: (nats: Nats) => Promise<T>,
 ): Promise<T> {
   let nc: NatsConnection;
   try {
     nc = await connect({
-      servers: options.natsUrl.split(',').map((s) => s.trim()),
+      ...connectionOptions(options, 'tep-cli'),
       timeout: CONNECT_TIMEOUT_MS,
       reconnect: false,
-      name: 'tep-cli',
     });
   } catch (error) {
     throw new UnreachableError(`NATS unreachable at ${options.natsUrl}: ${errorMessage(error)}`);
@@ -306,16 +325,15 @@ export interface SharedTokenStore {
  * SERVICEDESK_CREDENTIAL_KEY, or the services cannot read what `tep` writes.
  */
 export async function openSharedTokenStore(
-  options: { natsUrl: string; natsNamespace: string },
+  options: CliNatsOptions,
   cipher: SecretCipher,
 ): Promise<SharedTokenStore> {
   const bucket = createTopology(options.natsNamespace).oauthTokenBucket;
   try {
     const { store, close } = await connectAccessTokenStore({
-      natsUrl: options.natsUrl,
+      connection: connectionOptions(options, 'tep-cli-tokens'),
       bucket,
       cipher,
-      name: 'tep-cli-tokens',
       timeoutMs: CONNECT_TIMEOUT_MS,
     });
     return { store, bucket, close };
@@ -328,7 +346,7 @@ export async function openSharedTokenStore(
 
 /** The shared store, or undefined (and `warn` told why) when NATS cannot be used. */
 export async function sharedTokenStoreOrWarn(
-  options: { natsUrl: string; natsNamespace: string },
+  options: CliNatsOptions,
   cipher: SecretCipher,
   warn: (detail: string) => void,
 ): Promise<SharedTokenStore | undefined> {

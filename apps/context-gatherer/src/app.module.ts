@@ -1,5 +1,10 @@
 import { Module, type DynamicModule } from '@nestjs/common';
-import { PlatformModule, WORKER_CONCURRENCY, stageWorker } from '@tep/service-runtime';
+import {
+  PlatformModule,
+  WORKER_CONCURRENCY,
+  stageWorker,
+  TenantSeries,
+} from '@tep/service-runtime';
 import type { GathererConfig } from './config/gatherer.config';
 import { GATHER_CONTEXT_SETTINGS, GatherContext } from './gather-context';
 
@@ -17,6 +22,8 @@ export class AppModule {
         { provide: WORKER_CONCURRENCY, useValue: config.WORKER_CONCURRENCY },
         GatherContext,
         stageWorker('context-gatherer', GatherContext),
+        // Its per-tenant series at zero from the moment a tenant is known.
+        TenantSeries,
       ],
     };
   }

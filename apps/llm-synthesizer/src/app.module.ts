@@ -1,7 +1,12 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { PinoLogger } from 'nestjs-pino';
 import { createSynthesizerFromEnv } from '@tep/enhancement-synthesis';
-import { PlatformModule, WORKER_CONCURRENCY, stageWorker } from '@tep/service-runtime';
+import {
+  PlatformModule,
+  WORKER_CONCURRENCY,
+  stageWorker,
+  TenantSeries,
+} from '@tep/service-runtime';
 import type { SynthesizerConfig } from './config/synthesizer.config';
 import { LLM_PRICES, SYNTHESIZER, SynthesizeEnhancement } from './synthesize-enhancement';
 
@@ -35,6 +40,8 @@ export class AppModule {
         },
         SynthesizeEnhancement,
         stageWorker('llm-synthesizer', SynthesizeEnhancement),
+        // Its per-tenant series at zero from the moment a tenant is known.
+        TenantSeries,
       ],
     };
   }

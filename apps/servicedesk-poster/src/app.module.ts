@@ -7,6 +7,7 @@ import {
   PlatformModule,
   TOPOLOGY,
   WORKER_CONCURRENCY,
+  TenantSeries,
   stageWorker,
 } from '@tep/service-runtime';
 import { openAccessTokenStore, serviceDeskGuard } from '@tep/servicedesk-client';
@@ -45,13 +46,13 @@ export class AppModule {
           provide: POSTER_TOKEN_STORE,
           inject: [NATS_CONNECTION, TOPOLOGY, POSTER_CIPHER],
           useFactory: (nc: NatsConnection, topology: Topology, cipher: SecretCipher) =>
-            openAccessTokenStore(nc, topology.oauthTokenBucket, cipher, {
-              replicas: config.NATS_STREAM_REPLICAS,
-            }),
+            openAccessTokenStore(nc, topology.oauthTokenBucket, cipher),
         },
         { provide: WORKER_CONCURRENCY, useValue: config.WORKER_CONCURRENCY },
         PostEnhancement,
         stageWorker('servicedesk-poster', PostEnhancement),
+        // Its per-tenant series at zero from the moment a tenant is known.
+        TenantSeries,
       ],
     };
   }

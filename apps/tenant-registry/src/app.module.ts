@@ -27,7 +27,7 @@ export class AppModule {
   static register(config: RegistryConfig): DynamicModule {
     return {
       module: AppModule,
-      imports: [PlatformModule.forService('tenant-registry', config)],
+      imports: [PlatformModule.forService('tenant-registry', config, { ownsTopology: true })],
       controllers: [TenantsController, OpenApiController, TenantAdminGrpcController],
       providers: [
         { provide: ADMIN_TOKENS, useValue: parseAdminTokens(config.ADMIN_TOKENS) },

@@ -9,6 +9,7 @@ export {
   postgresUrl,
   resolveInsecureServiceDeskUrls,
   resolveCredentialKey,
+  requireSecureNats,
   usesDatabase,
   workerConcurrency,
   type DatabaseServiceName,

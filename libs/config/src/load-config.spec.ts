@@ -8,6 +8,7 @@ import {
   baseServiceSchema,
   booleanFlag,
   loadConfig,
+  requireSecureNats,
   resolveInsecureServiceDeskUrls,
   usesDatabase,
 } from './index';
@@ -131,5 +132,38 @@ describe('ALLOW_INSECURE_SERVICEDESK_URLS', () => {
     expect(() =>
       loadConfig(schema, { NODE_ENV: 'production', ALLOW_INSECURE_SERVICEDESK_URLS: 'true' }),
     ).toThrow(/ALLOW_INSECURE_SERVICEDESK_URLS: must not be enabled in production/);
+  });
+});
+
+describe('NATS in production (requireSecureNats)', () => {
+  const schema = baseServiceSchema('context-gatherer').superRefine(requireSecureNats);
+  const production = { NODE_ENV: 'production' };
+
+  it('refuses an unauthenticated NATS and one without TLS, naming the variables', () => {
+    expect(() => loadConfig(schema, production)).toThrow(
+      /NATS_USER: is required in production[\s\S]*NATS_URL: must use TLS/,
+    );
+    expect(() =>
+      loadConfig(schema, { ...production, NATS_URL: 'tls://nats:4222', NATS_USER: 'x' }),
+    ).toThrow(/NATS_PASSWORD: is required in production/);
+    expect(() =>
+      loadConfig(schema, {
+        ...production,
+        NATS_URL: 'tls://nats-0:4222,nats://nats-1:4222',
+        NATS_USER: 'context-gatherer',
+        NATS_PASSWORD: 'p',
+      }),
+    ).toThrow(/NATS_URL: must use TLS/);
+  });
+
+  it('accepts its own user over TLS (tls:// URLs or a CA file), and anything outside production', () => {
+    const user = { NATS_USER: 'context-gatherer', NATS_PASSWORD: 'p' };
+    expect(
+      loadConfig(schema, { ...production, ...user, NATS_URL: 'tls://nats:4222' }).NATS_USER,
+    ).toBe('context-gatherer');
+    expect(
+      loadConfig(schema, { ...production, ...user, NATS_TLS_CA_FILE: '/ca.pem' }).NATS_TLS_CA_FILE,
+    ).toBe('/ca.pem');
+    expect(loadConfig(schema, { NODE_ENV: 'development' }).NATS_USER).toBeUndefined();
   });
 });

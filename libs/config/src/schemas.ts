@@ -71,6 +71,11 @@ function platformShape(service: ServiceName) {
       .default(''),
     /** JetStream replicas for the platform's streams (3 in a cluster). */
     NATS_STREAM_REPLICAS: z.coerce.number().int().min(1).max(5).default(1),
+    /** This service's NATS user and password (deploy/k8s/base/nats/auth.conf); required in production. */
+    NATS_USER: z.string().min(1).optional(),
+    NATS_PASSWORD: z.string().min(1).optional(),
+    /** PEM file of the CA that signed the NATS servers' certificates. */
+    NATS_TLS_CA_FILE: z.string().min(1).optional(),
   };
 }
 
@@ -146,6 +151,42 @@ export function resolveCredentialKey(
     message: 'is required (or, outside production, TENANT_ENCRYPTION_KEY)',
   });
   return '';
+}
+
+/**
+ * Production refuses a NATS connection that is not authenticated as the
+ * service's own user (NATS_USER, NATS_PASSWORD) or not over TLS (`tls://`
+ * URLs or NATS_TLS_CA_FILE): the production NATS configuration gives each
+ * service user only its own subjects (deploy/k8s/base/nats/auth.conf).
+ * `npm start` keeps an unauthenticated server on loopback.
+ */
+export function requireSecureNats(
+  env: {
+    NODE_ENV: string;
+    NATS_URL: string;
+    NATS_USER?: string;
+    NATS_PASSWORD?: string;
+    NATS_TLS_CA_FILE?: string;
+  },
+  ctx: z.RefinementCtx,
+): void {
+  if (env.NODE_ENV !== 'production') return;
+  if (!env.NATS_USER || !env.NATS_PASSWORD) {
+    ctx.addIssue({
+      code: 'custom',
+      path: [env.NATS_USER ? 'NATS_PASSWORD' : 'NATS_USER'],
+      message:
+        'is required in production: each service connects as its own NATS user (deploy/k8s/base/nats/auth.conf), never unauthenticated',
+    });
+  }
+  const tls = env.NATS_URL.split(',').every((u) => /^(tls|wss):\/\//i.test(u.trim()));
+  if (!tls && !env.NATS_TLS_CA_FILE) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['NATS_URL'],
+      message: 'must use TLS in production (tls:// URLs, or NATS_TLS_CA_FILE for a private CA)',
+    });
+  }
 }
 
 /**

@@ -38,6 +38,8 @@ export interface Topology {
   readonly tenantDirectoryBucket: string;
   /** SDP Cloud access tokens (encrypted), shared by every process that calls SDP. */
   readonly oauthTokenBucket: string;
+  /** The ingress's per-tenant webhook counters (one minute windows). */
+  readonly rateLimitBucket: string;
   readonly subjects: {
     received(tenantId: string): string;
     contextualized(tenantId: string): string;
@@ -90,6 +92,7 @@ export function createTopology(namespace = ''): Topology {
     advisoryStream: name('TICKETS_ADVISORIES'),
     tenantDirectoryBucket: name('tenant_directory'),
     oauthTokenBucket: name('sdp_oauth_tokens'),
+    rateLimitBucket: name('webhook_rate_limits'),
     subjects: {
       received: subject('received'),
       contextualized: subject('contextualized'),

@@ -6,6 +6,8 @@
  */
 export {
   HEADER,
+  awaitTopology,
+  bucketStreams,
   ensureTopology,
   publishMessage,
   runStageConsumer,
@@ -22,3 +24,12 @@ export {
   type TopologyOptions,
 } from './jetstream';
 export { STAGES, nextHop, type StageInput, type StageOutput, type StageResult } from './stages';
+export { inboxPrefixOf, natsConnectionOptions, type NatsSettings } from './connection';
+export {
+  NATS_USERS,
+  natsPasswordVariable,
+  natsPermissions,
+  renderNatsAuthorization,
+  type NatsPermissions,
+  type NatsUser,
+} from './permissions';

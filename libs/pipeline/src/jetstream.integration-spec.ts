@@ -141,8 +141,9 @@ describe('stage consumer runner', () => {
     const alone = await run();
     const withQuiet = await run(randomUUID());
     // Stream order would put it after all 3,000 (the runtime before the lanes: after ~2,000);
-    // the main lane skims past the flood (~700 here; CPU shared with other specs costs some).
-    expect(withQuiet.quietAt).toBeLessThan(FLOOD / 2);
+    // the main lane skims past the flood (700–1,300 on 2 cores alone, ~1,600 beside the
+    // heaviest specs): ahead of where the runtime before the lanes got it, with a margin.
+    expect(withQuiet.quietAt).toBeLessThan(FLOOD * 0.6);
     console.log(
       `fairness: quiet ticket handled after ${withQuiet.quietAt} of ${FLOOD} queued (${withQuiet.quietMs} ms); noisy tenant ` +
         `${alone.noisyPerSecond.toFixed(0)}/s alone, ${withQuiet.noisyPerSecond.toFixed(0)}/s beside the quiet one`,

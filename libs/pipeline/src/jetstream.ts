@@ -18,6 +18,7 @@ import {
   type JsMsg,
   type PubAck,
 } from '@nats-io/jetstream';
+import { Kvm } from '@nats-io/kv';
 import { headers as natsHeaders, nanos, type MsgHdrs } from '@nats-io/transport-node';
 import { z } from 'zod';
 import {
@@ -48,7 +49,13 @@ export interface TopologyOptions {
   duplicateWindowMs?: number;
 }
 
-/** Creates (or updates) the streams and durable consumers. Idempotent. */
+/**
+ * Creates (or updates) the streams, durable consumers and KV buckets.
+ * Idempotent. One process owns this — the tenant registry (or a test's
+ * setup) — and every other service waits for it (awaitTopology): in the
+ * production NATS configuration (deploy/, natsPermissions) no other service
+ * user may create or change a stream.
+ */
 export async function ensureTopology(
   jsm: JetStreamManager,
   topology: Topology,
@@ -112,6 +119,63 @@ export async function ensureTopology(
         max_deliver: consumer.maxDeliver,
         max_ack_pending: 1000,
       });
+    }
+  }
+  // Buckets last: awaitTopology takes the last bucket as "all is in place".
+  const kvm = new Kvm(jsm.jetstream());
+  for (const [bucket, settings] of bucketSettings(topology)) {
+    await kvm.create(bucket, { ...settings, replicas }).catch((error: unknown) => {
+      // A bucket made earlier with other settings (e.g. fewer replicas) is kept as it is.
+      if (!(error instanceof Error && /already in use/i.test(error.message))) throw error;
+    });
+  }
+}
+
+/** Each KV bucket of the platform and how long its entries live. */
+function bucketSettings(topology: Topology): [string, { history: number; ttl?: number }][] {
+  return [
+    [topology.tenantDirectoryBucket, { history: 1 }],
+    // Counters of one-minute windows: two minutes bound what is kept.
+    [topology.rateLimitBucket, { history: 1, ttl: 2 * 60_000 }],
+    // Zoho's tokens last an hour: two hours of age bound what is kept.
+    [topology.oauthTokenBucket, { history: 1, ttl: 2 * 3600_000 }],
+  ];
+}
+
+/** The streams behind the topology's KV buckets, as JetStream names them. */
+export const bucketStreams = (topology: Topology): string[] =>
+  bucketSettings(topology).map(([bucket]) => `KV_${bucket}`);
+
+/**
+ * Waits until the topology's owner has created every stream and bucket
+ * (ensureTopology), checking once a second and saying so through `onWait`
+ * — forever unless `deadlineMs` is given: a service that starts before the
+ * registry, or while JetStream elects its leaders, keeps trying.
+ */
+export async function awaitTopology(
+  jsm: JetStreamManager,
+  topology: Topology,
+  options: { onWait?(missing: string, error: unknown): void; deadlineMs?: number } = {},
+): Promise<void> {
+  const started = Date.now();
+  const streams = [
+    topology.ticketsStream,
+    topology.deadLetterStream,
+    topology.advisoryStream,
+    ...bucketStreams(topology),
+  ];
+  for (const stream of streams) {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await jsm.streams.info(stream);
+        break;
+      } catch (error) {
+        if (options.deadlineMs !== undefined && Date.now() - started > options.deadlineMs) {
+          throw new Error(`JetStream topology not in place: ${stream}: ${String(error)}`);
+        }
+        if (attempt % 10 === 0) options.onWait?.(stream, error);
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+      }
     }
   }
 }

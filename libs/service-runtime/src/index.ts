@@ -12,6 +12,7 @@ export {
   type ReadinessReport,
 } from './health';
 export { MetricsRegistry, PipelineMetrics } from './metrics';
+export { TenantSeries } from './tenant-series';
 export { REDACTED_PATHS, SECRET_LOG_KEYS, censorSecrets, loggerParams } from './logging';
 export {
   runService,

@@ -123,4 +123,31 @@ export class PipelineMetrics {
       registers,
     });
   }
+
+  /**
+   * A tenant's series at zero from the moment it is known (TenantSeries),
+   * not from its first event: `increase()` and `rate()` need a sample before
+   * the first increment, or a new client's first ticket shows no success
+   * rate and no latency (runbook step 6.2).
+   */
+  initTenant(tenantId: string): void {
+    const tenant = { tenant_id: tenantId };
+    this.requestDuration.zero(tenant);
+    for (const outcome of ['posted', 'failed', 'skipped'])
+      this.outcomes.inc({ ...tenant, outcome }, 0);
+    for (const kind of ['prompt', 'completion']) this.llmTokens.inc({ ...tenant, kind }, 0);
+    this.llmCost.inc(tenant, 0);
+    this.possibleOutages.inc(tenant, 0);
+  }
+
+  /** A removed tenant's series go, so an offboarded client leaves none behind. */
+  forgetTenant(tenantId: string): void {
+    const tenant = { tenant_id: tenantId };
+    for (const metric of [this.requestDuration, this.llmCost, this.possibleOutages]) {
+      metric.remove(tenant);
+    }
+    for (const outcome of ['posted', 'failed', 'skipped'])
+      this.outcomes.remove({ ...tenant, outcome });
+    for (const kind of ['prompt', 'completion']) this.llmTokens.remove({ ...tenant, kind });
+  }
 }

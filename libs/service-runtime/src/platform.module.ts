@@ -11,10 +11,15 @@ import {
 } from '@nestjs/common';
 import { jetstream, jetstreamManager, type JetStreamClient } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { LoggerModule } from 'nestjs-pino';
+import { LoggerModule, PinoLogger } from 'nestjs-pino';
 import { DataSource } from 'typeorm';
 import { createTopology, type Topology } from '@tep/contracts';
-import { ensureTopology } from '@tep/pipeline';
+import {
+  awaitTopology,
+  ensureTopology,
+  natsConnectionOptions,
+  type NatsSettings,
+} from '@tep/pipeline';
 import { TenantDatabase, createDataSource } from '@tep/data';
 import { HealthController, HealthService } from './health';
 import { loggerParams } from './logging';
@@ -33,11 +38,17 @@ export interface PlatformOptions {
    * and injecting DataSource or TenantDatabase fails at boot.
    */
   database?: { url: string; poolSize: number };
-  natsUrl: string;
+  /** URL list, and in production the service's NATS user and TLS trust. */
+  nats: NatsSettings;
   /** Prefix for streams, subjects and buckets ('' in production). */
   natsNamespace: string;
-  /** JetStream replicas for the streams this service ensures (3 in a cluster). */
+  /** JetStream replicas for the streams the topology's owner creates (3 in a cluster). */
   streamReplicas?: number;
+  /**
+   * This service creates and updates the JetStream topology (the registry);
+   * every other service waits until it is in place (awaitTopology).
+   */
+  ownsTopology?: boolean;
   /** One log line per HTTP request (off for the ingress: it logs each webhook itself). */
   requestLogs?: boolean;
   /** How long boot waits for Postgres (if any) and NATS before giving up. */
@@ -87,6 +98,9 @@ export interface BaseServiceConfig {
   readonly NATS_URL: string;
   readonly NATS_NAMESPACE: string;
   readonly NATS_STREAM_REPLICAS: number;
+  readonly NATS_USER?: string;
+  readonly NATS_PASSWORD?: string;
+  readonly NATS_TLS_CA_FILE?: string;
 }
 
 /** …and those of a service with a database (@tep/config DATABASE_SERVICES). */
@@ -95,7 +109,7 @@ export interface DatabaseServiceConfig extends BaseServiceConfig {
   readonly DATABASE_POOL_SIZE: number;
 }
 
-type ServiceExtras = Pick<PlatformOptions, 'requestLogs'>;
+type ServiceExtras = Pick<PlatformOptions, 'requestLogs' | 'ownsTopology'>;
 
 /** The probes: never in request logs (like /health and /metrics, see logging.ts). */
 const PROBE_ROUTES = [
@@ -140,7 +154,12 @@ export class PlatformModule {
       database: database
         ? { url: config.DATABASE_URL!, poolSize: config.DATABASE_POOL_SIZE ?? 10 }
         : undefined,
-      natsUrl: config.NATS_URL,
+      nats: {
+        url: config.NATS_URL,
+        user: config.NATS_USER,
+        password: config.NATS_PASSWORD,
+        tlsCaFile: config.NATS_TLS_CA_FILE,
+      },
       natsNamespace: config.NATS_NAMESPACE,
       streamReplicas: config.NATS_STREAM_REPLICAS,
       ...extra,
@@ -191,8 +210,7 @@ export class PlatformModule {
           useFactory: () =>
             retryUntil('NATS', timeout, () =>
               connect({
-                servers: options.natsUrl.split(',').map((s) => s.trim()),
-                name: options.service,
+                ...natsConnectionOptions(options.nats, options.service),
                 maxReconnectAttempts: -1,
                 reconnectTimeWait: 1_000,
                 // Otherwise the client builds an Error, stack trace and all, for every
@@ -203,13 +221,26 @@ export class PlatformModule {
         },
         {
           provide: JETSTREAM,
-          useFactory: async (nc: NatsConnection, topology: Topology): Promise<JetStreamClient> => {
-            await ensureTopology(await jetstreamManager(nc), topology, {
-              replicas: options.streamReplicas ?? 1,
-            });
+          useFactory: async (
+            nc: NatsConnection,
+            topology: Topology,
+            logger: PinoLogger,
+          ): Promise<JetStreamClient> => {
+            const jsm = await jetstreamManager(nc);
+            if (options.ownsTopology) {
+              await ensureTopology(jsm, topology, { replicas: options.streamReplicas ?? 1 });
+            } else {
+              await awaitTopology(jsm, topology, {
+                onWait: (missing, error) =>
+                  logger.warn(
+                    { event: 'topology_wait', missing, err: error },
+                    `waiting for JetStream stream ${missing} (the tenant registry creates the topology)`,
+                  ),
+              });
+            }
             return jetstream(nc);
           },
-          inject: [NATS_CONNECTION, TOPOLOGY],
+          inject: [NATS_CONNECTION, TOPOLOGY, PinoLogger],
         },
         HealthService,
         MetricsRegistry,

@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { Kvm, type KV } from '@nats-io/kv';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { connect, type ConnectionOptions, type NatsConnection } from '@nats-io/transport-node';
 import type { SecretCipher } from '@tep/encryption';
 
 /** An access token as every process sees it. */
@@ -143,20 +143,15 @@ export class KvAccessTokenStore implements AccessTokenStore {
 }
 
 /**
- * Opens (creating when missing) the shared token bucket. Entries outlive no
- * token: Zoho's last an hour, so two hours of age bounds what the bucket keeps.
+ * Opens the shared token bucket, which the topology's owner creates
+ * (@tep/pipeline ensureTopology, with a two-hour TTL: Zoho's tokens last an hour).
  */
 export async function openAccessTokenStore(
   nc: NatsConnection,
   bucket: string,
   cipher: SecretCipher,
-  options: { replicas?: number } = {},
 ): Promise<KvAccessTokenStore> {
-  const kv = await new Kvm(nc).create(bucket, {
-    history: 1,
-    ttl: 2 * 3600 * 1000,
-    ...(options.replicas ? { replicas: options.replicas } : {}),
-  });
+  const kv = await new Kvm(nc).open(bucket);
   return new KvAccessTokenStore(kv, cipher);
 }
 
@@ -167,24 +162,20 @@ export async function openAccessTokenStore(
  * used; the caller decides whether a private token will do.
  */
 export async function connectAccessTokenStore(options: {
-  natsUrl: string;
+  /** Servers, name and credentials (@tep/pipeline natsConnectionOptions). */
+  connection: ConnectionOptions;
   bucket: string;
   cipher: SecretCipher;
-  name: string;
-  replicas?: number;
   timeoutMs?: number;
 }): Promise<{ store: KvAccessTokenStore; close(): Promise<void> }> {
   const nc = await connect({
-    servers: options.natsUrl.split(',').map((s) => s.trim()),
+    ...options.connection,
     timeout: options.timeoutMs ?? 3_000,
     reconnect: false,
-    name: options.name,
   });
   const close = () => nc.close().catch(() => undefined);
   try {
-    const store = await openAccessTokenStore(nc, options.bucket, options.cipher, {
-      replicas: options.replicas,
-    });
+    const store = await openAccessTokenStore(nc, options.bucket, options.cipher);
     return { store, close };
   } catch (error) {
     await close();

@@ -4,6 +4,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { PLATFORM_DEFAULTS } from '@tep/config';
 import { createTopology, type Topology } from '@tep/contracts';
+import { ensureTopology } from '@tep/pipeline';
 
 export const TEST_NATS_URL = process.env.TEST_NATS_URL ?? PLATFORM_DEFAULTS.natsUrl;
 
@@ -15,10 +16,16 @@ export interface TestNats {
   cleanup(): Promise<void>;
 }
 
+/**
+ * A fresh namespace with its topology in place, as the tenant registry
+ * creates it in a running platform: a spec may start any service alone
+ * (services other than the registry wait for the topology, never create it).
+ */
 export async function createTestNats(): Promise<TestNats> {
   const namespace = `t${randomBytes(5).toString('hex')}`;
   const topology = createTopology(namespace);
   const nc = await connect({ servers: TEST_NATS_URL });
+  await ensureTopology(await jetstreamManager(nc), topology);
   return {
     nc,
     namespace,

@@ -8,6 +8,7 @@ import {
   workerConcurrency,
   resolveCredentialKey,
   resolveInsecureServiceDeskUrls,
+  requireSecureNats,
 } from '@tep/config';
 import { z } from 'zod';
 
@@ -26,6 +27,7 @@ export const posterConfigSchema = baseServiceSchema('servicedesk-poster')
     ALLOW_INSECURE_SERVICEDESK_URLS: booleanFlag.optional(),
   })
   .transform((env, ctx) => {
+    requireSecureNats(env, ctx);
     const allowInsecure = resolveInsecureServiceDeskUrls(env, ctx);
     const credentialKey = resolveCredentialKey(env, ctx);
     // The poster never needs the webhook-secret key: it is not passed on.

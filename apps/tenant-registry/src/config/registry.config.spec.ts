@@ -8,7 +8,9 @@ const production = {
   DATABASE_URL: 'postgres://tep_registry:secret@db:5432/ai_agents',
   TENANT_ENCRYPTION_KEY: 'x'.repeat(43) + '=',
   SERVICEDESK_CREDENTIAL_KEY: 'y'.repeat(43) + '=',
-  NATS_URL: 'nats://nats:4222',
+  NATS_URL: 'tls://nats:4222',
+  NATS_USER: 'tenant-registry',
+  NATS_PASSWORD: 'n'.repeat(32),
 };
 
 describe('registry configuration in production', () => {

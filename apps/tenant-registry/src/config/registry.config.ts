@@ -7,6 +7,7 @@ import {
   postgresUrl,
   resolveCredentialKey,
   resolveInsecureServiceDeskUrls,
+  requireSecureNats,
 } from '@tep/config';
 import { z } from 'zod';
 
@@ -38,6 +39,7 @@ export const registryConfigSchema = baseServiceSchema('tenant-registry')
     ALLOW_INSECURE_SERVICEDESK_URLS: booleanFlag.optional(),
   })
   .transform((env, ctx) => {
+    requireSecureNats(env, ctx);
     const production = env.NODE_ENV === 'production';
     const tokens = (env.ADMIN_TOKENS ?? (production ? '' : DEVELOPMENT_ADMIN_TOKEN))
       .split(',')

@@ -55,7 +55,7 @@ export class TenantDirectoryPublisher implements OnApplicationBootstrap {
   }
 
   private bucket(): Promise<KV> {
-    this.kv ??= new Kvm(this.nats).create(this.topology.tenantDirectoryBucket, { history: 1 });
+    this.kv ??= new Kvm(this.nats).open(this.topology.tenantDirectoryBucket);
     return this.kv;
   }
 

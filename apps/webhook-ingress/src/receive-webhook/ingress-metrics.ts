@@ -36,6 +36,17 @@ export class IngressMetrics {
     });
   }
 
+  /** A known tenant's accepted-webhook series at zero before its first webhook (see PipelineMetrics.initTenant). */
+  initTenant(tenantId: string): void {
+    for (const duplicate of ['false', 'true'])
+      this.accepted.inc({ tenant_id: tenantId, duplicate }, 0);
+  }
+
+  forgetTenant(tenantId: string): void {
+    for (const duplicate of ['false', 'true'])
+      this.accepted.remove({ tenant_id: tenantId, duplicate });
+  }
+
   record(outcome: WebhookOutcome, knownTenantId: string | undefined, startedNs: bigint): void {
     const seconds = Number(process.hrtime.bigint() - startedNs) / 1e9;
     if (outcome.kind === 'accepted') {

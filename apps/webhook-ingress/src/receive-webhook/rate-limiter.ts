@@ -44,11 +44,8 @@ export class TenantRateLimiter implements OnModuleInit {
   ) {}
 
   async onModuleInit(): Promise<void> {
-    const prefix = this.topology.namespace ? `${this.topology.namespace}_` : '';
-    this.counters = await new Kvm(this.nats).create(`${prefix}webhook_rate_limits`, {
-      history: 1,
-      ttl: 2 * MINUTE_MS,
-    });
+    // Created (two-minute TTL) by the topology's owner, ensureTopology.
+    this.counters = await new Kvm(this.nats).open(this.topology.rateLimitBucket);
   }
 
   async take(tenantId: string, perMinute: number, now = Date.now()): Promise<RateDecision> {

@@ -5,6 +5,7 @@ import { PinoLogger } from 'nestjs-pino';
 import { TenantDirectoryEntrySchema, type Topology } from '@tep/contracts';
 import type { SecretCipher } from '@tep/encryption';
 import { HealthService, NATS_CONNECTION, TOPOLOGY } from '@tep/service-runtime';
+import { IngressMetrics } from '../receive-webhook/ingress-metrics';
 
 export const SECRET_CIPHER = Symbol('SECRET_CIPHER');
 
@@ -33,6 +34,7 @@ export class TenantDirectory implements OnModuleInit, OnApplicationShutdown {
     @Inject(TOPOLOGY) private readonly topology: Topology,
     @Inject(SECRET_CIPHER) private readonly cipher: SecretCipher,
     private readonly logger: PinoLogger,
+    private readonly metrics: IngressMetrics,
     health: HealthService,
   ) {
     this.logger.setContext(TenantDirectory.name);
@@ -42,9 +44,8 @@ export class TenantDirectory implements OnModuleInit, OnApplicationShutdown {
   }
 
   async onModuleInit(): Promise<void> {
-    const kv: KV = await new Kvm(this.nats).create(this.topology.tenantDirectoryBucket, {
-      history: 1,
-    });
+    // Created by the topology's owner (ensureTopology); the ingress only reads it.
+    const kv: KV = await new Kvm(this.nats).open(this.topology.tenantDirectoryBucket);
     this.watcher = await kv.watch();
     if ((await kv.status()).values === 0) this.loaded = true;
     void this.follow(this.watcher);
@@ -80,6 +81,7 @@ export class TenantDirectory implements OnModuleInit, OnApplicationShutdown {
   private apply(entry: KvWatchEntry): void {
     if (entry.operation !== 'PUT') {
       this.tenants.delete(entry.key);
+      this.metrics.forgetTenant(entry.key);
       this.logger.info({ tenant_id: entry.key }, 'Tenant removed from directory');
       return;
     }
@@ -95,6 +97,8 @@ export class TenantDirectory implements OnModuleInit, OnApplicationShutdown {
         })),
         requestsPerMinute: parsed.rate_limits.requests_per_minute,
       });
+      // Its series at zero now, so its first webhook is an increase Prometheus sees.
+      this.metrics.initTenant(parsed.tenant_id);
       this.logger.info(
         { tenant_id: parsed.tenant_id, status: parsed.status },
         'Tenant directory updated',

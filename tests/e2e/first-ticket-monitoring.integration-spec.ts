@@ -1,0 +1,194 @@
+/**
+ * Runbook 6.1–6.2 as an operator sees it: a real Prometheus (Debian's
+ * package) scrapes the five services with deploy/prometheus/rules.yml; a
+ * tenant is created and sends its first ticket. The tenant's success rate
+ * must read 1 and its p95 latency must be a number — which needs its
+ * series to exist at zero before the first increment (PipelineMetrics.
+ * initTenant, from the tenant directory).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startSdpSimulator, type SdpSimulator } from '@tep/sdp-simulator';
+import {
+  createTestDatabase,
+  createTestNats,
+  eventually,
+  freePort,
+  startServiceProcess,
+  testEncryptionKey,
+  type ServiceProcess,
+  type TestDatabase,
+  type TestNats,
+} from '@tep/testing';
+import { findExecutable } from '../deploy/deploy-files';
+
+const PROMETHEUS = findExecutable('prometheus');
+const RULES = join(__dirname, '..', '..', 'deploy', 'prometheus', 'rules.yml');
+const ADMIN_TOKEN = 'monitoring-admin-token-'.padEnd(40, 'x');
+
+const itWithPrometheus: jest.It = PROMETHEUS ? it : it.skip;
+if (!PROMETHEUS) {
+  console.log(
+    'monitoring: SKIPPED the first-ticket check against a real Prometheus: prometheus is not on PATH (apt-get install prometheus; tools/dev/ensure-tools.sh)',
+  );
+}
+
+describe('a new tenant in monitoring from its first ticket (real Prometheus)', () => {
+  let dir: string;
+  let db: TestDatabase;
+  let nats: TestNats;
+  let sdp: SdpSimulator;
+  let prometheus: ChildProcess | undefined;
+  let prometheusUrl: string;
+  const services: ServiceProcess[] = [];
+
+  /** One instant query's value for the series, or undefined while there is none. */
+  async function value(query: string): Promise<number | undefined> {
+    const res = await fetch(`${prometheusUrl}/api/v1/query?query=${encodeURIComponent(query)}`);
+    const body = (await res.json()) as {
+      data: { result: { value: [number, string] }[] };
+    };
+    const sample = body.data.result[0];
+    return sample ? Number(sample.value[1]) : undefined;
+  }
+
+  beforeAll(async () => {
+    if (!PROMETHEUS) return;
+    dir = mkdtempSync(join(tmpdir(), 'tep-prometheus-'));
+    db = await createTestDatabase();
+    nats = await createTestNats();
+    sdp = await startSdpSimulator({
+      apiKeys: ['monitoring-sdp-key'],
+      seed: { requests: [{ display_id: 'MON-1', subject: 'Mailbox full', status: 'Open' }] },
+    });
+    const key = testEncryptionKey();
+    const common = {
+      NATS_NAMESPACE: nats.namespace,
+      TENANT_ENCRYPTION_KEY: key,
+      ALLOW_INSECURE_SERVICEDESK_URLS: 'true',
+      DATABASE_URL: db.appUrl,
+    };
+    services.push(
+      ...(await Promise.all([
+        startServiceProcess('tenant-registry', {
+          ...common,
+          DATABASE_URL: db.registryUrl,
+          ADMIN_TOKENS: ADMIN_TOKEN,
+        }),
+        startServiceProcess('webhook-ingress', common),
+        startServiceProcess('context-gatherer', common),
+        startServiceProcess('llm-synthesizer', common),
+        startServiceProcess('servicedesk-poster', { ...common, DATABASE_URL: db.posterUrl }),
+      ])),
+    );
+    // The project's rules, evaluated every second instead of every 30 s so the test is short.
+    writeFileSync(
+      join(dir, 'rules.yml'),
+      readFileSync(RULES, 'utf8').replace(/^(\s+)interval: 30s$/m, '$1interval: 1s'),
+    );
+    writeFileSync(
+      join(dir, 'prometheus.yml'),
+      `global:
+  scrape_interval: 1s
+  evaluation_interval: 1s
+rule_files: [rules.yml]
+scrape_configs:
+${services
+  .map(
+    (s) => `  - job_name: ${s.name}
+    static_configs: [{ targets: ['127.0.0.1:${s.port}'] }]`,
+  )
+  .join('\n')}
+`,
+    );
+    const port = await freePort();
+    prometheusUrl = `http://127.0.0.1:${port}`;
+    prometheus = spawn(
+      PROMETHEUS,
+      [
+        `--config.file=${join(dir, 'prometheus.yml')}`,
+        `--storage.tsdb.path=${join(dir, 'data')}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+      ],
+      { cwd: dir, stdio: 'ignore' },
+    );
+    await eventually(async () => {
+      const res = await fetch(`${prometheusUrl}/-/ready`).catch(() => undefined);
+      return res?.ok ? true : undefined;
+    }, 30_000);
+  }, 180_000);
+
+  afterAll(async () => {
+    prometheus?.kill('SIGKILL');
+    await Promise.all(services.map((s) => s.kill()));
+    await sdp?.close();
+    await nats?.cleanup();
+    await db?.drop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  itWithPrometheus(
+    'reads a success rate of 1 and a p95 latency after one posted note',
+    async () => {
+      const [registry, ingress] = services;
+      const res = await fetch(`${registry.url}/tenants`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, 'Content-Type': 'application/json' },
+        body: JSON.stringify({
+          name: 'Brand-new MSP',
+          servicedesk_url: sdp.url,
+          servicedesk_api_key: 'monitoring-sdp-key',
+          tier: 'basic',
+        }),
+      });
+      expect(res.status).toBe(201);
+      const tenant = (await res.json()) as { tenant_id: string; webhook_secret: string };
+      const selector = `{tenant_id="${tenant.tenant_id}"}`;
+      // Known before its first ticket: its series are scraped at zero.
+      await eventually(
+        async () =>
+          (await value(
+            `enhancement_outcomes_total{tenant_id="${tenant.tenant_id}",outcome="posted"}`,
+          )) === 0
+            ? true
+            : undefined,
+        20_000,
+      );
+      expect(await value(`enhancement_success_rate${selector}`)).toBeUndefined();
+
+      // 403 until the ingress has the tenant from the directory (milliseconds).
+      const accepted = await eventually(async () => {
+        const reply = await sdp.control.sendWebhook({
+          url: `${ingress.url}/webhook/servicedesk?tenant_id=${tenant.tenant_id}`,
+          secret: tenant.webhook_secret,
+          payload: { ticket_id: 'MON-1', subject: 'Mailbox full', status: 'Open' },
+        });
+        return reply.status === 202 ? reply : undefined;
+      }, 15_000);
+      expect(accepted.status).toBe(202);
+      await eventually(
+        () => sdp.control.notes().find((n) => n.request_display_id === 'MON-1'),
+        30_000,
+      );
+
+      const successRate = await eventually(
+        () => value(`enhancement_success_rate${selector}`),
+        30_000,
+      );
+      expect(successRate).toBe(1);
+      const p95 = await eventually(async () => {
+        const v = await value(`tenant:enhancement_request_duration_seconds:p95_5m${selector}`);
+        return v !== undefined && Number.isFinite(v) ? v : undefined;
+      }, 30_000);
+      expect(p95).toBeGreaterThan(0);
+      const requests = await eventually(async () => {
+        const v = await value(`tenant:enhancement_requests:rate5m${selector}`);
+        return v !== undefined && v > 0 ? v : undefined;
+      }, 30_000);
+      expect(requests).toBeGreaterThan(0);
+    },
+    120_000,
+  );
+});
