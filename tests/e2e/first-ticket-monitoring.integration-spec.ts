@@ -146,16 +146,20 @@ ${services
       expect(res.status).toBe(201);
       const tenant = (await res.json()) as { tenant_id: string; webhook_secret: string };
       const selector = `{tenant_id="${tenant.tenant_id}"}`;
-      // Known before its first ticket: its series are scraped at zero.
-      await eventually(
-        async () =>
-          (await value(
-            `enhancement_outcomes_total{tenant_id="${tenant.tenant_id}",outcome="posted"}`,
-          )) === 0
-            ? true
-            : undefined,
-        20_000,
-      );
+      // Known before its first ticket: the series of the services that will count
+      // it (the ingress its webhook, the poster its note) are scraped at zero.
+      for (const [job, series] of [
+        ['webhook-ingress', 'enhancement_requests_total'],
+        ['servicedesk-poster', 'enhancement_outcomes_total'],
+      ]) {
+        await eventually(
+          async () =>
+            (await value(`${series}{job="${job}",tenant_id="${tenant.tenant_id}"}`)) === 0
+              ? true
+              : undefined,
+          30_000,
+        );
+      }
       expect(await value(`enhancement_success_rate${selector}`)).toBeUndefined();
 
       // 403 until the ingress has the tenant from the directory (milliseconds).

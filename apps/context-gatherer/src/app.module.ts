@@ -7,6 +7,7 @@ import {
 } from '@tep/service-runtime';
 import type { GathererConfig } from './config/gatherer.config';
 import { GATHER_CONTEXT_SETTINGS, GatherContext } from './gather-context';
+import { FeedbackRecorder } from './record-feedback';
 
 @Module({})
 export class AppModule {
@@ -24,6 +25,7 @@ export class AppModule {
         stageWorker('context-gatherer', GatherContext),
         // Its per-tenant series at zero from the moment a tenant is known.
         TenantSeries,
+        FeedbackRecorder,
       ],
     };
   }

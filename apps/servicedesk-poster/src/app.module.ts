@@ -10,6 +10,7 @@ import {
   TenantSeries,
   stageWorker,
 } from '@tep/service-runtime';
+import { FeedbackTokens } from '@tep/feedback-token';
 import { openAccessTokenStore, serviceDeskGuard } from '@tep/servicedesk-client';
 import type { PosterConfig } from './config/poster.config';
 import {
@@ -37,6 +38,10 @@ export class AppModule {
           provide: POST_ENHANCEMENT_SETTINGS,
           useValue: {
             sdpTimeoutMs: config.SDP_TIMEOUT_MS,
+            feedback: {
+              tokens: FeedbackTokens.fromEnv(config.FEEDBACK_TOKEN_KEY),
+              publicBaseUrl: config.PUBLIC_WEBHOOK_BASE_URL,
+            },
             // Checked before every request and on the very address each connection goes to.
             ...serviceDeskGuard(config.ALLOW_INSECURE_SERVICEDESK_URLS),
           },

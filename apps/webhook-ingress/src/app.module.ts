@@ -1,5 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { SecretCipher } from '@tep/encryption';
+import { FeedbackTokens } from '@tep/feedback-token';
+import { FEEDBACK_TOKENS, FeedbackController } from './feedback';
 import { PlatformModule } from '@tep/service-runtime';
 import type { IngressConfig } from './config/ingress.config';
 import { SECRET_CIPHER, TenantDirectory } from './tenant-directory/tenant-directory';
@@ -23,6 +25,8 @@ export class AppModule {
           database: false,
         }),
       ],
+      // The notes' feedback links (public, no login: the signed token is the credential).
+      controllers: [FeedbackController],
       providers: [
         { provide: SECRET_CIPHER, useValue: SecretCipher.fromEnv(config.TENANT_ENCRYPTION_KEY) },
         {
@@ -32,6 +36,7 @@ export class AppModule {
             publishTimeoutMs: config.PUBLISH_TIMEOUT_MS,
           },
         },
+        { provide: FEEDBACK_TOKENS, useValue: FeedbackTokens.fromEnv(config.FEEDBACK_TOKEN_KEY) },
         TenantDirectory,
         TenantRateLimiter,
         IngressMetrics,

@@ -153,6 +153,45 @@ export function resolveCredentialKey(
   return '';
 }
 
+/** Outside production, the key `npm start`, tests and tools share when FEEDBACK_TOKEN_KEY is unset. */
+export const DEVELOPMENT_FEEDBACK_TOKEN_KEY = 'development-feedback-token-key-not-for-production';
+
+/**
+ * FEEDBACK_TOKEN_KEY: comma-separated keys (32+ characters each, the first
+ * signs) for the notes' feedback links, held by the poster (signs) and the
+ * ingress (verifies). Required in production, where the development key is
+ * refused.
+ */
+export function resolveFeedbackTokenKey(
+  env: { NODE_ENV: string; FEEDBACK_TOKEN_KEY?: string },
+  ctx: z.RefinementCtx,
+): string {
+  const keys = (env.FEEDBACK_TOKEN_KEY ?? '')
+    .split(',')
+    .map((k) => k.trim())
+    .filter(Boolean);
+  const production = env.NODE_ENV === 'production';
+  if (keys.length === 0 && !production) return DEVELOPMENT_FEEDBACK_TOKEN_KEY;
+  if (keys.length === 0 || (production && keys.includes(DEVELOPMENT_FEEDBACK_TOKEN_KEY))) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['FEEDBACK_TOKEN_KEY'],
+      message:
+        'is required in production (comma-separated keys of 32+ characters: openssl rand -hex 32)',
+    });
+  } else if (keys.some((k) => k.length < 32)) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['FEEDBACK_TOKEN_KEY'],
+      message: 'each key needs 32+ characters',
+    });
+  }
+  return keys.join(',');
+}
+
+/** The public base URL of the ingress: tenants' webhook URLs and the notes' feedback links. */
+export const publicBaseUrl = z.string().url().default('http://127.0.0.1:8080');
+
 /**
  * Production refuses a NATS connection that is not authenticated as the
  * service's own user (NATS_USER, NATS_PASSWORD) or not over TLS (`tls://`

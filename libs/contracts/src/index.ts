@@ -65,3 +65,12 @@ export {
   type ServiceDeskSettings,
   type ServiceDeskOAuthSecret,
 } from './servicedesk-settings';
+export {
+  FEEDBACK_RATINGS,
+  MAX_FEEDBACK_REASON_CHARS,
+  FeedbackAnswersSchema,
+  FeedbackSubmittedSchema,
+  type FeedbackAnswers,
+  type FeedbackRating,
+  type FeedbackSubmitted,
+} from './feedback';

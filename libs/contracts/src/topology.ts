@@ -45,6 +45,8 @@ export interface Topology {
     contextualized(tenantId: string): string;
     enhanced(tenantId: string): string;
     posted(tenantId: string): string;
+    /** A technician's answer about a note (queued by the ingress, recorded by the gatherer). */
+    feedback(tenantId: string): string;
     deadLetter(stage: StageName | 'ingress', tenantId: string): string;
   };
   readonly ticketSubjects: readonly string[];
@@ -52,6 +54,8 @@ export interface Topology {
   /** The advisory subject the server uses when a consumer's (durable name) message runs out of deliveries. */
   exhaustedAdvisorySubject(durable: string): string;
   readonly consumers: Readonly<Record<StageName, StageConsumer>>;
+  /** The context-gatherer's consumer of tickets.feedback.> (not a pipeline stage). */
+  readonly feedbackConsumer: StageLane;
 }
 
 /** A stage's lanes, main first: what is set up, consumed, monitored and drained for it. */
@@ -98,9 +102,10 @@ export function createTopology(namespace = ''): Topology {
       contextualized: subject('contextualized'),
       enhanced: subject('enhanced'),
       posted: subject('posted'),
+      feedback: subject('feedback'),
       deadLetter: (stage, tenantId) => `${prefix}tickets.dead.${stage}.${tenantId}`,
     },
-    ticketSubjects: ['received', 'contextualized', 'enhanced', 'posted', 'backlog'].map(
+    ticketSubjects: ['received', 'contextualized', 'enhanced', 'posted', 'backlog', 'feedback'].map(
       (kind) => `${prefix}tickets.${kind}.>`,
     ),
     deadLetterSubjects: [`${prefix}tickets.dead.>`],
@@ -113,6 +118,10 @@ export function createTopology(namespace = ''): Topology {
       // SDP (and Zoho's token endpoint) may ask us to wait for many minutes:
       // rate-limited deliveries go on up to 60 times (about an hour) before a dead letter.
       'servicedesk-poster': consumer('servicedesk-poster', 'enhanced', 30_000, 10, 60),
+    },
+    feedbackConsumer: {
+      durable: name('feedback-recorder'),
+      filterSubject: `${prefix}tickets.feedback.>`,
     },
   };
 }

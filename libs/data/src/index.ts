@@ -41,6 +41,14 @@ export {
   type JobRecord,
 } from './enhancement-history';
 export {
+  recordFeedback,
+  listFeedback,
+  feedbackSummary,
+  type FeedbackRecord,
+  type FeedbackRow,
+  type FeedbackSummary,
+} from './enhancement-feedback';
+export {
   loadTenantServiceDesk,
   loadEnhancementPreferences,
   type TenantServiceDeskRow,

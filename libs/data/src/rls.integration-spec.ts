@@ -27,6 +27,7 @@ const FIXTURES: Record<(typeof TENANT_TABLES)[number], string> = {
   ticket_history: `INSERT INTO ticket_history (tenant_id, ticket_id, subject) VALUES ($1, 'TKT-1', 'Printer jam')`,
   system_inventory: `INSERT INTO system_inventory (tenant_id, hostname, ip_address) VALUES ($1, 'db01', '10.0.0.5')`,
   kb_articles: `INSERT INTO kb_articles (tenant_id, article_id, title) VALUES ($1, 'KB-1', 'Reset a password')`,
+  enhancement_feedback: `INSERT INTO enhancement_feedback (tenant_id, job_id, rating, submitted_at) VALUES ($1, gen_random_uuid(), 'helpful', now())`,
 };
 
 describe('row-level security as the application role', () => {

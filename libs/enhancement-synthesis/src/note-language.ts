@@ -38,6 +38,10 @@ export interface NoteLabels {
   sources: Record<ContextSource, string>;
   /** Stands in for a hostname or address in a note the requester sees. */
   affectedSystem: string;
+  /** The feedback links' question and the two answers (the links open the feedback page). */
+  feedbackPrompt: string;
+  helpful: string;
+  notHelpful: string;
 }
 
 /** The offline synthesizer's sentences (English entries are the exported constants). */
@@ -118,6 +122,9 @@ const en: NoteWording = {
       monitoring: 'system inventory',
     },
     affectedSystem: 'the affected system',
+    feedbackPrompt: 'Was this note helpful?',
+    helpful: 'Helpful',
+    notHelpful: 'Not helpful',
   },
   offline: {
     noContextCause:
@@ -185,6 +192,9 @@ const de: NoteWording = {
       monitoring: 'Systeminventar',
     },
     affectedSystem: 'das betroffene System',
+    feedbackPrompt: 'War diese Notiz hilfreich?',
+    helpful: 'Hilfreich',
+    notHelpful: 'Nicht hilfreich',
   },
   offline: {
     noContextCause:
@@ -256,6 +266,9 @@ const fr: NoteWording = {
       monitoring: 'inventaire des systèmes',
     },
     affectedSystem: 'le système concerné',
+    feedbackPrompt: 'Cette note vous a-t-elle aidé\u00a0?',
+    helpful: 'Utile',
+    notHelpful: 'Pas utile',
   },
   offline: {
     noContextCause:
@@ -328,6 +341,9 @@ const es: NoteWording = {
       monitoring: 'inventario de sistemas',
     },
     affectedSystem: 'el sistema afectado',
+    feedbackPrompt: '¿Le resultó útil esta nota?',
+    helpful: 'Útil',
+    notHelpful: 'No útil',
   },
   offline: {
     noContextCause:
@@ -399,6 +415,9 @@ const nl: NoteWording = {
       monitoring: 'systeeminventaris',
     },
     affectedSystem: 'het betreffende systeem',
+    feedbackPrompt: 'Was deze notitie nuttig?',
+    helpful: 'Nuttig',
+    notHelpful: 'Niet nuttig',
   },
   offline: {
     noContextCause:

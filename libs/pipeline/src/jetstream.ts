@@ -121,6 +121,14 @@ export async function ensureTopology(
       });
     }
   }
+  await ensureConsumer(jsm, topology.ticketsStream, {
+    durable_name: topology.feedbackConsumer.durable,
+    filter_subject: topology.feedbackConsumer.filterSubject,
+    ack_policy: AckPolicy.Explicit,
+    deliver_policy: DeliverPolicy.All,
+    ack_wait: nanos(30_000),
+    max_deliver: 20,
+  });
   // Buckets last: awaitTopology takes the last bucket as "all is in place".
   const kvm = new Kvm(jsm.jetstream());
   for (const [bucket, settings] of bucketSettings(topology)) {

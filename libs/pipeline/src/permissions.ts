@@ -98,6 +98,14 @@ export function natsPermissions(topology: Topology): Record<NatsUser, NatsPermis
         topology.subjects.deadLetter(name, '*'),
         // Which tenants exist (keys only), for their metric series (TenantSeries).
         ...watchBucket(topology.tenantDirectoryBucket),
+        // The gatherer also records the technicians' feedback.
+        ...(name === 'context-gatherer'
+          ? [
+              `${api}.CONSUMER.INFO.${tickets}.${topology.feedbackConsumer.durable}`,
+              `${api}.CONSUMER.MSG.NEXT.${tickets}.${topology.feedbackConsumer.durable}`,
+              `$JS.ACK.${tickets}.${topology.feedbackConsumer.durable}.>`,
+            ]
+          : []),
         ...(name === 'servicedesk-poster'
           ? [...readBucket(topology.oauthTokenBucket), ...writeBucket(topology.oauthTokenBucket)]
           : []),
@@ -121,6 +129,8 @@ export function natsPermissions(topology: Topology): Record<NatsUser, NatsPermis
       publish: [
         ...common,
         topology.subjects.received('*'),
+        // The notes' feedback links: answers queued for the gatherer to record.
+        topology.subjects.feedback('*'),
         ...readBucket(topology.tenantDirectoryBucket),
         ...watchBucket(topology.tenantDirectoryBucket),
         ...readBucket(topology.rateLimitBucket),

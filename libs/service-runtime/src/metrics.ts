@@ -51,6 +51,7 @@ export class PipelineMetrics {
   readonly sdpCalls: Counter<'operation' | 'outcome'>;
   readonly deadLetters: Counter<'stage' | 'reason'>;
   readonly possibleOutages: Counter<'tenant_id'>;
+  readonly feedback: Counter<'tenant_id' | 'rating'>;
 
   constructor(metrics: MetricsRegistry) {
     const registers = [metrics.registry];
@@ -122,6 +123,12 @@ export class PipelineMetrics {
       labelNames: ['tenant_id'],
       registers,
     });
+    this.feedback = new Counter({
+      name: 'enhancement_feedback_total',
+      help: "Technicians' ratings of notes (Helpful / Not helpful links), by rating; a changed answer counts again",
+      labelNames: ['tenant_id', 'rating'],
+      registers,
+    });
   }
 
   /**
@@ -138,6 +145,7 @@ export class PipelineMetrics {
     for (const kind of ['prompt', 'completion']) this.llmTokens.inc({ ...tenant, kind }, 0);
     this.llmCost.inc(tenant, 0);
     this.possibleOutages.inc(tenant, 0);
+    for (const rating of ['helpful', 'not_helpful']) this.feedback.inc({ ...tenant, rating }, 0);
   }
 
   /** A removed tenant's series go, so an offboarded client leaves none behind. */
@@ -149,5 +157,6 @@ export class PipelineMetrics {
     for (const outcome of ['posted', 'failed', 'skipped'])
       this.outcomes.remove({ ...tenant, outcome });
     for (const kind of ['prompt', 'completion']) this.llmTokens.remove({ ...tenant, kind });
+    for (const rating of ['helpful', 'not_helpful']) this.feedback.remove({ ...tenant, rating });
   }
 }

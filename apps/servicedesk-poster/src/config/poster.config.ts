@@ -9,6 +9,8 @@ import {
   resolveCredentialKey,
   resolveInsecureServiceDeskUrls,
   requireSecureNats,
+  resolveFeedbackTokenKey,
+  publicBaseUrl,
 } from '@tep/config';
 import { z } from 'zod';
 
@@ -25,6 +27,10 @@ export const posterConfigSchema = baseServiceSchema('servicedesk-poster')
     SDP_TIMEOUT_MS: z.coerce.number().int().min(500).max(30_000).default(10_000),
     /** Development only: allow http:// and loopback ServiceDesk URLs (the simulator). */
     ALLOW_INSECURE_SERVICEDESK_URLS: booleanFlag.optional(),
+    /** Signs each note's feedback links (the ingress verifies them). */
+    FEEDBACK_TOKEN_KEY: z.string().optional(),
+    /** Where the ingress is public: the feedback links point there. */
+    PUBLIC_WEBHOOK_BASE_URL: publicBaseUrl,
   })
   .transform((env, ctx) => {
     requireSecureNats(env, ctx);
@@ -37,6 +43,7 @@ export const posterConfigSchema = baseServiceSchema('servicedesk-poster')
       ...(rest as Omit<typeof env, 'TENANT_ENCRYPTION_KEY'>),
       SERVICEDESK_CREDENTIAL_KEY: credentialKey,
       ALLOW_INSECURE_SERVICEDESK_URLS: allowInsecure,
+      FEEDBACK_TOKEN_KEY: resolveFeedbackTokenKey(env, ctx),
     };
   });
 

@@ -7,6 +7,7 @@ import { TenantDatabase, findJob, loadTenantServiceDesk, recordJobPosted } from 
 import type { SecretCipher } from '@tep/encryption';
 import { PipelineMetrics } from '@tep/service-runtime';
 import { clientForTenant, type AccessTokenStore } from '@tep/servicedesk-client';
+import type { FeedbackTokens } from '@tep/feedback-token';
 import { jobMarker, noteToPost } from './render-note';
 import { toStageError } from './servicedesk-errors';
 
@@ -17,6 +18,8 @@ export interface PostEnhancementSettings {
   beforeConnect?: (url: URL) => Promise<void>;
   /** How the client reaches SDP (production: publicOnlyFetch, checked at connect). */
   fetch?: typeof fetch;
+  /** Signs each note's feedback links, served at `<publicBaseUrl>/feedback/<token>` by the ingress. */
+  feedback?: { tokens: FeedbackTokens; publicBaseUrl: string };
 }
 export const POST_ENHANCEMENT_SETTINGS = Symbol('POST_ENHANCEMENT_SETTINGS');
 
@@ -42,6 +45,19 @@ export class PostEnhancement {
     private readonly logger: PinoLogger,
   ) {
     this.logger.setContext(PostEnhancement.name);
+  }
+
+  /** The note's Helpful / Not helpful links: one signed token per job, 30 days. */
+  private feedbackLinks(tenantId: string, jobId: string) {
+    const feedback = this.settings.feedback;
+    if (!feedback) return undefined;
+    const base = `${feedback.publicBaseUrl.replace(/\/+$/, '')}/feedback/`;
+    const page = `${base}${feedback.tokens.sign(tenantId, jobId)}`;
+    return {
+      base,
+      helpfulUrl: `${page}?rating=helpful`,
+      notHelpfulUrl: `${page}?rating=not_helpful`,
+    };
   }
 
   async execute(message: TicketEnhanced): Promise<StageResult<'servicedesk-poster'>> {
@@ -93,6 +109,7 @@ export class PostEnhancement {
         sources: preferences.context_sources,
         jobId,
         at: new Date(),
+        feedback: this.feedbackLinks(tenantId, jobId),
       },
     );
     const showToRequester = preferences.note_visibility === 'requester';

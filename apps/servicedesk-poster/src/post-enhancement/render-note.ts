@@ -35,11 +35,19 @@ export const jobMarker = (jobId: string) => `Enhancement ref: ${jobId}`;
 // Raw HTML in the source is shown as text, never passed through.
 const markdown = new MarkdownIt({ html: false, linkify: false, typographer: false });
 
-const SANITIZE: sanitizeHtml.IOptions = {
-  allowedTags: ['div', 'p', 'br', 'b', 'strong', 'em', 'ol', 'ul', 'li', 'small', 'h3', 'h4'],
-  allowedAttributes: {},
+/**
+ * The allow-list. The only links a note may hold are its own feedback links
+ * (`feedbackBase`): any other anchor is dropped with its text.
+ */
+const sanitizeOptions = (feedbackBase: string | undefined): sanitizeHtml.IOptions => ({
+  allowedTags: ['div', 'p', 'br', 'b', 'strong', 'em', 'ol', 'ul', 'li', 'small', 'h3', 'h4', 'a'],
+  allowedAttributes: { a: ['href'] },
+  allowedSchemes: ['https', 'http'],
   disallowedTagsMode: 'escape',
-};
+  exclusiveFilter: (frame) =>
+    frame.tag === 'a' &&
+    (feedbackBase === undefined || !(frame.attribs.href ?? '').startsWith(feedbackBase)),
+});
 
 const escapeHtml = (text: string) =>
   text
@@ -97,6 +105,11 @@ export interface NoteInput {
    * names only the unavailable sources: it cannot know what was enabled.
    */
   sources?: EnhancementPreferences['context_sources'];
+  /**
+   * The note's feedback links (a technicians-only note ends with them): the
+   * page each opens, with the rating chosen. Absent: no links.
+   */
+  feedback?: { base: string; helpfulUrl: string; notHelpfulUrl: string };
 }
 
 /** A piece of a note, before it is put in a format. */
@@ -105,7 +118,8 @@ type Block =
   | { kind: 'text'; text: string }
   | { kind: 'field'; label: string; text: string }
   | { kind: 'list'; label: string | null; items: string[]; ordered: boolean }
-  | { kind: 'marker'; text: string };
+  | { kind: 'marker'; text: string }
+  | { kind: 'links'; label: string; links: { text: string; url: string }[] };
 /** Blocks of one section follow each other line by line in plain text; sections are a blank line apart. */
 type Section = Block[];
 
@@ -145,6 +159,23 @@ const title = (label: string, at: Date): Section => [
   { kind: 'title', text: `${label} (${timestamp(at)})` },
 ];
 const marker = (jobId: string): Section => [{ kind: 'marker', text: jobMarker(jobId) }];
+
+/** Helpful / Not helpful, for the technicians (a requester-visible note has none). */
+function feedbackLinks(input: NoteInput, w: Writer): Section[] {
+  if (!input.feedback || w.forRequester) return [];
+  return [
+    [
+      {
+        kind: 'links',
+        label: w.t.feedbackPrompt,
+        links: [
+          { text: w.t.helpful, url: input.feedback.helpfulUrl },
+          { text: w.t.notHelpful, url: input.feedback.notHelpfulUrl },
+        ],
+      },
+    ],
+  ];
+}
 
 function basis(enhancement: Enhancement, w: Writer): Section {
   if (enhancement.synthesizer === 'llm') return [text(w.t.basisModel)];
@@ -218,6 +249,7 @@ function enhancementNote(input: NoteInput): Section[] {
     causeAndActions(enhancement, w),
     ...relatedTickets(enhancement, context, w),
     ...confidence(enhancement, w),
+    ...feedbackLinks(input, w),
     marker(input.jobId),
   ];
 }
@@ -242,6 +274,7 @@ function lowConfidenceNote(input: NoteInput): Section[] {
     // What the offline synthesizer asks for when it has nothing: the details that would help.
     [list(w.t.suggestedActions, [...NOTE_WORDING[language].offline.noContextActions], true)],
     ...confidence(enhancement, w),
+    ...feedbackLinks(input, w),
     marker(input.jobId),
   ];
 }
@@ -253,6 +286,7 @@ function followUpNote(input: NoteInput): Section[] {
     ...outage(input.context, w),
     causeAndActions(input.enhancement, w),
     ...confidence(input.enhancement, w),
+    ...feedbackLinks(input, w),
     marker(input.jobId),
   ];
 }
@@ -265,6 +299,11 @@ function asMarkdown(sections: Section[]): string {
       case 'text':
       case 'marker':
         return escapeMarkdown(b.text);
+      case 'links':
+        // Our own URLs (base64url token, no markdown syntax), the link text escaped.
+        return `**${escapeMarkdown(b.label)}** ${b.links
+          .map((l) => `[${escapeMarkdown(l.text)}](<${l.url}>)`)
+          .join(' · ')}`;
       case 'field':
         return `**${escapeMarkdown(b.label)}** ${escapeMarkdown(b.text)}`;
       case 'list': {
@@ -295,6 +334,10 @@ function asHtml(sections: Section[]): string {
       }
       case 'marker':
         return `<p><small>${escapeHtml(b.text)}</small></p>`;
+      case 'links':
+        return `<p><b>${escapeHtml(b.label)}</b> ${b.links
+          .map((l) => `<a href="${escapeHtml(l.url)}">${escapeHtml(l.text)}</a>`)
+          .join(' · ')}</p>`;
     }
   };
   return `<div>${sections.flat().map(block).join('')}</div>`;
@@ -309,6 +352,8 @@ function asPlain(sections: Section[]): string {
         return [b.text];
       case 'field':
         return [`${b.label} ${b.text}`];
+      case 'links':
+        return [b.label, ...b.links.map((l) => `${l.text}: ${l.url}`)];
       case 'list':
         return [
           ...(b.label ? [b.label] : []),
@@ -323,7 +368,8 @@ function asPlain(sections: Section[]): string {
 }
 
 /** The note as the HTML SDP displays, in the tenant's output format. */
-function render(sections: Section[], format: NoteInput['format']): string {
+function render(sections: Section[], input: NoteInput): string {
+  const format = input.format;
   let html: string;
   switch (format) {
     case 'markdown':
@@ -336,12 +382,12 @@ function render(sections: Section[], format: NoteInput['format']): string {
       html = asPlain(sections);
       break;
   }
-  return sanitizeHtml(html, SANITIZE).trim();
+  return sanitizeHtml(html, sanitizeOptions(input.feedback?.base)).trim();
 }
 
 /** The runbook's step 5.4 note, opened by a possible-outage banner when there is one. */
 export function renderNote(input: NoteInput): string {
-  return render(enhancementNote(input), input.format);
+  return render(enhancementNote(input), input);
 }
 
 /**
@@ -350,12 +396,12 @@ export function renderNote(input: NoteInput): string {
  * was found, what was searched (pass `sources`), and which details would help.
  */
 export function renderLowConfidenceNote(input: NoteInput): string {
-  return render(lowConfidenceNote(input), input.format);
+  return render(lowConfidenceNote(input), input);
 }
 
 /** The short note added after a ticket update (`on_update: new_note`): the new cause and actions. */
 export function renderFollowUpNote(input: NoteInput): string {
-  return render(followUpNote(input), input.format);
+  return render(followUpNote(input), input);
 }
 
 export type NoteKind = 'enhancement' | 'low_confidence' | 'follow_up';

@@ -1,4 +1,10 @@
-import { baseServiceSchema, encryptionKeySchema, loadConfig, requireSecureNats } from '@tep/config';
+import {
+  baseServiceSchema,
+  encryptionKeySchema,
+  loadConfig,
+  requireSecureNats,
+  resolveFeedbackTokenKey,
+} from '@tep/config';
 import { z } from 'zod';
 
 /**
@@ -23,8 +29,13 @@ export const ingressConfigSchema = baseServiceSchema('webhook-ingress')
     WEBHOOK_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(120_000).default(15_000),
     /** How long the ingress waits for JetStream to store a job. */
     PUBLISH_TIMEOUT_MS: z.coerce.number().int().min(100).max(30_000).default(5_000),
+    /** Verifies the notes' feedback links (the poster signs them); see @tep/config. */
+    FEEDBACK_TOKEN_KEY: z.string().optional(),
   })
-  .superRefine(requireSecureNats);
+  .transform((env, ctx) => {
+    requireSecureNats(env, ctx);
+    return { ...env, FEEDBACK_TOKEN_KEY: resolveFeedbackTokenKey(env, ctx) };
+  });
 
 export type IngressConfig = ReturnType<typeof loadIngressConfig>;
 

@@ -7,6 +7,7 @@ import { InlineFieldTf1764806400000 } from './1764806400000-inline-field-tf';
 import { DefaultRateLimit1764806500000 } from './1764806500000-default-rate-limit';
 import { TenantConfigGrants1764806600000 } from './1764806600000-tenant-config-grants';
 import { TicketSourceTime1764806700000 } from './1764806700000-ticket-source-time';
+import { EnhancementFeedback1764806800000 } from './1764806800000-enhancement-feedback';
 
 /** In order. TypeORM records each one in `typeorm_migrations`. */
 export const MIGRATIONS = [
@@ -19,13 +20,18 @@ export const MIGRATIONS = [
   DefaultRateLimit1764806500000,
   TenantConfigGrants1764806600000,
   TicketSourceTime1764806700000,
+  EnhancementFeedback1764806800000,
 ];
 
 /** Changes whenever a migration's SQL changes (test templates are keyed on it). */
 export const MIGRATION_FINGERPRINT = MIGRATIONS.map(
   (m) => `${m.name}:${m.prototype.up.toString()}`,
 ).join('\n');
-export { TENANT_TABLES, CURRENT_TENANT } from './1732780800000-tenant-schema';
+import { TENANT_TABLES as SCHEMA_TENANT_TABLES } from './1732780800000-tenant-schema';
+import { FEEDBACK_TABLE } from './1764806800000-enhancement-feedback';
+export { CURRENT_TENANT } from './1732780800000-tenant-schema';
+/** Every table of tenant data: forced RLS, isolation-checked by `tep`, purged on offboarding. */
+export const TENANT_TABLES = [...SCHEMA_TENANT_TABLES, FEEDBACK_TABLE] as const;
 import { RETRIEVAL_STATS_TABLES } from './1764547200000-retrieval-ranking';
 import { RETRIEVAL_POSTINGS_TABLE } from './1764633600000-retrieval-postings';
 /** What similar-ticket ranking derives from ticket_history: tenant data (forced RLS, purged on offboarding). */

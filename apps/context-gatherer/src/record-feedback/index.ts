@@ -1,0 +1,1 @@
+export { FeedbackRecorder } from './feedback-recorder';

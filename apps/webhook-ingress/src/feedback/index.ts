@@ -1,0 +1,1 @@
+export { FEEDBACK_PATH, FEEDBACK_TOKENS, FeedbackController } from './feedback.controller';

@@ -1,0 +1,7 @@
+export {
+  FEEDBACK_TOKEN_DAYS,
+  FeedbackTokenError,
+  FeedbackTokens,
+  type FeedbackClaims,
+  type FeedbackTokenProblem,
+} from './feedback-token';

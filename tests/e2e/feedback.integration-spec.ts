@@ -1,0 +1,242 @@
+/**
+ * The technicians' feedback loop through the real processes: a posted note
+ * carries Helpful / Not helpful links; opening one records nothing; the
+ * form's POST is queued by the ingress (no database) and recorded by the
+ * context-gatherer in enhancement_feedback; the latest answer counts; bad
+ * links and bad input get 4xx pages and record nothing.
+ */
+import { Client } from 'pg';
+import { DEVELOPMENT_FEEDBACK_TOKEN_KEY } from '@tep/config';
+import { FeedbackTokens } from '@tep/feedback-token';
+import { startSdpSimulator, type SdpSimulator } from '@tep/sdp-simulator';
+import {
+  createTestDatabase,
+  createTestNats,
+  eventually,
+  startServiceProcess,
+  testEncryptionKey,
+  type ServiceProcess,
+  type TestDatabase,
+  type TestNats,
+} from '@tep/testing';
+
+const ADMIN_TOKEN = 'feedback-admin-token-'.padEnd(40, 'x');
+const FEEDBACK_KEY = 'feedback-spec-key-'.padEnd(40, 'k');
+
+describe('feedback from the note (end to end)', () => {
+  let db: TestDatabase;
+  let nats: TestNats;
+  let sdp: SdpSimulator;
+  let admin: Client;
+  let registry: ServiceProcess;
+  let ingress: ServiceProcess;
+  let gatherer: ServiceProcess;
+  const services: ServiceProcess[] = [];
+  let tenantId: string;
+  let helpfulUrl: string;
+  let notHelpfulUrl: string;
+  let jobId: string;
+
+  const feedbackRows = async () =>
+    (
+      await admin.query(
+        `SELECT * FROM enhancement_feedback WHERE tenant_id = $1 ORDER BY submitted_at`,
+        [tenantId],
+      )
+    ).rows as Record<string, unknown>[];
+
+  const postForm = (
+    url: string,
+    fields: Record<string, string>,
+    type = 'application/x-www-form-urlencoded',
+  ) =>
+    fetch(url, {
+      method: 'POST',
+      headers: { 'Content-Type': type },
+      body: new URLSearchParams(fields).toString(),
+    });
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    nats = await createTestNats();
+    admin = new Client({ connectionString: db.adminUrl });
+    await admin.connect();
+    sdp = await startSdpSimulator({
+      apiKeys: ['feedback-sdp-key'],
+      seed: { requests: [{ display_id: 'FB-1', subject: 'VPN keeps dropping', status: 'Open' }] },
+    });
+    const key = testEncryptionKey();
+    const common = {
+      NATS_NAMESPACE: nats.namespace,
+      TENANT_ENCRYPTION_KEY: key,
+      ALLOW_INSECURE_SERVICEDESK_URLS: 'true',
+      DATABASE_URL: db.appUrl,
+      FEEDBACK_TOKEN_KEY: FEEDBACK_KEY,
+    };
+    [registry, ingress, gatherer] = await Promise.all([
+      startServiceProcess('tenant-registry', {
+        ...common,
+        DATABASE_URL: db.registryUrl,
+        ADMIN_TOKENS: ADMIN_TOKEN,
+      }),
+      startServiceProcess('webhook-ingress', common),
+      startServiceProcess('context-gatherer', common),
+    ]);
+    services.push(registry, ingress, gatherer);
+    services.push(
+      ...(await Promise.all([
+        startServiceProcess('llm-synthesizer', common),
+        startServiceProcess('servicedesk-poster', {
+          ...common,
+          DATABASE_URL: db.posterUrl,
+          PUBLIC_WEBHOOK_BASE_URL: ingress.url,
+        }),
+      ])),
+    );
+    const res = await fetch(`${registry.url}/tenants`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({
+        name: 'Feedback MSP',
+        servicedesk_url: sdp.url,
+        servicedesk_api_key: 'feedback-sdp-key',
+        tier: 'basic',
+      }),
+    });
+    expect(res.status).toBe(201);
+    const tenant = (await res.json()) as { tenant_id: string; webhook_secret: string };
+    tenantId = tenant.tenant_id;
+    await eventually(async () => {
+      const reply = await sdp.control.sendWebhook({
+        url: `${ingress.url}/webhook/servicedesk?tenant_id=${tenantId}`,
+        secret: tenant.webhook_secret,
+        payload: { ticket_id: 'FB-1', subject: 'VPN keeps dropping', status: 'Open' },
+      });
+      return reply.status === 202 ? true : undefined;
+    }, 15_000);
+    const note = await eventually(
+      () => sdp.control.notes().find((n) => n.request_display_id === 'FB-1'),
+      30_000,
+    );
+    const links = [...note.description.matchAll(/href="([^"]+)"/g)].map((m) =>
+      m[1].replace(/&amp;/g, '&'),
+    );
+    helpfulUrl = links.find((l) => l.endsWith('?rating=helpful'))!;
+    notHelpfulUrl = links.find((l) => l.endsWith('?rating=not_helpful'))!;
+    jobId = (/Enhancement ref: ([0-9a-f-]{36})/.exec(note.description) ?? [])[1]!;
+  }, 180_000);
+
+  afterAll(async () => {
+    await Promise.all(services.map((s) => s.kill()));
+    await sdp?.close();
+    await admin?.end();
+    await nats?.cleanup();
+    await db?.drop();
+  });
+
+  it('puts Helpful and Not helpful links to the public /feedback/ page in the note', () => {
+    expect(helpfulUrl.startsWith(`${ingress.url}/feedback/`)).toBe(true);
+    expect(notHelpfulUrl.split('?')[0]).toBe(helpfulUrl.split('?')[0]);
+    const token = decodeURIComponent(
+      helpfulUrl.slice(helpfulUrl.lastIndexOf('/') + 1).split('?')[0],
+    );
+    expect(new FeedbackTokens([FEEDBACK_KEY]).verify(token)).toMatchObject({ tenantId, jobId });
+  });
+
+  it('opening a link shows the form with that rating chosen, and records nothing', async () => {
+    const res = await fetch(notHelpfulUrl);
+    expect(res.status).toBe(200);
+    const html = await res.text();
+    expect(html).toMatch(/value="not_helpful" checked/);
+    expect(html).toContain('name="quality"');
+    expect(html).toContain('name="reason"');
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await feedbackRows()).toHaveLength(0);
+  });
+
+  it('records a submitted answer; a changed answer replaces it (the latest counts)', async () => {
+    const url = helpfulUrl.split('?')[0];
+    const first = await postForm(url, {
+      rating: 'not_helpful',
+      relevant: 'no',
+      helped: 'no',
+      quality: '2',
+      accuracy: '1',
+      reason: 'Wrong VPN gateway',
+    });
+    expect(first.status).toBe(200);
+    expect(await first.text()).toContain('Thank you');
+    const row = await eventually(async () => (await feedbackRows())[0], 15_000);
+    expect(row).toMatchObject({
+      job_id: jobId,
+      rating: 'not_helpful',
+      quality: 2,
+      reason: 'Wrong VPN gateway',
+    });
+
+    const second = await postForm(url, {
+      rating: 'helpful',
+      relevant: 'yes',
+      quality: '5',
+      accuracy: '4',
+    });
+    expect(second.status).toBe(200);
+    const latest = await eventually(async () => {
+      const rows = await feedbackRows();
+      return rows[0]?.rating === 'helpful' ? rows : undefined;
+    }, 15_000);
+    expect(latest).toHaveLength(1);
+    expect(latest[0]).toMatchObject({
+      rating: 'helpful',
+      relevant: 'yes',
+      quality: 5,
+      reason: null,
+      submissions: 2,
+    });
+    const metrics = await (await fetch(`${gatherer.url}/metrics`)).text();
+    expect(metrics).toContain(
+      `enhancement_feedback_total{tenant_id="${tenantId}",rating="helpful"} 1`,
+    );
+    expect(metrics).toContain(
+      `enhancement_feedback_total{tenant_id="${tenantId}",rating="not_helpful"} 1`,
+    );
+  });
+
+  it('answers forged, altered and expired links with 403/410 pages, bad input with 4xx, and records nothing', async () => {
+    const before = await feedbackRows();
+    const url = helpfulUrl.split('?')[0];
+    const token = url.slice(url.lastIndexOf('/') + 1);
+    const [t, j, e, s] = token.split('.') as [string, string, string, string];
+    const altered = `${ingress.url}/feedback/${t}.${j}.${e}.${s.slice(0, -2)}xx`;
+    const otherKey = new FeedbackTokens([DEVELOPMENT_FEEDBACK_TOKEN_KEY]).sign(tenantId, jobId);
+    const expired = new FeedbackTokens([FEEDBACK_KEY]).sign(
+      tenantId,
+      jobId,
+      Date.now() - 31 * 86_400_000,
+    );
+    for (const [link, status] of [
+      [altered, 403],
+      [`${ingress.url}/feedback/${otherKey}`, 403],
+      [`${ingress.url}/feedback/garbage`, 403],
+      [`${ingress.url}/feedback/${expired}`, 410],
+    ] as const) {
+      expect([link, (await fetch(link)).status]).toEqual([link, status]);
+      const posted = await postForm(link, { rating: 'helpful' });
+      expect([link, posted.status]).toEqual([link, status]);
+      expect(posted.headers.get('content-type')).toMatch(/text\/html/);
+    }
+    for (const [fields, status, type] of [
+      [{ rating: 'maybe' }, 400, undefined],
+      [{ rating: 'helpful', quality: '9' }, 400, undefined],
+      [{ rating: 'helpful', extra: 'x' }, 400, undefined],
+      [{ rating: 'helpful', reason: 'x'.repeat(2001) }, 400, undefined],
+      [{ rating: 'helpful', reason: 'x'.repeat(20_000) }, 413, undefined],
+      [{ rating: 'helpful' }, 415, 'application/json'],
+    ] as const) {
+      const res = await postForm(url, fields, type);
+      expect([fields, res.status]).toEqual([fields, status]);
+    }
+    await new Promise((r) => setTimeout(r, 500));
+    expect(await feedbackRows()).toEqual(before);
+  });
+});
