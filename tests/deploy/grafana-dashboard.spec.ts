@@ -80,7 +80,7 @@ describe('deploy/grafana/ticket-enhancement-dashboard.json', () => {
     expect(dashboard.title).toBe('Ticket Enhancement Platform');
     expect(dashboard.uid).toBe('tep-ticket-enhancement');
     expect(dashboard.schemaVersion).toBeGreaterThanOrEqual(36);
-    expect(queryPanels).toHaveLength(15);
+    expect(queryPanels).toHaveLength(17);
   });
 
   it("has the runbook's five panels, in the first row", () => {
@@ -151,6 +151,7 @@ describe('deploy/grafana/ticket-enhancement-dashboard.json', () => {
         'Outcomes',
         'LLM Tokens',
         'LLM Cost (USD)',
+        'Ratings',
       ].sort(),
     );
   });
@@ -168,7 +169,7 @@ describe('deploy/grafana/ticket-enhancement-dashboard.json', () => {
         queries += 1;
       }
     }
-    expect(queries).toBe(16);
+    expect(queries).toBe(18);
     // And the scanner would notice a stranger.
     expect(metricNamesIn('sum(rate(redis_queue_depth[5m]))').every((n) => allowed.has(n))).toBe(
       false,

@@ -25,7 +25,7 @@ import type { IService } from 'kubernetes-models/v1/Service';
 import type { IScaledObject } from '@kubernetes-models/keda/keda.sh/v1alpha1/ScaledObject';
 import { usesDatabase } from '@tep/config';
 import { createTopology } from '@tep/contracts';
-import { natsPasswordVariable, renderNatsAuthorization } from '@tep/pipeline';
+import { NATS_USERS, natsPasswordVariable, renderNatsAuthorization } from '@tep/pipeline';
 import {
   K8S_DIR,
   SERVICES,
@@ -575,7 +575,7 @@ describe('deploy/k8s base resource files (no kustomize needed)', () => {
         readOnlyRootFilesystem: true,
       });
       expect(container.volumeMounts?.map((m) => m.mountPath).sort()).toEqual(
-        ['/data', '/etc/nats', '/var/run/nats'].sort(),
+        ['/data', '/etc/nats', '/etc/nats-tls', '/var/run/nats'].sort(),
       );
     });
 
@@ -588,16 +588,16 @@ describe('deploy/k8s base resource files (no kustomize needed)', () => {
       expect(routes).toEqual(['nats-0', 'nats-1', 'nats-2']);
       expect(readKustomization(BASE).configMapGenerator).toContainEqual({
         name: 'nats-config',
-        files: ['nats/nats.conf'],
+        files: ['nats/nats.conf', 'nats/auth.conf'],
       });
     });
 
     it('is used by the services with three replicas per stream', () => {
       expect(platformEnv.NATS_STREAM_REPLICAS).toBe('3');
       expect(platformEnv.NATS_URL.split(',')).toEqual([
-        'nats://nats-0.nats-headless:4222',
-        'nats://nats-1.nats-headless:4222',
-        'nats://nats-2.nats-headless:4222',
+        'tls://nats-0.nats-headless:4222',
+        'tls://nats-1.nats-headless:4222',
+        'tls://nats-2.nats-headless:4222',
       ]);
       expect(platformEnv).toMatchObject({ NODE_ENV: 'production', HOST: '0.0.0.0' });
     });
@@ -617,9 +617,36 @@ describe('deploy/k8s base resource files (no kustomize needed)', () => {
       const scratch = mkdtempSync(join(tmpdir(), 'tep-nats-'));
       try {
         writeFileSync(join(scratch, 'nats.conf'), conf);
+        writeFileSync(join(scratch, 'auth.conf'), readFileSync(join(BASE, 'nats', 'auth.conf')));
+        // The TLS files of the nats-tls Secret: a throw-away certificate stands in.
+        conf = conf.replace(/\/etc\/nats-tls\//g, `${scratch}/`);
+        writeFileSync(join(scratch, 'nats.conf'), conf);
+        execFileSync(
+          'openssl',
+          [
+            'req',
+            '-x509',
+            '-newkey',
+            'ec',
+            '-pkeyopt',
+            'ec_paramgen_curve:prime256v1',
+            '-nodes',
+            '-keyout',
+            join(scratch, 'tls.key'),
+            '-out',
+            join(scratch, 'tls.crt'),
+            '-days',
+            '1',
+            '-subj',
+            '/CN=nats',
+          ],
+          { stdio: 'ignore' },
+        );
+        writeFileSync(join(scratch, 'ca.crt'), readFileSync(join(scratch, 'tls.crt')));
+        const passwords = Object.fromEntries(NATS_USERS.map((u) => [natsPasswordVariable(u), 'x']));
         const result = spawnSync(natsServer!, ['-c', join(scratch, 'nats.conf'), '-t'], {
           encoding: 'utf8',
-          env: { ...process.env, POD_NAME: 'nats-0' },
+          env: { ...process.env, POD_NAME: 'nats-0', ...passwords },
         });
         expect(`${result.stdout}${result.stderr}`).toMatch(/configuration file .* is valid/);
         expect(result.status).toBe(0);

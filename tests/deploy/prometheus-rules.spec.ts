@@ -45,6 +45,7 @@ const testsFile = readYaml(RULES_TEST) as RulesTestFile;
 
 const EXPECTED_ALERTS = [
   'EnhancementFailureRateHigh',
+  'EnhancementHelpfulRateLow',
   'EnhancementLatencySLOBreached',
   'EnhancementQueueBacklog',
   'EnhancementWorkersStalled',
@@ -114,6 +115,7 @@ describe('deploy/prometheus/rules.yml', () => {
     expect([...seen].sort()).toEqual(
       [
         'dead_letters_total',
+        'enhancement_feedback_total',
         'enhancement_outcomes_total',
         'enhancement_queue_depth',
         'enhancement_request_duration_seconds_bucket',

@@ -22,6 +22,7 @@ export const PLATFORM_METRICS: Readonly<
   webhook_rejected_total: { type: 'counter', labels: ['reason'] },
   enhancement_possible_outages_total: { type: 'counter', labels: ['tenant_id'] },
   enhancement_redactions_total: { type: 'counter', labels: ['tenant_id', 'kind'] },
+  enhancement_feedback_total: { type: 'counter', labels: ['tenant_id', 'rating'] },
   // prom-client defaults and Prometheus' own.
   process_resident_memory_bytes: { type: 'gauge', labels: [] },
   up: { type: 'gauge', labels: [] },
