@@ -5,6 +5,9 @@
  * context-gatherer in enhancement_feedback; the latest answer counts; bad
  * links and bad input get 4xx pages and record nothing.
  */
+import { join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
 import { Client } from 'pg';
 import { DEVELOPMENT_FEEDBACK_TOKEN_KEY } from '@tep/config';
 import { FeedbackTokens } from '@tep/feedback-token';
@@ -13,6 +16,7 @@ import {
   createTestDatabase,
   createTestNats,
   eventually,
+  freePort,
   startServiceProcess,
   testEncryptionKey,
   type ServiceProcess,
@@ -22,6 +26,16 @@ import {
 
 const ADMIN_TOKEN = 'feedback-admin-token-'.padEnd(40, 'x');
 const FEEDBACK_KEY = 'feedback-spec-key-'.padEnd(40, 'k');
+const PROTO = join(
+  __dirname,
+  '..',
+  '..',
+  'apps',
+  'tenant-registry',
+  'src',
+  'grpc',
+  'tenant_admin.proto',
+);
 
 describe('feedback from the note (end to end)', () => {
   let db: TestDatabase;
@@ -36,6 +50,7 @@ describe('feedback from the note (end to end)', () => {
   let helpfulUrl: string;
   let notHelpfulUrl: string;
   let jobId: string;
+  let grpcPort: number;
 
   const feedbackRows = async () =>
     (
@@ -73,11 +88,13 @@ describe('feedback from the note (end to end)', () => {
       DATABASE_URL: db.appUrl,
       FEEDBACK_TOKEN_KEY: FEEDBACK_KEY,
     };
+    grpcPort = await freePort();
     [registry, ingress, gatherer] = await Promise.all([
       startServiceProcess('tenant-registry', {
         ...common,
         DATABASE_URL: db.registryUrl,
         ADMIN_TOKENS: ADMIN_TOKEN,
+        GRPC_PORT: String(grpcPort),
       }),
       startServiceProcess('webhook-ingress', common),
       startServiceProcess('context-gatherer', common),
@@ -200,6 +217,80 @@ describe('feedback from the note (end to end)', () => {
     expect(metrics).toContain(
       `enhancement_feedback_total{tenant_id="${tenantId}",rating="not_helpful"} 1`,
     );
+  });
+
+  it('lists the feedback and its summary through the admin API, HTTP and gRPC', async () => {
+    const auth = { Authorization: `Bearer ${ADMIN_TOKEN}` };
+    const list = (await (
+      await fetch(`${registry.url}/tenants/${tenantId}/feedback`, { headers: auth })
+    ).json()) as {
+      feedback: Record<string, unknown>[];
+    };
+    expect(list.feedback).toEqual([
+      expect.objectContaining({
+        job_id: jobId,
+        ticket_id: 'FB-1',
+        rating: 'helpful',
+        quality: 5,
+        submissions: 2,
+      }),
+    ]);
+    const summary = (await (
+      await fetch(`${registry.url}/tenants/${tenantId}/feedback/summary`, { headers: auth })
+    ).json()) as Record<string, unknown>;
+    expect(summary).toMatchObject({
+      ratings: 1,
+      helpful: 1,
+      helpful_rate: 1,
+      relevance_yes_rate: 1,
+      average_quality: 5,
+      average_accuracy: 4,
+      targets: { relevance_yes_rate: 0.8, average_quality: 4, average_accuracy: 4 },
+    });
+    const unauthenticated = await fetch(`${registry.url}/tenants/${tenantId}/feedback`);
+    expect(unauthenticated.status).toBe(401);
+    const badQuery = await fetch(`${registry.url}/tenants/${tenantId}/feedback?limit=0`, {
+      headers: auth,
+    });
+    expect(badQuery.status).toBe(422);
+
+    const definition = grpc.loadPackageDefinition(
+      loadSync(PROTO, { keepCase: true, defaults: true }),
+    ) as unknown as {
+      tep: {
+        registry: {
+          v1: { TenantAdmin: new (a: string, c: grpc.ChannelCredentials) => grpc.Client };
+        };
+      };
+    };
+    const client = new definition.tep.registry.v1.TenantAdmin(
+      `127.0.0.1:${grpcPort}`,
+      grpc.credentials.createInsecure(),
+    );
+    const call = <T>(method: string, req: object) =>
+      new Promise<T>((resolve, reject) => {
+        const md = new grpc.Metadata();
+        md.set('authorization', `Bearer ${ADMIN_TOKEN}`);
+        (
+          client as unknown as Record<
+            string,
+            (r: object, m: grpc.Metadata, cb: (e: Error | null, v: T) => void) => void
+          >
+        )[method](req, md, (error, value) => (error ? reject(error) : resolve(value)));
+      });
+    try {
+      const viaGrpc = await call<{ feedback: { job_id: string; rating: string }[] }>(
+        'ListFeedback',
+        { tenant_id: tenantId },
+      );
+      expect(viaGrpc.feedback.map((f) => [f.job_id, f.rating])).toEqual([[jobId, 'helpful']]);
+      const viaGrpcSummary = await call<{ summary_json: string }>('GetFeedbackSummary', {
+        tenant_id: tenantId,
+      });
+      expect(JSON.parse(viaGrpcSummary.summary_json)).toEqual(summary);
+    } finally {
+      client.close();
+    }
   });
 
   it('answers forged, altered and expired links with 403/410 pages, bad input with 4xx, and records nothing', async () => {

@@ -21,6 +21,7 @@ import {
   TenantAdmin,
 } from './tenant-admin';
 import { TenantDirectoryPublisher } from './tenant-directory/tenant-directory.publisher';
+import { TenantFeedback } from './tenant-feedback';
 
 @Module({})
 export class AppModule {
@@ -57,6 +58,7 @@ export class AppModule {
         AdminAuthGuard,
         TenantDirectoryPublisher,
         TenantAdmin,
+        TenantFeedback,
       ],
     };
   }

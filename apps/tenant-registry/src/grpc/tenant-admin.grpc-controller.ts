@@ -15,6 +15,11 @@ import {
   type Actor,
   type TenantView,
 } from '../tenant-admin';
+import {
+  FeedbackQuerySchema,
+  FeedbackSummaryQuerySchema,
+  TenantFeedback,
+} from '../tenant-feedback';
 
 const blankToUndefined = (v: string | undefined) => (v === undefined || v === '' ? undefined : v);
 const json = (field: string, v: string | undefined): unknown => {
@@ -49,7 +54,47 @@ export class TenantAdminGrpcController {
   constructor(
     private readonly admin: TenantAdmin,
     private readonly verifier: AdminTokenVerifier,
+    private readonly feedback: TenantFeedback,
   ) {}
+
+  @GrpcMethod('TenantAdmin', 'ListFeedback')
+  listFeedback(req: { tenant_id: string; limit?: number; since?: string }, metadata: Metadata) {
+    return this.call(metadata, async () => {
+      const page = await this.feedback.list(
+        this.tenantId(req.tenant_id),
+        parseBody(FeedbackQuerySchema, {
+          limit: req.limit || undefined,
+          since: blankToUndefined(req.since),
+        }),
+      );
+      return {
+        feedback: page.feedback.map((f) => ({
+          job_id: f.job_id,
+          ticket_id: f.ticket_id ?? '',
+          rating: f.rating,
+          relevant: f.relevant ?? '',
+          helped: f.helped ?? '',
+          quality: f.quality ?? 0,
+          accuracy: f.accuracy ?? 0,
+          reason: f.reason ?? '',
+          submissions: f.submissions,
+          submitted_at: f.submitted_at,
+        })),
+      };
+    });
+  }
+
+  @GrpcMethod('TenantAdmin', 'GetFeedbackSummary')
+  feedbackSummary(req: { tenant_id: string; since?: string }, metadata: Metadata) {
+    return this.call(metadata, async () => {
+      const summary = await this.feedback.summary(
+        this.tenantId(req.tenant_id),
+        parseBody(FeedbackSummaryQuerySchema, { since: blankToUndefined(req.since) }),
+      );
+      // Nested figures travel as JSON, like the other nested objects of this API.
+      return { summary_json: JSON.stringify(summary) };
+    });
+  }
 
   private async call<T>(metadata: Metadata, work: (actor: Actor) => Promise<T>): Promise<T> {
     const actor = this.verifier.verify(metadata.get('authorization')[0]?.toString(), {

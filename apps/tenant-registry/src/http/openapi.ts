@@ -153,6 +153,35 @@ export const OPENAPI_DOCUMENT = {
         responses: ok('The tenant'),
       },
     },
+    '/tenants/{tenantId}/feedback': {
+      get: {
+        operationId: 'listTenantFeedback',
+        summary:
+          "The technicians' answers about the tenant's notes (latest per note), newest first",
+        parameters: [
+          tenantId,
+          {
+            name: 'limit',
+            in: 'query',
+            schema: { type: 'integer', minimum: 1, maximum: 500, default: 100 },
+          },
+          { name: 'since', in: 'query', schema: { type: 'string', format: 'date-time' } },
+        ],
+        responses: ok('Feedback entries'),
+      },
+    },
+    '/tenants/{tenantId}/feedback/summary': {
+      get: {
+        operationId: 'getTenantFeedbackSummary',
+        summary:
+          'Ratings, helpful rate, relevance, average quality and accuracy against the runbook targets (step 6.3)',
+        parameters: [
+          tenantId,
+          { name: 'since', in: 'query', schema: { type: 'string', format: 'date-time' } },
+        ],
+        responses: ok('The summary'),
+      },
+    },
     '/audit': {
       get: {
         operationId: 'listAuditEntries',

@@ -29,6 +29,11 @@ import {
   TenantAdmin,
   UpdateTenantCommandSchema,
 } from '../tenant-admin';
+import {
+  FeedbackQuerySchema,
+  FeedbackSummaryQuerySchema,
+  TenantFeedback,
+} from '../tenant-feedback';
 import { RegistryExceptionFilter } from './registry-exception.filter';
 
 function tenantIdOf(value: string): string {
@@ -41,7 +46,10 @@ function tenantIdOf(value: string): string {
 @UseGuards(AdminAuthGuard)
 @UseFilters(RegistryExceptionFilter)
 export class TenantsController {
-  constructor(private readonly admin: TenantAdmin) {}
+  constructor(
+    private readonly admin: TenantAdmin,
+    private readonly feedback: TenantFeedback,
+  ) {}
 
   @Post('tenants')
   @HttpCode(201)
@@ -148,6 +156,21 @@ export class TenantsController {
       req.actor,
       tenantIdOf(tenantId),
       parseBody(OffboardQuerySchema, query).purge,
+    );
+  }
+
+  /** The technicians' answers about the tenant's notes, newest first. */
+  @Get('tenants/:tenantId/feedback')
+  listFeedback(@Param('tenantId') tenantId: string, @Query() query: unknown) {
+    return this.feedback.list(tenantIdOf(tenantId), parseBody(FeedbackQuerySchema, query));
+  }
+
+  /** Runbook step 6.3's figures (relevance, quality, accuracy, helpful rate) against its targets. */
+  @Get('tenants/:tenantId/feedback/summary')
+  feedbackSummary(@Param('tenantId') tenantId: string, @Query() query: unknown) {
+    return this.feedback.summary(
+      tenantIdOf(tenantId),
+      parseBody(FeedbackSummaryQuerySchema, query),
     );
   }
 

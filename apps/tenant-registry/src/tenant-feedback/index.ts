@@ -1,0 +1,6 @@
+export {
+  FEEDBACK_TARGETS,
+  FeedbackQuerySchema,
+  FeedbackSummaryQuerySchema,
+  TenantFeedback,
+} from './tenant-feedback.service';
