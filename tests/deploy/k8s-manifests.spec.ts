@@ -358,7 +358,7 @@ describe('deploy/k8s base resource files (no kustomize needed)', () => {
       }
       const uses = secretUses(pod, container);
       const expected: Record<string, string[]> = {
-        'webhook-ingress': ['TENANT_ENCRYPTION_KEY'],
+        'webhook-ingress': ['FEEDBACK_TOKEN_KEY', 'TENANT_ENCRYPTION_KEY'],
         'tenant-registry': [
           'ADMIN_TOKENS',
           'DATABASE_URL',
@@ -368,7 +368,7 @@ describe('deploy/k8s base resource files (no kustomize needed)', () => {
         'context-gatherer': ['DATABASE_URL'],
         'llm-synthesizer': ['DATABASE_URL', 'LLM_API_KEY'],
         // SDP credentials under their own key: the ingress's key reads no credential.
-        'servicedesk-poster': ['DATABASE_URL', 'SERVICEDESK_CREDENTIAL_KEY'],
+        'servicedesk-poster': ['DATABASE_URL', 'FEEDBACK_TOKEN_KEY', 'SERVICEDESK_CREDENTIAL_KEY'],
       };
       expect(uses.map((u) => u.variable).sort()).toEqual(
         [...expected[name], 'NATS_PASSWORD'].sort(),

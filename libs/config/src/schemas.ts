@@ -172,7 +172,11 @@ export function resolveFeedbackTokenKey(
     .filter(Boolean);
   const production = env.NODE_ENV === 'production';
   if (keys.length === 0 && !production) return DEVELOPMENT_FEEDBACK_TOKEN_KEY;
-  if (keys.length === 0 || (production && keys.includes(DEVELOPMENT_FEEDBACK_TOKEN_KEY))) {
+  if (
+    keys.length === 0 ||
+    (production &&
+      keys.some((k) => k === DEVELOPMENT_FEEDBACK_TOKEN_KEY || k.includes('REPLACE_ME')))
+  ) {
     ctx.addIssue({
       code: 'custom',
       path: ['FEEDBACK_TOKEN_KEY'],
