@@ -8,7 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import { CONFIDENT_RELEVANCE } from '@tep/context-retrieval';
+import { CONFIDENT_RELEVANCE, FEEDBACK_BOOST } from '@tep/context-retrieval';
 import { TenantDatabase, createDataSource } from '@tep/data';
 import { createTestDatabase, prepareTemplateDatabase } from '@tep/testing';
 import {
@@ -19,6 +19,7 @@ import {
   type CalibrationReport,
 } from './calibration';
 import { QUERY_CATEGORIES, loadDataset, type Dataset } from './dataset';
+import { measureFeedbackEffect, type FeedbackEffect } from './feedback';
 import { DOC_PATH, belowFloors, readFloors, type Floors } from './floors';
 import {
   ablatedRanking,
@@ -52,11 +53,19 @@ async function main(): Promise<void> {
     // The history is indexed as in production again: the notes see what the gatherer would.
     const calibration = calibrationReport(await collectNotes(database, tenantId, dataset));
     printCalibration(calibration);
+    const feedback = await measureFeedbackEffect(database, tenantId, dataset);
+    for (const [name, m] of Object.entries(feedback)) {
+      const [b, a] = [m.before.overall, m.after.overall];
+      console.log(
+        `[eval] feedback (${name}): MRR@10 ${f(b.mrr10)} → ${f(a.mrr10)}, P@1 ${f(b.p1)} → ${f(a.p1)}, ` +
+          `recall@5 ${f(b.recall5)} → ${f(a.recall5)}, confident precision ${f(m.before.confidentPrecision)} → ${f(m.after.confidentPrecision)}`,
+      );
+    }
     const floors = readFloors();
     if (write) {
       // Loaded here: prettier is an ES module the jest run of the small variant cannot import.
       const { format } = await import('prettier');
-      const markdown = renderDoc(dataset, variants, floors, calibration);
+      const markdown = renderDoc(dataset, variants, floors, calibration, feedback);
       const doc = await format(markdown, { parser: 'markdown' });
       writeFileSync(DOC_PATH, doc);
     }
@@ -130,6 +139,7 @@ function renderDoc(
   variants: Variant[],
   floors: Floors,
   calibration: CalibrationReport,
+  feedback: FeedbackEffect,
 ): string {
   const current = variants[variants.length - 1].result;
   const count = (pred: (q: Dataset['queries'][number]) => boolean) =>
@@ -204,6 +214,8 @@ function renderDoc(
     ),
     '',
     ...renderCalibration(calibration),
+    '',
+    ...renderFeedback(feedback),
   ];
   return `${lines.join('\n')}\n`;
 }
@@ -213,4 +225,28 @@ if (require.main === module) {
     console.error(error);
     process.exit(1);
   });
+}
+
+/** The "Feedback" section: the bounded boost measured with simulated ratings. */
+function renderFeedback(feedback: FeedbackEffect): string[] {
+  const row = (name: string, m: FeedbackEffect['heldOut']) => {
+    const [b, a] = [m.before.overall, m.after.overall];
+    return `| ${name} | ${m.feedback.notes} (${m.feedback.helpful} helpful) | ${f(b.recall5)} → ${f(a.recall5)} | ${f(b.mrr10)} → ${f(a.mrr10)} | ${f(b.p1)} → ${f(a.p1)} | ${f(m.before.confidentPrecision)} → ${f(m.after.confidentPrecision)} |`;
+  };
+  return [
+    '## Feedback (simulated technicians)',
+    '',
+    'Each rated query stands for a ticket whose note cited its top three similar tickets; the',
+    'technician rated it Helpful when the first of them is labelled relevant, Not helpful',
+    "otherwise, recorded with the platform's `recordFeedback`. A rating counts for the note's",
+    `first related ticket (its likely cause): the ranking multiplies that ticket's relevance by`,
+    `1 + ${FEEDBACK_BOOST} × tanh(net votes / 2) — one vote ±7 %, never beyond ±${(FEEDBACK_BOOST * 100).toFixed(0)} %.`,
+    'Crediting every cited ticket instead moved right answers down with the wrong first one',
+    '(recurring MRR@10 fell from 0.799 to 0.776 when it was tried).',
+    '',
+    '| measured | ratings | recall@5 | MRR@10 | P@1 | confident precision |',
+    '| --- | --- | --- | --- | --- | --- |',
+    row('held-out half (never rated)', feedback.heldOut),
+    row('recurring (every query rated, asked again)', feedback.recurring),
+  ];
 }

@@ -32,6 +32,8 @@ interface Column {
   name: string;
   typname: string;
   required: boolean;
+  /** The first value a `CHECK (column IN (...))` allows, when it has one. */
+  allowed?: string;
 }
 
 interface TablePlan {
@@ -68,11 +70,24 @@ async function planTable(client: Client, table: string): Promise<TablePlan> {
         WHERE i.indrelid = to_regclass($1) AND i.indisunique AND i.indnatts = 1) AS tenant_unique`,
     [table],
   );
+  const checks = await client.query<{ def: string }>(
+    `SELECT pg_get_constraintdef(oid) AS def FROM pg_constraint
+      WHERE conrelid = to_regclass($1) AND contype = 'c'`,
+    [table],
+  );
+  const allowedOf = (column: string) => {
+    for (const { def } of checks.rows) {
+      const m = new RegExp(`\\(${column} = ANY \\(ARRAY\\['([^']*)'`).exec(def);
+      if (m) return m[1];
+    }
+    return undefined;
+  };
   return {
     table,
     columns: rows.map((r) => ({
       name: r.name,
       typname: r.typname,
+      allowed: allowedOf(r.name),
       required:
         r.name !== 'tenant_id' &&
         r.attnotnull &&
@@ -88,6 +103,7 @@ async function planTable(client: Client, table: string): Promise<TablePlan> {
 let counter = 0;
 function syntheticValue(table: string, column: Column): unknown {
   counter += 1;
+  if (column.allowed !== undefined) return column.allowed;
   switch (column.typname) {
     case 'uuid':
       return randomUUID();

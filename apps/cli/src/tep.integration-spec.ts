@@ -392,7 +392,7 @@ describe('tep against the running platform', () => {
     const { code, doc, io } = await cli(['validate-isolation', '--json']);
     expect(code).toBe(0);
     expect(doc).toMatchObject({ ok: true, leftover_rows: 0 });
-    expect(io.err()).toContain('✅ Tenant A query returned 9 records (all tenant_id = A)');
+    expect(io.err()).toContain('✅ Tenant A query returned 13 records (all tenant_id = A)');
     expect(io.err()).toContain('✅ RLS isolation verified successfully');
     for (const tenant of [doc!['tenants'].a, doc!['tenants'].b]) {
       expect(Object.values(await rowsOf(tenant))).toEqual(TENANT_TABLES.map(() => 0));
@@ -495,6 +495,8 @@ describe('tep against the running platform', () => {
       // Each stage's main lane and backlog lane.
       `${nats.namespace}_context-gatherer`,
       `${nats.namespace}_context-gatherer-backlog`,
+      // The technicians' feedback, recorded by the gatherer.
+      `${nats.namespace}_feedback-recorder`,
       `${nats.namespace}_llm-synthesizer`,
       `${nats.namespace}_llm-synthesizer-backlog`,
       `${nats.namespace}_servicedesk-poster`,

@@ -442,6 +442,8 @@ describe('tenant registry', () => {
       const res = await call('DELETE', `/tenants/${id}?purge=true`);
       expect(res.status).toBe(200);
       expect(res.body['deleted']).toEqual({
+        enhancement_feedback: 0,
+        ticket_feedback: 0,
         enhancement_history: 0,
         ticket_history: 2,
         system_inventory: 0,

@@ -128,6 +128,15 @@ const relevanceOf = (bm25: string, subject: string) =>
   `(0.9 * coalesce(${bm25} / nullif((SELECT sum(idf) FROM terms), 0), 0) + 0.1 * similarity(${subject}, $5))::float8`;
 
 /**
+ * How far the technicians' ratings of the notes that cited a resolved
+ * ticket move its relevance: at most ±15 %, a single vote ±7 %
+ * (tanh of the net votes / 2). Bounded so one vote can neither bury a
+ * ticket nor promote a weak match past a strong one; measured on the
+ * retrieval evaluation with simulated feedback (docs/retrieval-quality.md).
+ */
+export const FEEDBACK_BOOST = 0.15;
+
+/**
  * The context queries, exported so the benchmark measures exactly what the
  * gatherer runs. Each runs under the tenant's RLS context.
  */
@@ -175,9 +184,15 @@ export const CONTEXT_QUERIES = {
            JOIN ticket_history h ON h.id = c.id
           CROSS JOIN corpus
           WHERE h.ticket_id <> $3)
-     SELECT b.ticket_id, b.display_id, b.subject, b.resolution, ${relevanceOf('b.s', 'b.subject')} AS score,
+     -- The technicians' feedback on notes that cited a ticket moves it up or down, bounded
+     -- (FEEDBACK_BOOST): one vote is ×1.07 or ×0.93, no number of votes passes ×1.15 / ×0.85.
+     SELECT b.ticket_id, b.display_id, b.subject, b.resolution,
+            (${relevanceOf('b.s', 'b.subject')} *
+             (1 + ${FEEDBACK_BOOST} * tanh(coalesce(f.helpful - f.not_helpful, 0) / 2.0)))::float8 AS score,
             b.s > 0 AS lexical
        FROM bm25 b
+       LEFT JOIN ticket_feedback f
+         ON f.tenant_id = $6::uuid AND f.ticket_ref = coalesce(b.display_id, b.ticket_id)
       ORDER BY score DESC, b.resolved_at DESC NULLS LAST
       LIMIT $4`,
   /**

@@ -12,6 +12,7 @@ export {
   searchInputOf,
   searchTextOf,
   CONFIDENT_RELEVANCE,
+  FEEDBACK_BOOST,
   FINISHED_STATUSES,
   type SearchInput,
 } from './context.repository';

@@ -14,22 +14,39 @@ export interface FeedbackRecord {
 
 /**
  * Records an answer; a later one replaces an earlier one (the latest
- * counts), an older one arriving late changes nothing. `false` when the job
- * is not this tenant's (or no longer exists): nothing is recorded.
+ * counts), an older one arriving late changes nothing. Keeps the votes of
+ * the tickets the note cited (ticket_feedback) in step: +1 for the new
+ * rating, −1 for the one it replaces. `false` when the job is not this
+ * tenant's (or no longer exists): nothing is recorded.
  */
 export async function recordFeedback(tx: TenantTransaction, f: FeedbackRecord): Promise<boolean> {
-  const rows = await tx.query<{ job_id: string }>(
+  const known = await tx.query<{
+    related: string[] | null;
+    previous: string | null;
+    previous_at: Date | null;
+  }>(
+    `SELECT ARRAY(SELECT jsonb_array_elements_text(h.enhancement->'related_tickets')) AS related,
+            f.rating AS previous, f.submitted_at AS previous_at
+       FROM enhancement_history h
+       LEFT JOIN enhancement_feedback f ON f.tenant_id = h.tenant_id AND f.job_id = h.job_id
+      WHERE h.tenant_id = $1 AND h.job_id = $2
+      FOR UPDATE OF h`,
+    [tx.tenantId, f.jobId],
+  );
+  const job = known[0];
+  if (!job) return false;
+  // An older answer than the stored one, delivered late: already superseded.
+  if (job.previous_at && new Date(job.previous_at).getTime() > Date.parse(f.submittedAt))
+    return true;
+  await tx.query(
     `INSERT INTO enhancement_feedback
        (tenant_id, job_id, rating, relevant, helped, quality, accuracy, reason, submitted_at)
-     SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9
-      WHERE EXISTS (SELECT 1 FROM enhancement_history WHERE tenant_id = $1 AND job_id = $2)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
      ON CONFLICT (tenant_id, job_id) DO UPDATE SET
        rating = EXCLUDED.rating, relevant = EXCLUDED.relevant, helped = EXCLUDED.helped,
        quality = EXCLUDED.quality, accuracy = EXCLUDED.accuracy, reason = EXCLUDED.reason,
        submitted_at = EXCLUDED.submitted_at,
-       submissions = enhancement_feedback.submissions + 1, updated_at = now()
-       WHERE enhancement_feedback.submitted_at <= EXCLUDED.submitted_at
-     RETURNING job_id`,
+       submissions = enhancement_feedback.submissions + 1, updated_at = now()`,
     [
       tx.tenantId,
       f.jobId,
@@ -42,13 +59,28 @@ export async function recordFeedback(tx: TenantTransaction, f: FeedbackRecord): 
       f.submittedAt,
     ],
   );
-  if (rows.length > 0) return true;
-  // No row: not this tenant's job — or an older answer than the one stored, which counts as recorded.
-  const known = await tx.query(
-    `SELECT 1 FROM enhancement_feedback WHERE tenant_id = $1 AND job_id = $2`,
-    [tx.tenantId, f.jobId],
-  );
-  return known.length > 0;
+  // The note's first related ticket is the one its likely cause rests on: the rating is
+  // about it. (Crediting every cited ticket moved right answers down with wrong ones:
+  // docs/retrieval-quality.md, "Feedback".)
+  const related = (job.related ?? []).slice(0, 1);
+  if (related.length > 0 && job.previous !== f.rating) {
+    const vote = (rating: string | null) => [
+      rating === 'helpful' ? 1 : 0,
+      rating === 'not_helpful' ? 1 : 0,
+    ];
+    const [addHelpful, addNot] = vote(f.rating);
+    const [dropHelpful, dropNot] = vote(job.previous);
+    await tx.query(
+      `INSERT INTO ticket_feedback (tenant_id, ticket_ref, helpful, not_helpful)
+       SELECT $1, ref, $3::int, $4::int FROM unnest($2::text[]) AS ref
+       ON CONFLICT (tenant_id, ticket_ref) DO UPDATE SET
+         helpful = greatest(0, ticket_feedback.helpful + $3::int - $5::int),
+         not_helpful = greatest(0, ticket_feedback.not_helpful + $4::int - $6::int),
+         updated_at = now()`,
+      [tx.tenantId, related, addHelpful, addNot, dropHelpful, dropNot],
+    );
+  }
+  return true;
 }
 
 export interface FeedbackRow {

@@ -28,6 +28,7 @@ const FIXTURES: Record<(typeof TENANT_TABLES)[number], string> = {
   system_inventory: `INSERT INTO system_inventory (tenant_id, hostname, ip_address) VALUES ($1, 'db01', '10.0.0.5')`,
   kb_articles: `INSERT INTO kb_articles (tenant_id, article_id, title) VALUES ($1, 'KB-1', 'Reset a password')`,
   enhancement_feedback: `INSERT INTO enhancement_feedback (tenant_id, job_id, rating, submitted_at) VALUES ($1, gen_random_uuid(), 'helpful', now())`,
+  ticket_feedback: `INSERT INTO ticket_feedback (tenant_id, ticket_ref, helpful) VALUES ($1, 'TKT-1', 1)`,
 };
 
 describe('row-level security as the application role', () => {
@@ -138,12 +139,13 @@ describe('row-level security as the application role', () => {
     async (table) => {
       await tenantsFor(table).withTenant(TENANT_A, async (tx) => {
         const updated = await tx.query(
-          `UPDATE ${table} SET updated_at = now() WHERE tenant_id = $1 RETURNING id`,
+          `UPDATE ${table} SET updated_at = now() WHERE tenant_id = $1 RETURNING tenant_id`,
           [TENANT_B],
         );
-        const deleted = await tx.query(`DELETE FROM ${table} WHERE tenant_id = $1 RETURNING id`, [
-          TENANT_B,
-        ]);
+        const deleted = await tx.query(
+          `DELETE FROM ${table} WHERE tenant_id = $1 RETURNING tenant_id`,
+          [TENANT_B],
+        );
         expect(updated).toHaveLength(0);
         expect(deleted).toHaveLength(0);
       });

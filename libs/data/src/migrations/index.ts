@@ -28,10 +28,14 @@ export const MIGRATION_FINGERPRINT = MIGRATIONS.map(
   (m) => `${m.name}:${m.prototype.up.toString()}`,
 ).join('\n');
 import { TENANT_TABLES as SCHEMA_TENANT_TABLES } from './1732780800000-tenant-schema';
-import { FEEDBACK_TABLE } from './1764806800000-enhancement-feedback';
+import { FEEDBACK_TABLE, TICKET_FEEDBACK_TABLE } from './1764806800000-enhancement-feedback';
 export { CURRENT_TENANT } from './1732780800000-tenant-schema';
 /** Every table of tenant data: forced RLS, isolation-checked by `tep`, purged on offboarding. */
-export const TENANT_TABLES = [...SCHEMA_TENANT_TABLES, FEEDBACK_TABLE] as const;
+export const TENANT_TABLES = [
+  ...SCHEMA_TENANT_TABLES,
+  FEEDBACK_TABLE,
+  TICKET_FEEDBACK_TABLE,
+] as const;
 import { RETRIEVAL_STATS_TABLES } from './1764547200000-retrieval-ranking';
 import { RETRIEVAL_POSTINGS_TABLE } from './1764633600000-retrieval-postings';
 /** What similar-ticket ranking derives from ticket_history: tenant data (forced RLS, purged on offboarding). */
