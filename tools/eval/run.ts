@@ -54,7 +54,8 @@ async function main(): Promise<void> {
     const calibration = calibrationReport(await collectNotes(database, tenantId, dataset));
     printCalibration(calibration);
     const feedback = await measureFeedbackEffect(database, tenantId, dataset);
-    for (const [name, m] of Object.entries(feedback)) {
+    for (const name of ['heldOut', 'recurring'] as const) {
+      const m = feedback[name];
       const [b, a] = [m.before.overall, m.after.overall];
       console.log(
         `[eval] feedback (${name}): MRR@10 ${f(b.mrr10)} → ${f(a.mrr10)}, P@1 ${f(b.p1)} → ${f(a.p1)}, ` +
