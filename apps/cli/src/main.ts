@@ -15,6 +15,7 @@ import { listDeadLettersCommand, replayDeadLettersCommand } from './commands/dea
 import { offboardCommand } from './commands/offboard';
 import { onboardCommand, type OnboardOptions } from './commands/onboard';
 import { rotateSecretCommand } from './commands/rotate-secret';
+import { reportCommand } from './commands/report';
 import { statusCommand } from './commands/status';
 import { validateIsolationCommand } from './commands/validate-isolation';
 import { CliError, ExitCode, errorMessage } from './errors';
@@ -179,6 +180,17 @@ function buildProgram(io: Io, run: Runner): Command {
     .option('--since-hours <n>', 'window for recent enhancements', positiveInt('--since-hours'), 24)
     .action((opts: { sinceHours?: number }, command: Command) =>
       run((ctx) => statusCommand(opts, ctx), command),
+    );
+
+  program
+    .command('report <tenant_id>')
+    .description(
+      "the client's post-onboarding documents: profile, configuration, baseline metrics and feedback (Markdown with SVG charts, and JSON)",
+    )
+    .option('--since <period>', 'the period, ending now (e.g. 7d, 30d, 24h)', '7d')
+    .option('--out <dir>', 'where to write the documents', '.')
+    .action((tenantId: string, opts: { since?: string; out?: string }, command: Command) =>
+      run((ctx) => reportCommand(tenantId, opts, ctx), command),
     );
 
   const deadLetters = program

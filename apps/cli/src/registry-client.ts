@@ -45,6 +45,19 @@ export const TenantViewSchema = z
   .loose();
 export type TenantView = z.infer<typeof TenantViewSchema>;
 
+const FeedbackSummarySchema = z
+  .object({
+    ratings: z.number(),
+    helpful: z.number(),
+    not_helpful: z.number(),
+    helpful_rate: z.number().nullable(),
+    relevance_yes_rate: z.number().nullable(),
+    average_quality: z.number().nullable(),
+    average_accuracy: z.number().nullable(),
+  })
+  .loose();
+export type FeedbackSummary = z.infer<typeof FeedbackSummarySchema>;
+
 const CreatedTenantSchema = TenantViewSchema.extend({
   webhook_secret: z.string().min(1),
   signature_header: z.string(),
@@ -121,6 +134,15 @@ export class RegistryClient {
       if (error instanceof TenantNotFoundError) return undefined;
       throw error;
     }
+  }
+
+  /** The tenant's feedback summary (runbook step 6.3) since `since`. */
+  async feedbackSummary(tenantId: string, since: string): Promise<FeedbackSummary> {
+    return this.call(
+      'GET',
+      `/tenants/${encodeURIComponent(tenantId)}/feedback/summary?since=${encodeURIComponent(since)}`,
+      FeedbackSummarySchema,
+    );
   }
 
   /** Every tenant, page after page (the API pages by tenant_id). */
