@@ -330,4 +330,16 @@ describe('feedback from the note (end to end)', () => {
     await new Promise((r) => setTimeout(r, 500));
     expect(await feedbackRows()).toEqual(before);
   });
+
+  it('rate-limits a link: a script replaying answers gets 429 with Retry-After', async () => {
+    const url = notHelpfulUrl.split('?')[0]!;
+    const statuses: number[] = [];
+    for (let i = 0; i < 12; i++) statuses.push((await postForm(url, { rating: 'maybe' })).status);
+    // The earlier tests spent part of this link's ten a minute; the rest are refused.
+    expect(statuses).toContain(429);
+    expect(statuses.every((s) => s === 400 || s === 429)).toBe(true);
+    const refused = await postForm(url, { rating: 'helpful' });
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('retry-after')).toBe('60');
+  });
 });
