@@ -17,9 +17,9 @@ import {
   createTestNats,
   eventually,
   freePort,
-  startServiceProcess,
-  testEncryptionKey,
+  startTestPlatform,
   type ServiceProcess,
+  type TestPlatform,
   type TestDatabase,
   type TestNats,
 } from '@tep/testing';
@@ -45,7 +45,7 @@ describe('feedback from the note (end to end)', () => {
   let registry: ServiceProcess;
   let ingress: ServiceProcess;
   let gatherer: ServiceProcess;
-  const services: ServiceProcess[] = [];
+  let platform: TestPlatform;
   let tenantId: string;
   let helpfulUrl: string;
   let notHelpfulUrl: string;
@@ -80,57 +80,25 @@ describe('feedback from the note (end to end)', () => {
       apiKeys: ['feedback-sdp-key'],
       seed: { requests: [{ display_id: 'FB-1', subject: 'VPN keeps dropping', status: 'Open' }] },
     });
-    const key = testEncryptionKey();
-    const common = {
-      NATS_NAMESPACE: nats.namespace,
-      TENANT_ENCRYPTION_KEY: key,
-      ALLOW_INSECURE_SERVICEDESK_URLS: 'true',
-      DATABASE_URL: db.appUrl,
-      FEEDBACK_TOKEN_KEY: FEEDBACK_KEY,
-    };
     grpcPort = await freePort();
-    [registry, ingress, gatherer] = await Promise.all([
-      startServiceProcess('tenant-registry', {
-        ...common,
-        DATABASE_URL: db.registryUrl,
-        ADMIN_TOKENS: ADMIN_TOKEN,
-        GRPC_PORT: String(grpcPort),
-      }),
-      startServiceProcess('webhook-ingress', common),
-      startServiceProcess('context-gatherer', common),
-    ]);
-    services.push(registry, ingress, gatherer);
-    services.push(
-      ...(await Promise.all([
-        startServiceProcess('llm-synthesizer', common),
-        startServiceProcess('servicedesk-poster', {
-          ...common,
-          DATABASE_URL: db.posterUrl,
-          PUBLIC_WEBHOOK_BASE_URL: ingress.url,
-        }),
-      ])),
-    );
-    const res = await fetch(`${registry.url}/tenants`, {
-      method: 'POST',
-      headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, 'Content-Type': 'application/json' },
-      body: JSON.stringify({
-        name: 'Feedback MSP',
-        servicedesk_url: sdp.url,
-        servicedesk_api_key: 'feedback-sdp-key',
-        tier: 'basic',
-      }),
+    platform = await startTestPlatform({
+      db,
+      env: { NATS_NAMESPACE: nats.namespace, FEEDBACK_TOKEN_KEY: FEEDBACK_KEY },
+      perService: { 'tenant-registry': { GRPC_PORT: String(grpcPort) } },
+      adminToken: ADMIN_TOKEN,
     });
-    expect(res.status).toBe(201);
-    const tenant = (await res.json()) as { tenant_id: string; webhook_secret: string };
+    ({ registry, ingress, gatherer } = platform);
+    const tenant = await platform.createTenant({
+      name: 'Feedback MSP',
+      servicedesk_url: sdp.url,
+      servicedesk_api_key: 'feedback-sdp-key',
+    });
     tenantId = tenant.tenant_id;
-    await eventually(async () => {
-      const reply = await sdp.control.sendWebhook({
-        url: `${ingress.url}/webhook/servicedesk?tenant_id=${tenantId}`,
-        secret: tenant.webhook_secret,
-        payload: { ticket_id: 'FB-1', subject: 'VPN keeps dropping', status: 'Open' },
-      });
-      return reply.status === 202 ? true : undefined;
-    }, 15_000);
+    await platform.sendUntilAccepted((r) => sdp.control.sendWebhook(r), tenant, {
+      ticket_id: 'FB-1',
+      subject: 'VPN keeps dropping',
+      status: 'Open',
+    });
     const note = await eventually(
       () => sdp.control.notes().find((n) => n.request_display_id === 'FB-1'),
       30_000,
@@ -144,7 +112,7 @@ describe('feedback from the note (end to end)', () => {
   }, 180_000);
 
   afterAll(async () => {
-    await Promise.all(services.map((s) => s.kill()));
+    await platform?.kill();
     await sdp?.close();
     await admin?.end();
     await nats?.cleanup();
@@ -332,7 +300,7 @@ describe('feedback from the note (end to end)', () => {
   });
 
   it('rate-limits a link: a script replaying answers gets 429 with Retry-After', async () => {
-    const url = notHelpfulUrl.split('?')[0]!;
+    const url = notHelpfulUrl.split('?')[0];
     const statuses: number[] = [];
     for (let i = 0; i < 12; i++) statuses.push((await postForm(url, { rating: 'maybe' })).status);
     // The earlier tests spent part of this link's ten a minute; the rest are refused.

@@ -16,9 +16,8 @@ import {
   createTestNats,
   eventually,
   freePort,
-  startServiceProcess,
-  testEncryptionKey,
-  type ServiceProcess,
+  startTestPlatform,
+  type TestPlatform,
   type TestDatabase,
   type TestNats,
 } from '@tep/testing';
@@ -42,7 +41,7 @@ describe('a new tenant in monitoring from its first ticket (real Prometheus)', (
   let sdp: SdpSimulator;
   let prometheus: ChildProcess | undefined;
   let prometheusUrl: string;
-  const services: ServiceProcess[] = [];
+  let platform: TestPlatform;
 
   /** One instant query's value for the series, or undefined while there is none. */
   async function value(query: string): Promise<number | undefined> {
@@ -63,26 +62,11 @@ describe('a new tenant in monitoring from its first ticket (real Prometheus)', (
       apiKeys: ['monitoring-sdp-key'],
       seed: { requests: [{ display_id: 'MON-1', subject: 'Mailbox full', status: 'Open' }] },
     });
-    const key = testEncryptionKey();
-    const common = {
-      NATS_NAMESPACE: nats.namespace,
-      TENANT_ENCRYPTION_KEY: key,
-      ALLOW_INSECURE_SERVICEDESK_URLS: 'true',
-      DATABASE_URL: db.appUrl,
-    };
-    services.push(
-      ...(await Promise.all([
-        startServiceProcess('tenant-registry', {
-          ...common,
-          DATABASE_URL: db.registryUrl,
-          ADMIN_TOKENS: ADMIN_TOKEN,
-        }),
-        startServiceProcess('webhook-ingress', common),
-        startServiceProcess('context-gatherer', common),
-        startServiceProcess('llm-synthesizer', common),
-        startServiceProcess('servicedesk-poster', { ...common, DATABASE_URL: db.posterUrl }),
-      ])),
-    );
+    platform = await startTestPlatform({
+      db,
+      env: { NATS_NAMESPACE: nats.namespace },
+      adminToken: ADMIN_TOKEN,
+    });
     // The project's rules, evaluated every second instead of every 30 s so the test is short.
     writeFileSync(
       join(dir, 'rules.yml'),
@@ -95,7 +79,7 @@ describe('a new tenant in monitoring from its first ticket (real Prometheus)', (
   evaluation_interval: 1s
 rule_files: [rules.yml]
 scrape_configs:
-${services
+${platform.all
   .map(
     (s) => `  - job_name: ${s.name}
     static_configs: [{ targets: ['127.0.0.1:${s.port}'] }]`,
@@ -122,7 +106,7 @@ ${services
 
   afterAll(async () => {
     prometheus?.kill('SIGKILL');
-    await Promise.all(services.map((s) => s.kill()));
+    await platform?.kill();
     await sdp?.close();
     await nats?.cleanup();
     await db?.drop();
@@ -132,19 +116,11 @@ ${services
   itWithPrometheus(
     'reads a success rate of 1 and a p95 latency after one posted note',
     async () => {
-      const [registry, ingress] = services;
-      const res = await fetch(`${registry.url}/tenants`, {
-        method: 'POST',
-        headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, 'Content-Type': 'application/json' },
-        body: JSON.stringify({
-          name: 'Brand-new MSP',
-          servicedesk_url: sdp.url,
-          servicedesk_api_key: 'monitoring-sdp-key',
-          tier: 'basic',
-        }),
+      const tenant = await platform.createTenant({
+        name: 'Brand-new MSP',
+        servicedesk_url: sdp.url,
+        servicedesk_api_key: 'monitoring-sdp-key',
       });
-      expect(res.status).toBe(201);
-      const tenant = (await res.json()) as { tenant_id: string; webhook_secret: string };
       const selector = `{tenant_id="${tenant.tenant_id}"}`;
       // Known before its first ticket: the series of the services that will count
       // it (the ingress its webhook, the poster its note) are scraped at zero.
@@ -162,16 +138,11 @@ ${services
       }
       expect(await value(`enhancement_success_rate${selector}`)).toBeUndefined();
 
-      // 403 until the ingress has the tenant from the directory (milliseconds).
-      const accepted = await eventually(async () => {
-        const reply = await sdp.control.sendWebhook({
-          url: `${ingress.url}/webhook/servicedesk?tenant_id=${tenant.tenant_id}`,
-          secret: tenant.webhook_secret,
-          payload: { ticket_id: 'MON-1', subject: 'Mailbox full', status: 'Open' },
-        });
-        return reply.status === 202 ? reply : undefined;
-      }, 15_000);
-      expect(accepted.status).toBe(202);
+      await platform.sendUntilAccepted((r) => sdp.control.sendWebhook(r), tenant, {
+        ticket_id: 'MON-1',
+        subject: 'Mailbox full',
+        status: 'Open',
+      });
       await eventually(
         () => sdp.control.notes().find((n) => n.request_display_id === 'MON-1'),
         30_000,

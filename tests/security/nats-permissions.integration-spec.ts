@@ -17,10 +17,9 @@ import {
   createTestDatabase,
   eventually,
   freePort,
-  startServiceProcess,
-  testEncryptionKey,
-  type ServiceProcess,
+  startTestPlatform,
   type TestDatabase,
+  type TestPlatform,
 } from '@tep/testing';
 import {
   DEPLOY_AUTH_CONF,
@@ -32,6 +31,13 @@ import {
 const ADMIN_TOKEN = 'nats-permissions-admin-token-'.padEnd(40, 'x');
 const topology = createTopology('');
 const VICTIM = '00000000-0000-4000-8000-00000000beef';
+const SERVICES = [
+  'webhook-ingress',
+  'tenant-registry',
+  'context-gatherer',
+  'llm-synthesizer',
+  'servicedesk-poster',
+] as const;
 
 /** How a subscription ended within `ms` (the server closes a refused one with its error). */
 const closedWithin = (closed: Promise<unknown>, ms: number) =>
@@ -50,7 +56,7 @@ describe('NATS users and permissions (production configuration)', () => {
   let url: string;
   let db: TestDatabase;
   let sdp: SdpSimulator;
-  const services: ServiceProcess[] = [];
+  let platform: TestPlatform;
   const connections = new Map<NatsUser, NatsConnection>();
 
   const connectAs = async (user: NatsUser): Promise<NatsConnection> => {
@@ -107,51 +113,19 @@ describe('NATS users and permissions (production configuration)', () => {
         requests: [{ display_id: 'SEC-1', subject: 'VPN drops every hour', status: 'Open' }],
       },
     });
-    const key = testEncryptionKey();
-    const common = {
-      NATS_URL: url,
-      NATS_NAMESPACE: '',
-      TENANT_ENCRYPTION_KEY: key,
-      SERVICEDESK_CREDENTIAL_KEY: key,
-      ALLOW_INSECURE_SERVICEDESK_URLS: 'true',
-      DATABASE_URL: db.appUrl,
-    };
     // Started together: the workers and the ingress wait for the registry's topology.
-    services.push(
-      ...(await Promise.all([
-        startServiceProcess('tenant-registry', {
-          ...common,
-          ...secure.envFor('tenant-registry'),
-          DATABASE_URL: db.registryUrl,
-          ADMIN_TOKENS: ADMIN_TOKEN,
-        }),
-        startServiceProcess('webhook-ingress', { ...common, ...secure.envFor('webhook-ingress') }),
-        startServiceProcess('context-gatherer', {
-          ...common,
-          ...secure.envFor('context-gatherer'),
-        }),
-        startServiceProcess('llm-synthesizer', { ...common, ...secure.envFor('llm-synthesizer') }),
-        startServiceProcess('servicedesk-poster', {
-          ...common,
-          ...secure.envFor('servicedesk-poster'),
-          DATABASE_URL: db.posterUrl,
-        }),
-      ])),
-    );
-    for (const user of [
-      'webhook-ingress',
-      'tenant-registry',
-      'context-gatherer',
-      'llm-synthesizer',
-      'servicedesk-poster',
-    ] as const) {
-      await connectAs(user);
-    }
+    platform = await startTestPlatform({
+      db,
+      env: { NATS_URL: url, NATS_NAMESPACE: '' },
+      perService: Object.fromEntries(SERVICES.map((name) => [name, secure.envFor(name)])),
+      adminToken: ADMIN_TOKEN,
+    });
+    for (const user of SERVICES) await connectAs(user);
   }, 180_000);
 
   afterAll(async () => {
     for (const nc of connections.values()) await nc.close().catch(() => undefined);
-    await Promise.all(services.map((s) => s.kill()));
+    await platform?.kill();
     await sdp?.close();
     await db?.drop();
     server?.kill('SIGKILL');
@@ -163,37 +137,23 @@ describe('NATS users and permissions (production configuration)', () => {
   });
 
   it('runs the whole pipeline with every service as its own user: webhook in, note out', async () => {
-    const registry = services[0];
-    const ingress = services[1];
-    const res = await fetch(`${registry.url}/tenants`, {
-      method: 'POST',
-      headers: { Authorization: `Bearer ${ADMIN_TOKEN}`, 'Content-Type': 'application/json' },
-      body: JSON.stringify({
-        name: 'Secure MSP',
-        servicedesk_url: sdp.url,
-        servicedesk_api_key: 'secure-sdp-key',
-        tier: 'basic',
-      }),
+    const tenant = await platform.createTenant({
+      name: 'Secure MSP',
+      servicedesk_url: sdp.url,
+      servicedesk_api_key: 'secure-sdp-key',
     });
-    expect(res.status).toBe(201);
-    const tenant = (await res.json()) as { tenant_id: string; webhook_secret: string };
-    const accepted = await eventually(async () => {
-      const reply = await sdp.control.sendWebhook({
-        url: `${ingress.url}/webhook/servicedesk?tenant_id=${tenant.tenant_id}`,
-        secret: tenant.webhook_secret,
-        payload: { ticket_id: 'SEC-1', subject: 'VPN drops every hour', status: 'Open' },
-      });
-      // 403 until the ingress has the new tenant from the directory.
-      return reply.status === 202 ? reply : undefined;
-    }, 15_000);
-    expect(accepted.status).toBe(202);
+    await platform.sendUntilAccepted((r) => sdp.control.sendWebhook(r), tenant, {
+      ticket_id: 'SEC-1',
+      subject: 'VPN drops every hour',
+      status: 'Open',
+    });
     const note = await eventually(
       () => sdp.control.notes().find((n) => n.request_display_id === 'SEC-1'),
       30_000,
     );
     expect(note.description).toContain('AI');
     // Nothing any service does on its own (heartbeats, queue depth, advisories) was refused either.
-    for (const service of services) {
+    for (const service of platform.all) {
       expect(readFileSync(service.logFile, 'utf8')).not.toMatch(/Permissions Violation/i);
     }
   }, 60_000);

@@ -14,4 +14,5 @@ export {
 } from './nats';
 export { testEncryptionKey } from './keys';
 export { startServiceProcess, freePort, ServiceProcess } from './processes';
+export { startTestPlatform, type TestPlatform } from './platform';
 export { TEST_JOB_ID, TEST_TENANT_ID, contextualizedMessage, testEnhancement } from './messages';

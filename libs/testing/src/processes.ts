@@ -15,10 +15,12 @@ export async function startServiceProcess(
   name: string,
   env: Record<string, string>,
   timeoutMs = 60_000,
+  port?: number,
 ): Promise<ServiceProcess> {
   return ServiceProcess.start(
     {
       name,
+      port,
       // Its own gRPC port too: specs run in parallel and 50051 would collide.
       env: { NODE_ENV: 'test', GRPC_PORT: String(await freePort()), ...env },
       output: { logDir: mkdtempSync(join(tmpdir(), `tep-${name}-`)) },
