@@ -51,7 +51,11 @@ export interface PlatformOptions {
   ownsTopology?: boolean;
   /** One log line per HTTP request (off for the ingress: it logs each webhook itself). */
   requestLogs?: boolean;
-  /** How long boot waits for Postgres (if any) and NATS before giving up. */
+  /**
+   * How long boot waits for Postgres (if any) before giving up. NATS and
+   * JetStream are waited for as long as it takes (a cluster forming), and
+   * the wait is logged.
+   */
   connectTimeoutMs?: number;
 }
 
@@ -71,6 +75,24 @@ async function retryUntil<T>(
         );
       }
       await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
+}
+
+/** JetStream management calls (topology): a cluster's leader elections take seconds. */
+const JETSTREAM_API_TIMEOUT_MS = 15_000;
+
+/** Tries once a second until it works; `onWait` hears every tenth failure. */
+async function retryForever<T>(
+  attempt: () => Promise<T>,
+  onWait: (error: unknown) => void,
+): Promise<T> {
+  for (let failures = 0; ; failures++) {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (failures % 10 === 0) onWait(error);
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
     }
   }
 }
@@ -207,17 +229,26 @@ export class PlatformModule {
         { provide: TOPOLOGY, useValue: createTopology(options.natsNamespace) },
         {
           provide: NATS_CONNECTION,
-          useFactory: () =>
-            retryUntil('NATS', timeout, () =>
-              connect({
-                ...natsConnectionOptions(options.nats, options.service),
-                maxReconnectAttempts: -1,
-                reconnectTimeWait: 1_000,
-                // Otherwise the client builds an Error, stack trace and all, for every
-                // request it sends, in case it times out: ~10 % of the ingress's CPU.
-                noAsyncTraces: true,
-              }),
+          // Until NATS answers, however long: a JetStream cluster still forming (or
+          // restarting) is a wait, not a reason to exit. Said every 10 attempts.
+          useFactory: (logger: PinoLogger) =>
+            retryForever(
+              () =>
+                connect({
+                  ...natsConnectionOptions(options.nats, options.service),
+                  maxReconnectAttempts: -1,
+                  reconnectTimeWait: 1_000,
+                  // Otherwise the client builds an Error, stack trace and all, for every
+                  // request it sends, in case it times out: ~10 % of the ingress's CPU.
+                  noAsyncTraces: true,
+                }),
+              (error) =>
+                logger.warn(
+                  { event: 'nats_wait', err: error },
+                  `NATS not reachable at ${options.nats.url} yet; retrying`,
+                ),
             ),
+          inject: [PinoLogger],
         },
         {
           provide: JETSTREAM,
@@ -226,9 +257,24 @@ export class PlatformModule {
             topology: Topology,
             logger: PinoLogger,
           ): Promise<JetStreamClient> => {
-            const jsm = await jetstreamManager(nc);
+            // A cluster answers management calls slower than one server (leader elections).
+            const jsm = await retryForever(
+              () => jetstreamManager(nc, { timeout: JETSTREAM_API_TIMEOUT_MS }),
+              (error) =>
+                logger.warn(
+                  { event: 'jetstream_wait', err: error },
+                  'JetStream not ready yet; retrying',
+                ),
+            );
             if (options.ownsTopology) {
-              await ensureTopology(jsm, topology, { replicas: options.streamReplicas ?? 1 });
+              await retryForever(
+                () => ensureTopology(jsm, topology, { replicas: options.streamReplicas ?? 1 }),
+                (error) =>
+                  logger.warn(
+                    { event: 'topology_retry', err: error },
+                    'creating the JetStream topology failed; retrying',
+                  ),
+              );
             } else {
               await awaitTopology(jsm, topology, {
                 onWait: (missing, error) =>
