@@ -82,6 +82,9 @@ async function retryUntil<T>(
 /** JetStream management calls (topology): a cluster's leader elections take seconds. */
 const JETSTREAM_API_TIMEOUT_MS = 15_000;
 
+/** A wait is expected (a stream not created yet): its reason, not a stack trace. */
+const reasonOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
 /** Tries once a second until it works; `onWait` hears every tenth failure. */
 async function retryForever<T>(
   attempt: () => Promise<T>,
@@ -244,7 +247,7 @@ export class PlatformModule {
                 }),
               (error) =>
                 logger.warn(
-                  { event: 'nats_wait', err: error },
+                  { event: 'nats_wait', err: reasonOf(error) },
                   `NATS not reachable at ${options.nats.url} yet; retrying`,
                 ),
             ),
@@ -262,7 +265,7 @@ export class PlatformModule {
               () => jetstreamManager(nc, { timeout: JETSTREAM_API_TIMEOUT_MS }),
               (error) =>
                 logger.warn(
-                  { event: 'jetstream_wait', err: error },
+                  { event: 'jetstream_wait', err: reasonOf(error) },
                   'JetStream not ready yet; retrying',
                 ),
             );
@@ -271,7 +274,7 @@ export class PlatformModule {
                 () => ensureTopology(jsm, topology, { replicas: options.streamReplicas ?? 1 }),
                 (error) =>
                   logger.warn(
-                    { event: 'topology_retry', err: error },
+                    { event: 'topology_retry', err: reasonOf(error) },
                     'creating the JetStream topology failed; retrying',
                   ),
               );
@@ -279,7 +282,7 @@ export class PlatformModule {
               await awaitTopology(jsm, topology, {
                 onWait: (missing, error) =>
                   logger.warn(
-                    { event: 'topology_wait', missing, err: error },
+                    { event: 'topology_wait', missing, err: reasonOf(error) },
                     `waiting for JetStream stream ${missing} (the tenant registry creates the topology)`,
                   ),
               });
