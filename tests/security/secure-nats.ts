@@ -41,7 +41,11 @@ function openssl(args: string[], cwd: string): void {
 }
 
 /** A CA and a server certificate for 127.0.0.1 and localhost, valid for a day. */
-function makeCertificates(dir: string): { caFile: string; certFile: string; keyFile: string } {
+export function makeCertificates(dir: string): {
+  caFile: string;
+  certFile: string;
+  keyFile: string;
+} {
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
   openssl(
     [
@@ -96,7 +100,9 @@ export function writeSecureNatsConfig(dir: string, port: number): SecureNatsConf
   const { caFile, certFile, keyFile } = makeCertificates(dir);
   copyFileSync(DEPLOY_AUTH_CONF, join(dir, 'auth.conf'));
   const passwords = Object.fromEntries(
-    NATS_USERS.map((user) => [user, randomBytes(18).toString('base64url')]),
+    // nats-server parses a variable's value as a config token: one that starts with a
+    // digit is read as a number and the server refuses the file. A letter first, then hex.
+    NATS_USERS.map((user) => [user, `p${randomBytes(18).toString('hex')}`]),
   ) as Record<NatsUser, string>;
   const configFile = join(dir, 'nats.conf');
   writeFileSync(
