@@ -26,6 +26,7 @@ import type { IScaledObject } from '@kubernetes-models/keda/keda.sh/v1alpha1/Sca
 import { usesDatabase } from '@tep/config';
 import { createTopology } from '@tep/contracts';
 import { NATS_USERS, natsPasswordVariable, renderNatsAuthorization } from '@tep/pipeline';
+import { makeCertificates } from '../security/secure-nats';
 import {
   K8S_DIR,
   SERVICES,
@@ -616,33 +617,15 @@ describe('deploy/k8s base resource files (no kustomize needed)', () => {
       }
       const scratch = mkdtempSync(join(tmpdir(), 'tep-nats-'));
       try {
-        writeFileSync(join(scratch, 'nats.conf'), conf);
         writeFileSync(join(scratch, 'auth.conf'), readFileSync(join(BASE, 'nats', 'auth.conf')));
-        // The TLS files of the nats-tls Secret: a throw-away certificate stands in.
-        conf = conf.replace(/\/etc\/nats-tls\//g, `${scratch}/`);
+        // The TLS files of the nats-tls Secret: the security suite's throw-away ones stand in.
+        const tls = makeCertificates(scratch);
+        conf = conf
+          .replaceAll('/etc/nats-tls/tls.crt', tls.certFile)
+          .replaceAll('/etc/nats-tls/tls.key', tls.keyFile)
+          .replaceAll('/etc/nats-tls/ca.crt', tls.caFile);
+        expect(conf).not.toContain('/etc/nats-tls/');
         writeFileSync(join(scratch, 'nats.conf'), conf);
-        execFileSync(
-          'openssl',
-          [
-            'req',
-            '-x509',
-            '-newkey',
-            'ec',
-            '-pkeyopt',
-            'ec_paramgen_curve:prime256v1',
-            '-nodes',
-            '-keyout',
-            join(scratch, 'tls.key'),
-            '-out',
-            join(scratch, 'tls.crt'),
-            '-days',
-            '1',
-            '-subj',
-            '/CN=nats',
-          ],
-          { stdio: 'ignore' },
-        );
-        writeFileSync(join(scratch, 'ca.crt'), readFileSync(join(scratch, 'tls.crt')));
         const passwords = Object.fromEntries(NATS_USERS.map((u) => [natsPasswordVariable(u), 'x']));
         const result = spawnSync(natsServer!, ['-c', join(scratch, 'nats.conf'), '-t'], {
           encoding: 'utf8',

@@ -11,7 +11,7 @@ import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { Pool } from 'pg';
 import { createTopology, stageLanes, type StageName, type Topology } from '@tep/contracts';
-import { HEADER, natsConnectionOptions, type NatsUser } from '@tep/pipeline';
+import { HEADER, natsConnectionOptions, natsSettingsOf, type NatsUser } from '@tep/pipeline';
 import { provisionDatabase, withDatabase } from '@tep/data';
 import {
   startFakeChatCompletionsServer,
@@ -211,12 +211,7 @@ export class Platform {
 
     this.nc = await connect({
       ...natsConnectionOptions(
-        {
-          url: this.nats.url,
-          user: this.nats.secure ? 'tep-admin' : undefined,
-          password: this.nats.secure?.passwordOf('tep-admin'),
-          tlsCaFile: this.nats.secure?.caFile,
-        },
+        natsSettingsOf({ NATS_URL: this.nats.url, ...natsUser('tep-admin') }),
         'fault-suite',
       ),
       maxReconnectAttempts: -1,

@@ -11,7 +11,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { createTopology } from '@tep/contracts';
-import { natsConnectionOptions, renderNatsAuthorization, type NatsUser } from '@tep/pipeline';
+import {
+  natsConnectionOptions,
+  natsSettingsOf,
+  renderNatsAuthorization,
+  type NatsUser,
+} from '@tep/pipeline';
 import { startSdpSimulator, type SdpSimulator } from '@tep/sdp-simulator';
 import {
   createTestDatabase,
@@ -59,12 +64,11 @@ describe('NATS users and permissions (production configuration)', () => {
   let platform: TestPlatform;
   const connections = new Map<NatsUser, NatsConnection>();
 
+  /** A user's connection settings, from the variables the services get. */
+  const settingsOf = (user: NatsUser) => natsSettingsOf({ NATS_URL: url, ...secure.envFor(user) });
   const connectAs = async (user: NatsUser): Promise<NatsConnection> => {
     const nc = await connect({
-      ...natsConnectionOptions(
-        { url, user, password: secure.passwordOf(user), tlsCaFile: secure.caFile },
-        `attacker-as-${user}`,
-      ),
+      ...natsConnectionOptions(settingsOf(user), `attacker-as-${user}`),
       reconnect: false,
     });
     connections.set(user, nc);
@@ -86,15 +90,7 @@ describe('NATS users and permissions (production configuration)', () => {
     await eventually(async () => {
       try {
         const nc = await connect({
-          ...natsConnectionOptions(
-            {
-              url,
-              user: 'tep-admin',
-              password: secure.passwordOf('tep-admin'),
-              tlsCaFile: secure.caFile,
-            },
-            'probe',
-          ),
+          ...natsConnectionOptions(settingsOf('tep-admin'), 'probe'),
           reconnect: false,
         });
         await nc.close();

@@ -21,7 +21,7 @@ import {
 import { ServiceDeskSettingsSchema, createTopology } from '@tep/contracts';
 import { TenantDatabase, createDataSource, isUuid, loadTenantServiceDesk } from '@tep/data';
 import { SecretCipher } from '@tep/encryption';
-import { natsConnectionOptions } from '@tep/pipeline';
+import { natsConnectionOptions, natsSettingsOf } from '@tep/pipeline';
 import {
   clientForTenant,
   connectAccessTokenStore,
@@ -66,15 +66,7 @@ async function openTokenStore(
   const bucket = createTopology(env.NATS_NAMESPACE).oauthTokenBucket;
   try {
     const shared = await connectAccessTokenStore({
-      connection: natsConnectionOptions(
-        {
-          url: env.NATS_URL,
-          user: env.NATS_USER,
-          password: env.NATS_PASSWORD,
-          tlsCaFile: env.NATS_TLS_CA_FILE,
-        },
-        'backfill',
-      ),
+      connection: natsConnectionOptions(natsSettingsOf(env), 'backfill'),
       bucket,
       cipher,
     });

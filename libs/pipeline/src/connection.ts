@@ -11,6 +11,19 @@ export interface NatsSettings {
   tlsCaFile?: string;
 }
 
+/** The settings from the variables every process reads (@tep/config's NATS_*). */
+export const natsSettingsOf = (env: {
+  NATS_URL: string;
+  NATS_USER?: string;
+  NATS_PASSWORD?: string;
+  NATS_TLS_CA_FILE?: string;
+}): NatsSettings => ({
+  url: env.NATS_URL,
+  user: env.NATS_USER,
+  password: env.NATS_PASSWORD,
+  tlsCaFile: env.NATS_TLS_CA_FILE,
+});
+
 /**
  * The inbox prefix of a NATS user: replies (JetStream API answers, pulled
  * messages, KV reads) come back under it, and its permissions let it

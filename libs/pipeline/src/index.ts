@@ -24,7 +24,12 @@ export {
   type TopologyOptions,
 } from './jetstream';
 export { STAGES, nextHop, type StageInput, type StageOutput, type StageResult } from './stages';
-export { inboxPrefixOf, natsConnectionOptions, type NatsSettings } from './connection';
+export {
+  inboxPrefixOf,
+  natsConnectionOptions,
+  natsSettingsOf,
+  type NatsSettings,
+} from './connection';
 export {
   NATS_USERS,
   natsPasswordVariable,

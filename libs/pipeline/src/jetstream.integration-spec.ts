@@ -11,7 +11,6 @@ import {
 } from '@tep/contracts';
 import {
   currentJobLogFields,
-  ensureTopology,
   publishMessage,
   runExhaustedDeliveryCapture,
   runStageConsumer,
@@ -46,8 +45,8 @@ describe('stage consumer runner', () => {
   let js: JetStreamClient;
 
   beforeEach(async () => {
+    // The test namespace comes with its topology in place.
     nats = await createTestNats();
-    await ensureTopology(await jetstreamManager(nats.nc), nats.topology);
     js = jetstream(nats.nc);
   });
   afterEach(async () => nats.cleanup());

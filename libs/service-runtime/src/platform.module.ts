@@ -18,6 +18,7 @@ import {
   awaitTopology,
   ensureTopology,
   natsConnectionOptions,
+  natsSettingsOf,
   type NatsSettings,
 } from '@tep/pipeline';
 import { TenantDatabase, createDataSource } from '@tep/data';
@@ -179,12 +180,7 @@ export class PlatformModule {
       database: database
         ? { url: config.DATABASE_URL!, poolSize: config.DATABASE_POOL_SIZE ?? 10 }
         : undefined,
-      nats: {
-        url: config.NATS_URL,
-        user: config.NATS_USER,
-        password: config.NATS_PASSWORD,
-        tlsCaFile: config.NATS_TLS_CA_FILE,
-      },
+      nats: natsSettingsOf(config),
       natsNamespace: config.NATS_NAMESPACE,
       streamReplicas: config.NATS_STREAM_REPLICAS,
       ...extra,
