@@ -1,11 +1,20 @@
 /**
  * Row-level security, proven as the application role (tep_app) against a
  * real PostgreSQL. A test that passed as a superuser would prove nothing.
+ * Every check runs twice: straight to PostgreSQL, and through PgBouncer in
+ * transaction pooling mode (as production runs), where one server
+ * connection serves many clients one transaction at a time.
  */
 import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import type { DataSource } from 'typeorm';
-import { createTestDatabase, type TestDatabase } from '@tep/testing';
+import {
+  createTestDatabase,
+  pgBouncerAvailable,
+  startPgBouncer,
+  type PgBouncer,
+  type TestDatabase,
+} from '@tep/testing';
 import {
   InvalidTenantIdError,
   RegistryAdminStore,
@@ -31,8 +40,41 @@ const FIXTURES: Record<(typeof TENANT_TABLES)[number], string> = {
   ticket_feedback: `INSERT INTO ticket_feedback (tenant_id, ticket_ref, helpful) VALUES ($1, 'TKT-1', 1)`,
 };
 
-describe('row-level security as the application role', () => {
+const ROUTES = ['straight to PostgreSQL', 'through PgBouncer (transaction pooling)'] as const;
+type Route = (typeof ROUTES)[number];
+if (!pgBouncerAvailable()) {
+  console.log('rls: SKIPPED the PgBouncer route: /usr/sbin/pgbouncer is missing (ensure-tools.sh)');
+}
+const routes = ROUTES.filter((r) => r === ROUTES[0] || pgBouncerAvailable());
+
+/** The roles' URLs for a route: the spec database's, or the same through a pooler. */
+interface RoleUrls {
+  appUrl: string;
+  registryUrl: string;
+  ownerUrl: string;
+}
+
+async function roleUrls(
+  route: Route,
+  db: TestDatabase,
+): Promise<RoleUrls & { bouncer?: PgBouncer }> {
+  if (route === ROUTES[0]) return db;
+  const bouncer = await startPgBouncer({
+    serverPort: Number(new URL(db.appUrl).port || 5432),
+    users: ['tep_app', 'tep_registry', 'tep_owner'],
+    poolSize: 2,
+  });
+  return {
+    bouncer,
+    appUrl: bouncer.through(db.appUrl),
+    registryUrl: bouncer.through(db.registryUrl),
+    ownerUrl: bouncer.through(db.ownerUrl),
+  };
+}
+
+describe.each(routes)('row-level security as the application role, %s', (route) => {
   let db: TestDatabase;
+  let urls: RoleUrls & { bouncer?: PgBouncer };
   let admin: Client;
   let dataSource: DataSource;
   let tenants: TenantDatabase;
@@ -50,11 +92,12 @@ describe('row-level security as the application role', () => {
     for (const tenant of [TENANT_A, TENANT_B]) {
       for (const sql of Object.values(FIXTURES)) await admin.query(sql, [tenant]);
     }
+    urls = await roleUrls(route, db);
     // Pool of one: every transaction below reuses the same connection.
-    dataSource = createDataSource({ url: db.appUrl, poolSize: 1 });
+    dataSource = createDataSource({ url: urls.appUrl, poolSize: 1 });
     await dataSource.initialize();
     tenants = new TenantDatabase(dataSource);
-    registryRole = createDataSource({ url: db.registryUrl, poolSize: 1 });
+    registryRole = createDataSource({ url: urls.registryUrl, poolSize: 1 });
     await registryRole.initialize();
     registryTenants = new TenantDatabase(registryRole);
   });
@@ -63,6 +106,7 @@ describe('row-level security as the application role', () => {
     await dataSource?.destroy();
     await registryRole?.destroy();
     await admin?.end();
+    await urls?.bouncer?.stop();
     await db?.drop();
   });
 
@@ -196,7 +240,7 @@ describe('row-level security as the application role', () => {
   });
 
   it('keeps the audit log append-only, even for its owner', async () => {
-    const registrySource = createDataSource({ url: db.registryUrl, poolSize: 1 });
+    const registrySource = createDataSource({ url: urls.registryUrl, poolSize: 1 });
     await registrySource.initialize();
     try {
       const store = new RegistryAdminStore(registrySource);
@@ -218,7 +262,7 @@ describe('row-level security as the application role', () => {
     } finally {
       await registrySource.destroy();
     }
-    const owner = new Client({ connectionString: db.ownerUrl });
+    const owner = new Client({ connectionString: urls.ownerUrl });
     await owner.connect();
     try {
       await expect(owner.query(`UPDATE audit_log SET actor = 'forged'`)).rejects.toThrow(
@@ -239,7 +283,7 @@ describe('row-level security as the application role', () => {
   });
 
   it('writes a change and its audit entry in one transaction: both or neither', async () => {
-    const registrySource = createDataSource({ url: db.registryUrl, poolSize: 1 });
+    const registrySource = createDataSource({ url: urls.registryUrl, poolSize: 1 });
     await registrySource.initialize();
     try {
       const store = new RegistryAdminStore(registrySource);
@@ -266,7 +310,7 @@ describe('row-level security as the application role', () => {
   });
 
   it('lets only the registry role list every tenant', async () => {
-    const registrySource = createDataSource({ url: db.registryUrl, poolSize: 1 });
+    const registrySource = createDataSource({ url: urls.registryUrl, poolSize: 1 });
     await registrySource.initialize();
     try {
       const store = new RegistryAdminStore(registrySource);
@@ -291,5 +335,118 @@ describe('row-level security as the application role', () => {
       return await m.query<unknown[]>(`SELECT tenant_id FROM tenant_configs`);
     });
     expect(optedIn).toHaveLength(0);
+  });
+});
+
+/**
+ * What transaction pooling adds: clients share server connections, so a
+ * tenant set by one client's transaction must be gone for the next client
+ * that lands on the same server connection.
+ */
+(pgBouncerAvailable() ? describe : describe.skip)('tenant context through PgBouncer', () => {
+  const CLIENTS = 12;
+  const POOL = 2;
+  let db: TestDatabase;
+  let bouncer: PgBouncer;
+  let sources: DataSource[] = [];
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    const admin = new Client({ connectionString: db.adminUrl });
+    await admin.connect();
+    for (const tenant of [TENANT_A, TENANT_B]) {
+      await admin.query(FIXTURES.ticket_history, [tenant]);
+    }
+    await admin.end();
+    bouncer = await startPgBouncer({
+      serverPort: Number(new URL(db.appUrl).port || 5432),
+      users: ['tep_app'],
+      poolSize: POOL,
+    });
+    // Twelve services' pools, two server connections between them.
+    sources = Array.from({ length: CLIENTS }, () =>
+      createDataSource({ url: bouncer.through(db.appUrl), poolSize: 2 }),
+    );
+    await Promise.all(sources.map((s) => s.initialize()));
+  });
+
+  afterAll(async () => {
+    await Promise.all(sources.map((s) => s.destroy()));
+    await bouncer?.stop();
+    await db?.drop();
+  });
+
+  it('never carries a tenant into another client’s transaction on a shared server connection', async () => {
+    const backends = new Set<number>();
+    const seen: string[] = [];
+    await Promise.all(
+      sources.map(async (source, c) => {
+        const tenants = new TenantDatabase(source);
+        for (let i = 0; i < 25; i++) {
+          const tenant = (c + i) % 2 === 0 ? TENANT_A : TENANT_B;
+          const rows = await tenants.withTenant(tenant, async (tx) => {
+            const r = await tx.query<{ tenant_id: string; backend: number }>(
+              `SELECT tenant_id, pg_backend_pid() AS backend FROM ticket_history`,
+            );
+            // Hold the server connection a moment, so others queue for it.
+            await tx.query('SELECT pg_sleep(0.002)');
+            return r;
+          });
+          rows.forEach((r) => backends.add(r.backend));
+          expect(rows.map((r) => r.tenant_id)).toEqual([tenant]);
+          seen.push(tenant);
+          // Outside a transaction: whatever server connection this lands on has no tenant.
+          const outside = await source.query<{ t: string | null; n: number }[]>(
+            `SELECT current_setting('app.current_tenant_id', true) AS t, count(*)::int AS n FROM ticket_history`,
+          );
+          expect(outside[0]).toEqual({ t: expect.stringMatching(/^$/) as unknown, n: 0 });
+        }
+      }),
+    );
+    expect(seen).toHaveLength(CLIENTS * 25);
+    // The pooler really shared: at most POOL server backends served all 300 transactions.
+    expect(backends.size).toBeGreaterThan(0);
+    expect(backends.size).toBeLessThanOrEqual(POOL);
+  });
+
+  it('runs the driver’s prepared (extended-protocol) statements and a named one within a transaction', async () => {
+    const tenants = new TenantDatabase(sources[0]);
+    const results = await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        tenants.withTenant(i % 2 ? TENANT_A : TENANT_B, (tx) =>
+          tx.query<{ n: number; echoed: string }>(
+            `SELECT count(*)::int AS n, $1::text AS echoed FROM ticket_history WHERE ticket_id = $2`,
+            [`call-${i}`, 'TKT-1'],
+          ),
+        ),
+      ),
+    );
+    results.forEach((rows, i) => expect(rows).toEqual([{ n: 1, echoed: `call-${i}` }]));
+    // PREPARE/EXECUTE inside one transaction stays on one server connection.
+    const named = await tenants.withTenant(TENANT_A, async (tx) => {
+      await tx.query(`PREPARE tenant_rows AS SELECT tenant_id FROM ticket_history`);
+      const rows = await tx.query<{ tenant_id: string }>(`EXECUTE tenant_rows`);
+      await tx.query(`DEALLOCATE tenant_rows`);
+      return rows;
+    });
+    expect(named).toEqual([{ tenant_id: TENANT_A }]);
+  });
+
+  it('keeps a session-level setting from leaking: only SET LOCAL / set_config(…, true) is used', async () => {
+    // A session-level set_config would stick to the server connection and
+    // reach other clients; the platform never issues one (TenantDatabase uses
+    // is_local = true). This shows why, so nobody "optimises" it away.
+    const [a, b] = sources;
+    await a.query(`SELECT set_config('app.current_tenant_id', $1, false)`, [TENANT_A]);
+    const leaked = new Set<string>();
+    for (let i = 0; i < 20; i++) {
+      const rows = await b.query<{ t: string | null }[]>(
+        `SELECT current_setting('app.current_tenant_id', true) AS t`,
+      );
+      if (rows[0].t) leaked.add(rows[0].t);
+    }
+    expect([...leaked]).toEqual([TENANT_A]);
+    // Reset every server connection of the pool.
+    for (let i = 0; i < POOL * 4; i++) await b.query(`RESET app.current_tenant_id`);
   });
 });

@@ -15,4 +15,11 @@ export {
 export { testEncryptionKey } from './keys';
 export { startServiceProcess, freePort, ServiceProcess } from './processes';
 export { startTestPlatform, type TestPlatform } from './platform';
+export {
+  startPgBouncer,
+  pgBouncerAvailable,
+  PGBOUNCER,
+  type PgBouncer,
+  type PgBouncerOptions,
+} from './pgbouncer';
 export { TEST_JOB_ID, TEST_TENANT_ID, contextualizedMessage, testEnhancement } from './messages';
