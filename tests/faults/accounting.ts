@@ -283,7 +283,7 @@ export async function waitForDrain(
 /** The service log lines that mention a job, for the report's evidence. */
 export function logEvidence(platform: Platform, jobId: string, maxLines = 40): string[] {
   const lines: string[] = [];
-  for (const service of platform.services.values()) {
+  for (const service of platform.allServices) {
     let text = '';
     try {
       text = readFileSync(service.logFile, 'utf8');

@@ -9,6 +9,8 @@ import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_proces
 import {
   chownSync,
   closeSync,
+  mkdirSync,
+  writeFileSync,
   existsSync,
   mkdtempSync,
   openSync,
@@ -19,6 +21,7 @@ import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '@tep/service-process';
+import { TcpProxy } from './tcp-proxy';
 import { NATS_SERVER, writeSecureNatsConfig, type SecureNatsConfig } from '../security/secure-nats';
 import { promisify } from 'node:util';
 
@@ -216,9 +219,22 @@ export class NatsInstance {
     readonly dir: string,
     readonly port: number,
     secure: boolean,
+    /** A configuration file instead of the single-server command line. */
+    private readonly configFile?: string,
   ) {
     this.url = `${secure ? 'tls' : 'nats'}://127.0.0.1:${port}`;
     if (secure) this.secure = writeSecureNatsConfig(dir, port);
+  }
+
+  /** One node of a cluster, from its configuration file (`NatsCluster`). */
+  static async fromConfig(dir: string, port: number, configFile: string): Promise<NatsInstance> {
+    const instance = new NatsInstance(dir, port, false, configFile);
+    await instance.start();
+    return instance;
+  }
+
+  get running(): boolean {
+    return !!this.child && this.child.exitCode === null && this.child.signalCode === null;
   }
 
   static async create(options: { secure?: boolean } = {}): Promise<NatsInstance> {
@@ -235,9 +251,11 @@ export class NatsInstance {
     const log = openSync(join(this.dir, 'nats-server.log'), 'a');
     const child = spawn(
       NATS_SERVER,
-      this.secure
-        ? ['-c', this.secure.configFile]
-        : ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', join(this.dir, 'js')],
+      this.configFile
+        ? ['-c', this.configFile]
+        : this.secure
+          ? ['-c', this.secure.configFile]
+          : ['-a', '127.0.0.1', '-p', String(this.port), '-js', '-sd', join(this.dir, 'js')],
       { stdio: ['ignore', log, log], env: { ...process.env, ...this.secure?.serverEnv } },
     );
     closeSync(log);
@@ -257,5 +275,124 @@ export class NatsInstance {
 
   async destroy(): Promise<void> {
     await this.stop('SIGKILL');
+  }
+}
+
+/** `nats-server --version` as [major, minor]. */
+export function natsServerVersion(): [number, number] {
+  const out = spawnSync(NATS_SERVER, ['--version'], { encoding: 'utf8' }).stdout ?? '';
+  const [major, minor] = (/v(\d+)\.(\d+)/.exec(out) ?? []).slice(1).map(Number);
+  return [major ?? 0, minor ?? 0];
+}
+
+/**
+ * Three nats-server processes clustered on loopback, JetStream on each with
+ * its own store, as deploy/ runs them. Every route between two nodes runs
+ * through a `TcpProxy` of its own (one per direction), so one node can be
+ * cut off from the other two — a network partition — while its process and
+ * its client port stay up. Each node advertises an address nobody listens
+ * on, so the nodes never learn each other's real route ports and every
+ * route goes through the proxies.
+ */
+export class NatsCluster {
+  readonly nodes: NatsInstance[] = [];
+  readonly names: string[] = [];
+  /** routes[i][j]: node i's route to node j (none for j = i). */
+  private readonly routes: (TcpProxy | undefined)[][] = [];
+  /** sync_interval: always where the server supports it (2.10+), as in deploy/. */
+  readonly syncAlways: boolean;
+
+  private constructor(syncAlways: boolean) {
+    this.syncAlways = syncAlways;
+  }
+
+  get url(): string {
+    return this.nodes.map((n) => n.url).join(',');
+  }
+
+  readonly secure = undefined;
+
+  /** `syncAlways` (default true, as deploy/) takes effect where the server has it (2.10+). */
+  static async create(size = 3, options: { syncAlways?: boolean } = {}): Promise<NatsCluster> {
+    const [major, minor] = natsServerVersion();
+    const supported = major > 2 || (major === 2 && minor >= 10);
+    const cluster = new NatsCluster((options.syncAlways ?? true) && supported);
+    const dir = makeTempDir('tep-faults-nats-cluster-');
+    const clientPorts: number[] = [];
+    const clusterPorts: number[] = [];
+    for (let i = 0; i < size; i++) {
+      clientPorts.push(await freePort());
+      clusterPorts.push(await freePort());
+    }
+    for (let i = 0; i < size; i++) {
+      cluster.names.push(`n${i}`);
+      const row: (TcpProxy | undefined)[] = [];
+      for (const [j, port] of clusterPorts.entries()) {
+        row.push(j === i ? undefined : await TcpProxy.start([port]));
+      }
+      cluster.routes.push(row);
+    }
+    const closedPort = await freePort();
+    for (let i = 0; i < size; i++) {
+      const nodeDir = join(dir, cluster.names[i]);
+      mkdirSync(nodeDir, { recursive: true });
+      const routes = cluster.routes[i]
+        .filter((proxy): proxy is TcpProxy => !!proxy)
+        .map((proxy) => `nats://127.0.0.1:${proxy.port}`);
+      const config = [
+        `server_name: ${cluster.names[i]}`,
+        `listen: 127.0.0.1:${clientPorts[i]}`,
+        'jetstream {',
+        `  store_dir: ${join(nodeDir, 'js')}`,
+        ...(cluster.syncAlways ? ['  sync_interval: always'] : []),
+        '}',
+        'cluster {',
+        '  name: tep-faults',
+        `  listen: 127.0.0.1:${clusterPorts[i]}`,
+        `  advertise: 127.0.0.1:${closedPort}`,
+        `  routes: [${routes.join(', ')}]`,
+        '}',
+        '',
+      ].join('\n');
+      const file = join(nodeDir, 'nats.conf');
+      writeFileSync(file, config);
+      cluster.nodes.push(await NatsInstance.fromConfig(nodeDir, clientPorts[i], file));
+    }
+    return cluster;
+  }
+
+  node(name: string): NatsInstance {
+    const index = this.names.indexOf(name);
+    if (index < 0) throw new Error(`no cluster node ${name}`);
+    return this.nodes[index];
+  }
+
+  /** Cuts every route to and from the node; clients on its port still reach it. */
+  partition(name: string): void {
+    const k = this.names.indexOf(name);
+    this.routes.forEach((row, i) =>
+      row.forEach((proxy, j) => {
+        if (proxy && (i === k || j === k)) proxy.cut();
+      }),
+    );
+  }
+
+  heal(): void {
+    for (const row of this.routes) for (const proxy of row) proxy?.heal();
+  }
+
+  /** Every node: a whole-cluster crash (`SIGKILL`) or shutdown. */
+  async stop(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    await Promise.all(this.nodes.map((n) => n.stop(signal)));
+  }
+
+  async start(): Promise<void> {
+    await Promise.all(this.nodes.filter((n) => !n.running).map((n) => n.start()));
+  }
+
+  async destroy(): Promise<void> {
+    await this.stop('SIGKILL');
+    const proxies = this.routes.flat().filter((p): p is TcpProxy => !!p);
+    await Promise.all(proxies.map((p) => p.close()));
   }
 }

@@ -95,6 +95,15 @@ export class WebhookSender {
     this.inFlight.add(task);
   }
 
+  /** Sends them all as fast as the ingress answers, with at most `maxInFlight` waiting. */
+  async flood(specs: TicketSpec[], maxInFlight: number): Promise<void> {
+    for (const spec of specs) {
+      while (this.inFlight.size >= maxInFlight) await Promise.race([...this.inFlight]);
+      this.fire(spec);
+    }
+    await this.settled();
+  }
+
   /** Resolves when every webhook sent so far has its reply (or its error). */
   async settled(): Promise<void> {
     while (this.inFlight.size) await Promise.allSettled([...this.inFlight]);

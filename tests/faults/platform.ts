@@ -19,7 +19,9 @@ import {
   type FakeChatReply,
 } from '@tep/enhancement-synthesis';
 import { ServiceProcess } from '@tep/service-process';
-import { NatsInstance, PostgresInstance, removeTempDirs, sleep } from './infra';
+import { startPgBouncer, type PgBouncer } from '@tep/testing';
+import { NatsCluster, NatsInstance, PostgresInstance, removeTempDirs, sleep } from './infra';
+import { TcpProxy } from './tcp-proxy';
 import { startFaultProxy, type FaultProxy } from './fault-proxy';
 import { postWebhook } from './load';
 import { SdpSimulatorProcess } from './simulator';
@@ -49,6 +51,12 @@ export interface PlatformOptions {
   sdpTimeoutMs: number;
   /** nats-server with deploy/'s users and permissions over TLS; each service as its own user. */
   secureNats: boolean;
+  /** Three clustered nats-servers, streams and KV buckets with three replicas (R3). */
+  cluster: boolean;
+  /** Processes per service; with two, a round-robin in front of the ingress replicas. */
+  replicas: number;
+  /** PgBouncer in transaction pooling mode between every service and PostgreSQL. */
+  pgbouncer: boolean;
   log: (line: string) => void;
 }
 
@@ -135,8 +143,13 @@ export interface Tenant {
 
 export class Platform {
   pg!: PostgresInstance;
-  nats!: NatsInstance;
-  readonly services = new Map<ServiceName, ServiceProcess>();
+  nats!: NatsInstance | NatsCluster;
+  /** Set with `pgbouncer`: what the services' DATABASE_URLs point at. */
+  bouncer?: PgBouncer;
+  /** Set with two or more replicas: the webhook URL's round-robin over the ingress replicas. */
+  ingressBalancer?: TcpProxy;
+  /** Every service's replicas, in start order. */
+  readonly services = new Map<ServiceName, ServiceProcess[]>();
   llm!: FakeLlm;
   readonly tenants: Tenant[] = [];
   private readonly simulators: SdpSimulatorProcess[] = [];
@@ -165,22 +178,72 @@ export class Platform {
     return platform;
   }
 
-  service(name: ServiceName): ServiceProcess {
-    const service = this.services.get(name);
-    if (!service) throw new Error(`${name} is not running`);
+  /** One replica of a service (the first by default). */
+  service(name: ServiceName, replica = 0): ServiceProcess {
+    const service = this.services.get(name)?.[replica];
+    if (!service) throw new Error(`${name} replica ${replica} is not running`);
     return service;
+  }
+
+  replicasOf(name: ServiceName): ServiceProcess[] {
+    return this.services.get(name) ?? [];
+  }
+
+  get allServices(): ServiceProcess[] {
+    return [...this.services.values()].flat();
+  }
+
+  get cluster(): NatsCluster | undefined {
+    return this.nats instanceof NatsCluster ? this.nats : undefined;
+  }
+
+  private readonly nodeManagers = new Map<
+    string,
+    Promise<{ nc: NatsConnection; jsm: JetStreamManager }>
+  >();
+
+  /**
+   * JetStream management through one cluster node only: what that node
+   * sees. The suite's own connection may sit on a killed or partitioned
+   * node, where the cluster's state cannot be read.
+   */
+  async jsmOn(node: string): Promise<JetStreamManager> {
+    let entry = this.nodeManagers.get(node);
+    if (!entry) {
+      entry = (async () => {
+        const nc = await connect({
+          servers: [this.cluster!.node(node).url],
+          name: `fault-suite-${node}`,
+          maxReconnectAttempts: -1,
+          reconnectTimeWait: 250,
+        });
+        return { nc, jsm: await jetstreamManager(nc, { timeout: 3_000 }) };
+      })();
+      entry.catch(() => this.nodeManagers.delete(node));
+      this.nodeManagers.set(node, entry);
+    }
+    return (await entry).jsm;
   }
 
   private async boot(): Promise<void> {
     const { log } = this.options;
     mkdirSync(this.options.logDir, { recursive: true });
     const started = Date.now();
+    if (this.options.cluster && this.options.secureNats) {
+      throw new Error('--cluster runs without TLS and users; --secure-nats runs one server');
+    }
     [this.pg, this.nats] = await Promise.all([
       PostgresInstance.create(),
-      NatsInstance.create({ secure: this.options.secureNats }),
+      this.options.cluster
+        ? NatsCluster.create()
+        : NatsInstance.create({ secure: this.options.secureNats }),
     ]);
+    const cluster = this.cluster;
     log(
-      `postgres on 127.0.0.1:${this.pg.port}, nats-server on 127.0.0.1:${this.nats.port}` +
+      `postgres on 127.0.0.1:${this.pg.port}, ` +
+        (cluster
+          ? `a cluster of ${cluster.nodes.length} nats-servers (${this.nats.url}; sync_interval: ${cluster.syncAlways ? 'always' : 'default, this nats-server predates sync_interval'})`
+          : `nats-server on ${this.nats.url}`) +
         (this.nats.secure ? ' (TLS, a NATS user per service)' : ''),
     );
     const natsUser = (user: NatsUser) => this.nats.secure?.envFor(user) ?? {};
@@ -201,6 +264,17 @@ export class Platform {
       registryUrl: this.urls.registry,
       posterUrl: this.urls.poster,
     });
+    // The services' URLs through the pooler; provisioning and counting go straight to PostgreSQL.
+    const pooled = (url: string) => this.bouncer?.through(url) ?? url;
+    if (this.options.pgbouncer) {
+      this.bouncer = await startPgBouncer({
+        serverPort: this.pg.port,
+        users: ['tep_app', 'tep_registry', 'tep_poster'],
+        // Fewer server connections than the services' pools hold: they really share.
+        poolSize: 10,
+      });
+      log(`PgBouncer (transaction pooling) on 127.0.0.1:${this.bouncer.port}`);
+    }
     this.admin = new Pool({
       connectionString: withDatabase(this.pg.adminUrl, database),
       max: 4,
@@ -223,8 +297,9 @@ export class Platform {
     await this.llm.start();
 
     const common = {
-      DATABASE_URL: this.urls.app,
+      DATABASE_URL: pooled(this.urls.app),
       NATS_URL: this.nats.url,
+      NATS_STREAM_REPLICAS: cluster ? '3' : '1',
       TENANT_ENCRYPTION_KEY: this.encryptionKey,
       ALLOW_INSECURE_SERVICEDESK_URLS: 'true',
       LOG_LEVEL: 'info',
@@ -232,7 +307,7 @@ export class Platform {
     const env: Record<ServiceName, Record<string, string>> = {
       'tenant-registry': {
         ...common,
-        DATABASE_URL: this.urls.registry,
+        DATABASE_URL: pooled(this.urls.registry),
         ADMIN_TOKENS: this.adminToken,
         GRPC_PORT: '0',
       },
@@ -246,24 +321,43 @@ export class Platform {
       },
       'servicedesk-poster': {
         ...common,
-        DATABASE_URL: this.urls.poster,
+        DATABASE_URL: pooled(this.urls.poster),
         SDP_TIMEOUT_MS: String(this.options.sdpTimeoutMs),
       },
     };
-    // The registry first: it creates the streams; then the rest side by side.
+    const { replicas } = this.options;
     const start = async (name: ServiceName) => {
-      this.services.set(
-        name,
-        await ServiceProcess.start({
-          name,
-          env: { NODE_ENV: 'test', ...env[name], ...natsUser(name) },
-          output: { logDir: this.options.logDir },
-        }),
+      const processes = await Promise.all(
+        Array.from({ length: replicas }, (_, r) =>
+          ServiceProcess.start({
+            // Replicas log to files of their own: context-gatherer-1.log, -2.log.
+            name: replicas > 1 ? `${name}-${r + 1}` : name,
+            script: `apps/${name}/src/main.ts`,
+            env: { NODE_ENV: 'test', ...env[name], ...natsUser(name) },
+            output: { logDir: this.options.logDir },
+          }),
+        ),
       );
+      this.services.set(name, processes);
     };
-    await start('tenant-registry');
-    await Promise.all(SERVICE_NAMES.filter((n) => n !== 'tenant-registry').map(start));
-    log(`services healthy after ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    if (replicas > 1) {
+      // Every replica of every service at once, as a rollout does: the
+      // registries create the topology, the others wait for it.
+      await Promise.all(SERVICE_NAMES.map(start));
+      this.ingressBalancer = await TcpProxy.start(
+        this.replicasOf('webhook-ingress').map((s) => s.port),
+      );
+    } else {
+      // The registry first: it creates the streams; then the rest side by side.
+      await start('tenant-registry');
+      await Promise.all(SERVICE_NAMES.filter((n) => n !== 'tenant-registry').map(start));
+    }
+    log(
+      `services healthy after ${((Date.now() - started) / 1000).toFixed(1)} s` +
+        (replicas > 1
+          ? ` (${replicas} replicas of each; ingress round-robin on ${this.ingressBalancer!.url})`
+          : ''),
+    );
 
     const indexes = Array.from({ length: this.options.tenants }, (_, i) => i);
     this.tenants.push(...(await Promise.all(indexes.map((i) => this.createTenant(i)))));
@@ -301,22 +395,34 @@ export class Platform {
     };
   }
 
-  webhookUrl(tenant: Tenant): string {
-    return `${this.service('webhook-ingress').url}/webhook/servicedesk?tenant_id=${tenant.tenantId}`;
+  /** The URL SDP is configured with: the ingress, or the round-robin in front of its replicas. */
+  webhookUrl(
+    tenant: Tenant,
+    base = this.ingressBalancer?.url ?? this.service('webhook-ingress').url,
+  ): string {
+    return `${base}/webhook/servicedesk?tenant_id=${tenant.tenantId}`;
   }
 
-  /** The ingress learns tenants from the registry's directory: wait until it knows all. */
+  /** Each ingress replica learns tenants from the registry's directory: wait until all know all. */
   private async waitForIngressDirectory(): Promise<void> {
     const deadline = Date.now() + 30_000;
-    for (const tenant of this.tenants) {
-      for (;;) {
-        const reply = await postWebhook(this.webhookUrl(tenant), tenant.webhookSecret, {
-          ticket_id: 'PROBE',
-          subject: '',
-        });
-        if (reply.status === 422) break;
-        if (Date.now() > deadline) throw new Error(`ingress never learned tenant ${tenant.index}`);
-        await sleep(200);
+    for (const ingress of this.replicasOf('webhook-ingress')) {
+      for (const tenant of this.tenants) {
+        for (;;) {
+          const reply = await postWebhook(
+            this.webhookUrl(tenant, ingress.url),
+            tenant.webhookSecret,
+            {
+              ticket_id: 'PROBE',
+              subject: '',
+            },
+          );
+          if (reply.status === 422) break;
+          if (Date.now() > deadline) {
+            throw new Error(`${ingress.name} never learned tenant ${tenant.index}`);
+          }
+          await sleep(200);
+        }
       }
     }
   }
@@ -352,14 +458,18 @@ export class Platform {
    * running — and still post a note — so a drain needs this to be 0 too.
    */
   async activeTasks(): Promise<Record<StageName, number>> {
+    const active = async (replica: ServiceProcess) => {
+      // A killed replica holds nothing any more (its deliveries go back to the server).
+      if (!replica.running) return 0;
+      const res = await fetch(`${replica.url}/metrics`, { signal: AbortSignal.timeout(2_000) });
+      const text = await res.text();
+      const value = /^worker_active_tasks\{[^}]*\} (\d+)/m.exec(text)?.[1];
+      return value === undefined ? 0 : Number(value);
+    };
     const entries = await Promise.all(
       WORKERS.map(async (stage) => {
-        const res = await fetch(`${this.service(stage).url}/metrics`, {
-          signal: AbortSignal.timeout(2_000),
-        });
-        const text = await res.text();
-        const value = /^worker_active_tasks\{[^}]*\} (\d+)/m.exec(text)?.[1];
-        return [stage, value === undefined ? 0 : Number(value)] as const;
+        const counts = await Promise.all(this.replicasOf(stage).map(active));
+        return [stage, counts.reduce((a, b) => a + b, 0)] as const;
       }),
     );
     return Object.fromEntries(entries) as Record<StageName, number>;
@@ -381,7 +491,8 @@ export class Platform {
   }
 
   async stop(): Promise<void> {
-    await Promise.allSettled([...this.services.values()].map((s) => s.kill('SIGKILL')));
+    await Promise.allSettled(this.allServices.map((s) => s.kill('SIGKILL')));
+    await this.ingressBalancer?.close();
     await Promise.allSettled(
       this.tenants
         .map((t) => t.proxy.close())
@@ -390,7 +501,11 @@ export class Platform {
     );
     for (const tenant of this.tenants) tenant.proxyLog.end();
     await this.nc?.close().catch(() => undefined);
+    for (const entry of this.nodeManagers.values()) {
+      await entry.then((e) => e.nc.close()).catch(() => undefined);
+    }
     await this.admin?.end().catch(() => undefined);
+    await this.bouncer?.stop().catch(() => undefined);
     await Promise.allSettled([this.pg?.destroy(), this.nats?.destroy()]);
     removeTempDirs();
   }

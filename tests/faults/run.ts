@@ -1,8 +1,11 @@
 /**
  * The fault-injection suite:
  *
- *   node -r ./tools/register.js tests/faults/run.ts            # all six scenarios
+ *   node -r ./tools/register.js tests/faults/run.ts            # all six scenarios, over 10,000 webhooks
  *   node -r ./tools/register.js tests/faults/run.ts --quick    # scenarios 1, 4, 6, smaller
+ *   node -r ./tools/register.js tests/faults/run.ts --cluster  # three clustered nats-servers (R3), two
+ *       replicas of every service, PgBouncer; scenarios 7–9 too (node kills, replica kills, a partition)
+ *   (--replicas=N and --pgbouncer set those apart from --cluster)
  *   node -r ./tools/register.js tests/faults/run.ts --only=2,3 # some scenarios
  *   node -r ./tools/register.js tests/faults/run.ts --secure-nats # production NATS: TLS, a user per service
  *   (--drain-timeout=<s> bounds the wait after each scenario; --out=<file> moves the JSON)
@@ -31,10 +34,29 @@ async function main(): Promise<number> {
   const drainTimeoutMs = drainArg ? Number(drainArg) * 1000 : undefined;
   const outArg = args.find((a) => a.startsWith('--out='))?.slice('--out='.length);
   const out =
-    outArg ?? join(ROOT, 'tests', 'faults', 'results', quick ? 'latest-quick.json' : 'latest.json');
+    outArg ??
+    join(
+      ROOT,
+      'tests',
+      'faults',
+      'results',
+      `latest${args.includes('--cluster') ? '-cluster' : ''}${quick ? '-quick' : ''}.json`,
+    );
 
   const secureNats = args.includes('--secure-nats');
-  const result = await runSuite({ quick, only, drainTimeoutMs, secureNats });
+  const cluster = args.includes('--cluster');
+  const replicasArg = args.find((a) => a.startsWith('--replicas='))?.slice('--replicas='.length);
+  const replicas = replicasArg ? Number(replicasArg) : undefined;
+  const pgbouncer = args.includes('--pgbouncer') || undefined;
+  const result = await runSuite({
+    quick,
+    only,
+    drainTimeoutMs,
+    secureNats,
+    cluster,
+    replicas,
+    pgbouncer,
+  });
   console.log(`\n${formatTable(result)}\n`);
   for (const scenario of result.scenarios) {
     for (const problem of scenario.problems) {

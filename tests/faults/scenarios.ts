@@ -49,6 +49,8 @@ export interface Scenario {
   load?(ctx: ScenarioContext): Promise<void>;
   /** Injects the fault(s), concurrently with the load. */
   inject(ctx: ScenarioContext): Promise<void>;
+  /** Runs only when named (`--only=<id>`): a measurement, not a fault. */
+  optIn?: boolean;
   /** After the drain: figures that show the fault took effect. */
   report?(ctx: ScenarioContext): Promise<void> | void;
 }
@@ -175,13 +177,127 @@ export async function clearSimulatorFailures(tenant: Tenant): Promise<void> {
   }
 }
 
-export function scenarios(quick: boolean): Scenario[] {
+/**
+ * The TICKETS stream's leader (a node name), or undefined while none is
+ * elected, as the node `via` sees it (default: any node the suite is on).
+ */
+async function streamLeader(platform: Platform, via?: string): Promise<string | undefined> {
+  const jsm = via ? await platform.jsmOn(via) : platform.jsm;
+  const info = await jsm.streams.info(platform.topology.ticketsStream);
+  return info.cluster?.leader;
+}
+
+/** Until every stream and KV bucket has a leader and all its replicas are current. */
+async function clusterSettled(platform: Platform, timeoutMs: number): Promise<boolean> {
+  return waitFor(
+    async () => {
+      const streams = await platform.jsm.streams.list().next();
+      return (
+        streams.length > 0 &&
+        streams.every(
+          (s) =>
+            !!s.cluster?.leader &&
+            (s.cluster.replicas ?? []).length === s.config.num_replicas - 1 &&
+            (s.cluster.replicas ?? []).every((r) => r.current && !r.offline),
+        )
+      );
+    },
+    timeoutMs,
+    250,
+  );
+}
+
+/**
+ * Polls a node other than `old` until it sees a stream leader other than
+ * `old`: the time the election took, as the surviving side sees it.
+ */
+async function newLeader(platform: Platform, old: string, timeoutMs = 60_000) {
+  const started = Date.now();
+  const via = platform.cluster!.names.filter((name) => name !== old);
+  let leader: string | undefined;
+  await waitFor(
+    async () => {
+      const seen = await Promise.all(
+        via.map((node) => streamLeader(platform, node).catch(() => undefined)),
+      );
+      leader = seen.find((l) => !!l && l !== old);
+      return !!leader;
+    },
+    timeoutMs,
+    50,
+  );
+  return { leader, ms: Date.now() - started };
+}
+
+/** kill -9 of a cluster node, down for `downMs`, then started again and caught up. */
+async function killNode(ctx: ScenarioContext, name: string, downMs: number): Promise<void> {
+  const cluster = ctx.platform.cluster!;
+  const node = cluster.node(name);
+  const killedAt = ctx.elapsed();
+  ctx.event(`kill -9 nats-server ${name}`, {
+    leader: (await streamLeader(ctx.platform).catch(() => undefined)) ?? null,
+  });
+  await node.stop('SIGKILL');
+  const elected = await newLeader(ctx.platform, name, downMs + 30_000);
+  ctx.event('TICKETS leader after the kill', {
+    leader: elected.leader ?? null,
+    after_ms: elected.ms,
+  });
+  const wait = killedAt + downMs - ctx.elapsed();
+  if (wait > 0) await sleep(wait);
+  await node.start();
+  const caughtUp = await clusterSettled(ctx.platform, 60_000);
+  ctx.event(`nats-server ${name} restarted`, { every_replica_current: caughtUp });
+  const kills = (ctx.details['node_kills'] ??= []) as unknown[];
+  kills.push({
+    node: name,
+    killed_at_s: killedAt / 1000,
+    new_leader: elected.leader,
+    election_ms: elected.ms,
+    caught_up: caughtUp,
+  });
+}
+
+/**
+ * How long the ingress answered 503 (JetStream could not store the job) in
+ * windows after each fault: from the first 503 sent after the fault to the
+ * last one before the next 202 streak.
+ */
+function unavailability(ctx: ScenarioContext, faultsAtMs: number[]): Record<string, unknown>[] {
+  return faultsAtMs.map((at, i) => {
+    const until = faultsAtMs[i + 1] ?? Infinity;
+    const window = ctx.sender.sent.filter((w) => w.sentAtMs >= at && w.sentAtMs < until);
+    const refused = window.filter((w) => w.status === 503);
+    const first = refused[0]?.sentAtMs;
+    const last = refused[refused.length - 1];
+    return {
+      fault_at_s: at / 1000,
+      webhooks_sent: window.length,
+      answered_503: refused.length,
+      no_reply: window.filter((w) => w.status === 0).length,
+      ms_from_fault_to_last_503_reply: last === undefined ? 0 : last.sentAtMs + last.latencyMs - at,
+      ms_of_503_window: first === undefined || !last ? 0 : last.sentAtMs + last.latencyMs - first,
+    };
+  });
+}
+
+export interface ScenarioMode {
+  quick: boolean;
+  /** Three clustered nats-servers and two replicas of each service: scenarios 7–9 too. */
+  cluster: boolean;
+}
+
+export function scenarios({ quick, cluster }: ScenarioMode): Scenario[] {
   const n = (full: number, short: number) => (quick ? short : full);
+  // The full run sends over 10,000 webhooks in all (issue 15).
+  const bulk = cluster ? 1_200 : 1_700;
   const all: Scenario[] = [
     {
       id: '1',
-      title: 'kill -9 of each worker mid-processing, then restart',
-      webhooks: n(48, 18),
+      title: cluster
+        ? 'kill -9 of one replica of each worker mid-processing, then restart'
+        : 'kill -9 of each worker mid-processing, then restart',
+      webhooks: n(bulk, 18),
       loadMs: n(18_000, 9_000),
       async inject(ctx) {
         // The synthesizer first: its ack wait (60 s) is the longest to wait out.
@@ -195,8 +311,10 @@ export function scenarios(quick: boolean): Scenario[] {
     },
     {
       id: '2',
-      title: 'NATS server restart (kill -9, 5 s down) under load',
-      webhooks: n(48, 18),
+      title: cluster
+        ? 'every nats-server of the cluster killed (kill -9), 5 s down, under load'
+        : 'NATS server restart (kill -9, 5 s down) under load',
+      webhooks: n(bulk, 18),
       loadMs: n(18_000, 9_000),
       async inject(ctx) {
         await ctx.at(6_000);
@@ -210,7 +328,7 @@ export function scenarios(quick: boolean): Scenario[] {
     {
       id: '3',
       title: 'PostgreSQL restart (immediate stop, 5 s down) under load',
-      webhooks: n(48, 18),
+      webhooks: n(bulk, 18),
       loadMs: n(18_000, 9_000),
       async inject(ctx) {
         await ctx.at(6_000);
@@ -224,7 +342,7 @@ export function scenarios(quick: boolean): Scenario[] {
     {
       id: '4',
       title: 'SDP answers 500, 429 + Retry-After, times out, loses replies; then recovers',
-      webhooks: n(48, 20),
+      webhooks: n(bulk, 20),
       loadMs: n(18_000, 9_000),
       async inject(ctx) {
         const [a, b, c, d] = ctx.platform.tenants;
@@ -275,7 +393,7 @@ export function scenarios(quick: boolean): Scenario[] {
     {
       id: '5',
       title: 'LLM endpoint answers 500, then hangs (timeouts); then recovers',
-      webhooks: n(48, 18),
+      webhooks: n(bulk, 18),
       loadMs: n(18_000, 9_000),
       async inject(ctx) {
         const { llm } = ctx.platform;
@@ -305,7 +423,7 @@ export function scenarios(quick: boolean): Scenario[] {
     {
       id: '6',
       title: 'the same webhook 100 times: 50 at once, then 50 spread out',
-      webhooks: n(24, 9),
+      webhooks: n(bulk, 9),
       loadMs: n(12_000, 6_000),
       async load(ctx) {
         const [first, ...others] = ctx.platform.tenants;
@@ -332,5 +450,148 @@ export function scenarios(quick: boolean): Scenario[] {
       inject: () => Promise.resolve(),
     },
   ];
-  return quick ? all.filter((s) => ['1', '4', '6'].includes(s.id)) : all;
+  const clustered: Scenario[] = [
+    {
+      id: '7',
+      title:
+        'kill -9 of the TICKETS stream leader under load, then of a second node once the first recovered',
+      webhooks: n(bulk, 30),
+      loadMs: n(40_000, 30_000),
+      async inject(ctx) {
+        await ctx.at(n(4_000, 3_000));
+        const first = (await streamLeader(ctx.platform, ctx.platform.cluster!.names[0]))!;
+        const faults = [ctx.elapsed()];
+        await killNode(ctx, first, 5_000);
+        const leader = await streamLeader(ctx.platform, first).catch(() => undefined);
+        const second =
+          leader && leader !== first
+            ? leader
+            : ctx.platform.cluster!.names.find((name) => name !== first)!;
+        faults.push(ctx.elapsed());
+        await killNode(ctx, second, 5_000);
+        ctx.details['faults_at_ms'] = faults;
+      },
+      report(ctx) {
+        ctx.details['ingress_unavailable'] = unavailability(
+          ctx,
+          ctx.details['faults_at_ms'] as number[],
+        );
+      },
+    },
+    {
+      id: '8',
+      title: 'kill -9 of one replica of each service under load, each restarted 3 s later',
+      webhooks: n(bulk, 30),
+      loadMs: n(24_000, 16_000),
+      async inject(ctx) {
+        const order = [
+          'webhook-ingress',
+          'context-gatherer',
+          'tenant-registry',
+          'llm-synthesizer',
+          'servicedesk-poster',
+        ] as const;
+        for (const [i, name] of order.entries()) {
+          await ctx.at(n(2_000, 1_500) + i * n(4_000, 2_500));
+          const replica = ctx.platform.service(name, 1);
+          const inFlight =
+            name === 'webhook-ingress' || name === 'tenant-registry'
+              ? undefined
+              : await unacked(ctx.platform, name).catch(() => -1);
+          ctx.event(`kill -9 ${replica.name}`, {
+            pid: replica.pid,
+            ...(inFlight !== undefined && { unacked_messages_of_the_stage: inFlight }),
+          });
+          await replica.kill('SIGKILL');
+          await sleep(3_000);
+          await replica.start();
+          ctx.event(`${replica.name} restarted`, { pid: replica.pid });
+        }
+      },
+      report(ctx) {
+        ctx.details['ingress_replies_without_an_answer'] = ctx.sender.sent.filter(
+          (w) => w.status === 0,
+        ).length;
+      },
+    },
+    {
+      id: '9',
+      title:
+        'network partition of the TICKETS leader (its cluster routes cut) for 15 s, then healed',
+      webhooks: n(bulk, 30),
+      loadMs: n(30_000, 24_000),
+      async inject(ctx) {
+        const cluster = ctx.platform.cluster!;
+        await ctx.at(n(4_000, 3_000));
+        const isolated = (await streamLeader(ctx.platform, cluster.names[0]))!;
+        const at = ctx.elapsed();
+        cluster.partition(isolated);
+        ctx.event(`partition: ${isolated}'s routes to the other nodes cut`);
+        const elected = await newLeader(ctx.platform, isolated, 30_000);
+        ctx.event('TICKETS leader on the majority side', {
+          leader: elected.leader ?? null,
+          after_ms: elected.ms,
+        });
+        await ctx.at(at + 15_000);
+        cluster.heal();
+        const caughtUp = await clusterSettled(ctx.platform, 60_000);
+        ctx.event('partition healed', { every_replica_current: caughtUp });
+        ctx.details['partition'] = {
+          node: isolated,
+          new_leader: elected.leader,
+          election_ms: elected.ms,
+          caught_up: caughtUp,
+        };
+        ctx.details['faults_at_ms'] = [at];
+      },
+      report(ctx) {
+        ctx.details['ingress_unavailable'] = unavailability(
+          ctx,
+          ctx.details['faults_at_ms'] as number[],
+        );
+      },
+    },
+  ];
+  const capacity: Scenario = {
+    id: 'capacity',
+    title:
+      'no fault: webhooks as fast as the ingress accepts them (64 in flight), until every note is posted',
+    optIn: true,
+    webhooks: n(3_000, 400),
+    loadMs: 0,
+    async load(ctx) {
+      const tickets = await makeTickets(ctx.platform, 'CAP', this.webhooks, 0);
+      const started = ctx.elapsed();
+      await ctx.sender.flood(tickets, 64);
+      const sentFor = ctx.elapsed() - started;
+      const accepted = ctx.sender.sent.filter((w) => w.status === 202).length;
+      const wanted = new Set(
+        ctx.sender.sent.filter((w) => w.status === 202).map((w) => w.ticketId),
+      );
+      let notes = 0;
+      await waitFor(
+        async () => {
+          const all = (await Promise.all(ctx.platform.tenants.map((t) => t.sdp.notes()))).flat();
+          notes = all.filter((note) => wanted.has(note.request_display_id)).length;
+          return notes >= accepted;
+        },
+        600_000,
+        500,
+      );
+      const allNotesAfter = ctx.elapsed() - started;
+      ctx.details['capacity'] = {
+        replicas_per_service: ctx.platform.replicasOf('webhook-ingress').length,
+        accepted,
+        accepted_per_s: Math.round((accepted / sentFor) * 10_000) / 10,
+        notes,
+        notes_per_s: Math.round((notes / allNotesAfter) * 10_000) / 10,
+        seconds_to_accept_all: sentFor / 1000,
+        seconds_to_last_note: allNotesAfter / 1000,
+      };
+      ctx.event('capacity', ctx.details['capacity'] as Record<string, unknown>);
+    },
+    inject: () => Promise.resolve(),
+  };
+  const selected = quick ? all.filter((s) => ['1', '4', '6'].includes(s.id)) : all;
+  return [...selected, ...(cluster ? clustered : []), capacity];
 }

@@ -32,6 +32,12 @@ export interface SuiteOptions {
   drainTimeoutMs?: number;
   /** The production NATS configuration: TLS, a user per service (tests/security/secure-nats.ts). */
   secureNats?: boolean;
+  /** Three clustered nats-servers (R3), two replicas of every service, PgBouncer: scenarios 7–9 too. */
+  cluster?: boolean;
+  /** Processes per service (default: 2 with `cluster`, else 1). */
+  replicas?: number;
+  /** PgBouncer in transaction pooling mode in front of PostgreSQL (default: with `cluster`). */
+  pgbouncer?: boolean;
   logDir?: string;
   log?: (line: string) => void;
 }
@@ -79,7 +85,34 @@ export interface SuiteResult {
   machine: Record<string, string | number>;
   config: Record<string, string | number>;
   scenarios: ScenarioResult[];
+  /** Every scenario added up. */
+  totals: Totals;
   passed: boolean;
+}
+
+export interface Totals {
+  webhooks_sent: number;
+  accepted: number;
+  notes_posted: number;
+  duplicates: number;
+  dead_letters: number;
+  expected_dead_letters: number;
+  lost: number;
+  drain_seconds: number;
+}
+
+function totalsOf(results: ScenarioResult[]): Totals {
+  const sum = (pick: (r: ScenarioResult) => number) => results.reduce((a, r) => a + pick(r), 0);
+  return {
+    webhooks_sent: sum((r) => r.webhooks_sent),
+    accepted: sum((r) => r.accepted),
+    notes_posted: sum((r) => r.notes_posted),
+    duplicates: sum((r) => r.duplicates),
+    dead_letters: sum((r) => r.dead_letters),
+    expected_dead_letters: sum((r) => r.expected_dead_letters),
+    lost: sum((r) => r.lost),
+    drain_seconds: Math.round(sum((r) => r.drain_seconds) * 10) / 10,
+  };
 }
 
 const percentile = (values: number[], p: number) => {
@@ -122,10 +155,12 @@ function fromTally(t: Tally): Omit<Tally, 'accounts'> {
 /** How often the poster's at-most-once checks caught a job that was already done. */
 function posterLogCounts(platform: Platform): { foundOnTicket: number; alreadyRecorded: number } {
   let text = '';
-  try {
-    text = readFileSync(platform.service('servicedesk-poster').logFile, 'utf8');
-  } catch {
-    // no log yet
+  for (const replica of platform.replicasOf('servicedesk-poster')) {
+    try {
+      text += readFileSync(replica.logFile, 'utf8');
+    } catch {
+      // no log yet
+    }
   }
   const count = (needle: string) => text.split(needle).length - 1;
   return {
@@ -139,21 +174,35 @@ const isProblem = (a: JobAccount) => a.verdict !== 'posted' && a.verdict !== 'de
 export async function runSuite(options: SuiteOptions): Promise<SuiteResult> {
   const log = options.log ?? ((line: string) => console.log(line));
   const quick = options.quick;
-  const drainTimeoutMs = options.drainTimeoutMs ?? (quick ? 120_000 : 90_000);
+  // The full run's scenarios leave a backlog of over a thousand jobs each to drain.
+  const drainTimeoutMs = options.drainTimeoutMs ?? (quick ? 120_000 : 300_000);
+  const cluster = options.cluster ?? false;
   const platformOptions: PlatformOptions = {
     tenants: 4,
     logDir:
-      options.logDir ?? join(ROOT, 'tests', 'faults', 'results', quick ? 'logs-quick' : 'logs'),
+      options.logDir ??
+      join(
+        ROOT,
+        'tests',
+        'faults',
+        'results',
+        `logs${cluster ? '-cluster' : ''}${quick ? '-quick' : ''}`,
+      ),
     llmDelayMs: 300,
     llmTimeoutMs: 2_000,
     sdpTimeoutMs: 3_000,
     secureNats: options.secureNats ?? false,
+    cluster,
+    replicas: options.replicas ?? (cluster ? 2 : 1),
+    pgbouncer: options.pgbouncer ?? cluster,
     log,
   };
   const startedAt = new Date();
-  const selected = allScenarios(quick).filter((s) => !options.only || options.only.includes(s.id));
+  const selected = allScenarios({ quick, cluster }).filter((s) =>
+    options.only ? options.only.includes(s.id) : !s.optIn,
+  );
   log(
-    `fault suite (${quick ? 'quick' : 'full'}): scenarios ${selected.map((s) => s.id).join(', ')}`,
+    `fault suite (${quick ? 'quick' : 'full'}${cluster ? ', cluster' : ''}): scenarios ${selected.map((s) => s.id).join(', ')}`,
   );
   const platform = await Platform.start(platformOptions);
   const results: ScenarioResult[] = [];
@@ -277,11 +326,18 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteResult> {
         llm_timeout_ms: platformOptions.llmTimeoutMs,
         sdp_timeout_ms: platformOptions.sdpTimeoutMs,
         worker_concurrency: 4,
+        nats: cluster ? '3-node JetStream cluster, R3 streams and KV buckets' : 'one nats-server',
+        sync_interval: platform.cluster?.syncAlways ? 'always' : 'server default',
+        replicas_per_service: platformOptions.replicas,
+        pgbouncer: platformOptions.pgbouncer
+          ? 'transaction pooling, 10 server connections per role'
+          : 'none',
         poison_ticket_every: 10,
         drain_timeout_s: drainTimeoutMs / 1000,
         service_logs: relative(ROOT, platformOptions.logDir),
       },
       scenarios: results,
+      totals: totalsOf(results),
       passed: results.every((r) => r.passed),
     };
   } finally {
@@ -318,6 +374,21 @@ export function formatTable(result: SuiteResult): string {
     String(s.dead_letter_entries),
     String(s.lost),
     `${s.drain_seconds}${s.drained ? '' : ' (timeout)'}`,
+  ]);
+  const t = result.totals;
+  rows.push([
+    '',
+    'total',
+    String(t.webhooks_sent),
+    String(t.accepted),
+    String(t.webhooks_sent - t.accepted),
+    '',
+    String(t.notes_posted),
+    String(t.duplicates),
+    `${t.dead_letters} (${t.expected_dead_letters})`,
+    '',
+    String(t.lost),
+    String(t.drain_seconds),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) =>
