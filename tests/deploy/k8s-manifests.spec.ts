@@ -2,7 +2,9 @@
  * deploy/k8s: every manifest validates against the Kubernetes API schemas,
  * and the properties the platform relies on hold (probes on /livez and
  * /readyz, a database credential only where a database is used, resources, non-root, a PDB and an HPA per service, default-deny network
- * policies, a JetStream cluster of three with R3 and fsync always).
+ * policies, a JetStream cluster of three with R3 and fsync always, PgBouncer in
+ * transaction mode between the services and PostgreSQL, sized within
+ * max_connections).
  *
  * The base's resource files are checked as they are (no kustomize needed);
  * the overlays are rendered with `kubectl kustomize` (or `kustomize build`)
@@ -23,6 +25,7 @@ import type { IPodTemplateSpec } from 'kubernetes-models/v1/PodTemplateSpec';
 import type { ISecret } from 'kubernetes-models/v1/Secret';
 import type { IService } from 'kubernetes-models/v1/Service';
 import type { IScaledObject } from '@kubernetes-models/keda/keda.sh/v1alpha1/ScaledObject';
+import { Client } from 'pg';
 import { usesDatabase } from '@tep/config';
 import { createTopology } from '@tep/contracts';
 import { NATS_USERS, natsPasswordVariable, renderNatsAuthorization } from '@tep/pipeline';
@@ -42,6 +45,13 @@ import {
   type K8sObject,
 } from './deploy-files';
 import { UNVALIDATED_KINDS, validateObject } from './k8s-models';
+import {
+  parseConnectString,
+  parsePgBouncerIni,
+  pgBouncerVersion,
+  userlistNames,
+  withPgBouncer,
+} from './pgbouncer';
 
 const BASE = join(K8S_DIR, 'base');
 const OVERLAYS = ['production', 'staging'] as const;
@@ -49,7 +59,12 @@ const SECRET_TEMPLATES = [
   join(K8S_DIR, 'secrets', 'tep-secrets.template.yaml'),
   join(K8S_DIR, 'secrets', 'tep-migration-secrets.template.yaml'),
   join(K8S_DIR, 'secrets', 'tep-nats-users.template.yaml'),
+  join(K8S_DIR, 'secrets', 'tep-pgbouncer.template.yaml'),
 ];
+/** Secrets the manifests use that are created out of band, not from a template. */
+const OUT_OF_BAND_SECRETS: Record<string, string> = {
+  'nats-tls': 'certificates (cert-manager or openssl), deploy/README.md',
+};
 const WORKERS = SERVICES.filter((s) => s.role === 'worker').map((s) => s.name);
 const APIS = SERVICES.filter((s) => s.role === 'api').map((s) => s.name);
 /** The services whose config reads DATABASE_URL (@tep/config): not the ingress. */
@@ -216,6 +231,7 @@ describe('deploy/k8s base resource files (no kustomize needed)', () => {
         'namespace.yaml',
         'nats/nats.yaml',
         'network-policies.yaml',
+        'pgbouncer/pgbouncer.yaml',
         ...SERVICES.map((s) => `services/${s.name}.yaml`),
       ].sort(),
     );
@@ -226,19 +242,21 @@ describe('deploy/k8s base resource files (no kustomize needed)', () => {
     for (const o of baseObjects) counts[o.kind] = (counts[o.kind] ?? 0) + 1;
     expect(counts).toEqual({
       Namespace: 1,
-      Deployment: 5,
-      // five services + nats (clients) + nats-headless (cluster routes)
-      Service: 7,
-      PodDisruptionBudget: 6,
+      // five services + pgbouncer
+      Deployment: 6,
+      // five services + nats (clients) + nats-headless (cluster routes) + pgbouncer
+      Service: 8,
+      // five services + nats + pgbouncer
+      PodDisruptionBudget: 7,
       HorizontalPodAutoscaler: 5,
       StatefulSet: 1,
-      NetworkPolicy: 9,
+      NetworkPolicy: 11,
       Job: 1,
       Ingress: 2,
     });
     const results = baseObjects.map(validateObject);
     expect(results.filter((r) => r.outcome !== 'valid')).toEqual([]);
-    expect(results).toHaveLength(37);
+    expect(results).toHaveLength(42);
   });
 
   it('rejects an invalid object (the validation is not a no-op)', () => {
@@ -392,8 +410,8 @@ describe('deploy/k8s base resource files (no kustomize needed)', () => {
 
     it(
       usesDatabase(name)
-        ? 'gets DATABASE_URL and may reach PostgreSQL: its config reads one'
-        : 'gets no DATABASE_URL, no database secret, no PostgreSQL egress: it has no database',
+        ? 'gets DATABASE_URL and may reach PgBouncer (not PostgreSQL itself): its config reads one'
+        : 'gets no DATABASE_URL, no database secret, no PgBouncer or PostgreSQL egress: it has no database',
       () => {
         const names = secretUses(pod, container).map((u) => u.variable);
         const databaseKeys = secretUses(pod, container)
@@ -411,9 +429,11 @@ describe('deploy/k8s base resource files (no kustomize needed)', () => {
           expect(container.envFrom?.some((e) => e.secretRef)).toBeFalsy();
           expect(parseEnvFile(join(BASE, 'platform.env')).DATABASE_URL).toBeUndefined();
         }
-        expect(pod.metadata?.labels?.['tep.io/postgres-client']).toBe(
+        expect(pod.metadata?.labels?.['tep.io/pgbouncer-client']).toBe(
           usesDatabase(name) ? 'true' : undefined,
         );
+        // Only PgBouncer and the migration Job talk to PostgreSQL itself.
+        expect(pod.metadata?.labels?.['tep.io/postgres-client']).toBeUndefined();
       },
     );
 
@@ -512,11 +532,52 @@ describe('deploy/k8s base resource files (no kustomize needed)', () => {
       expect(workloadsAllowed(baseObjects, 'egress', onPort(6222))).toEqual(['nats']);
     });
 
-    it('let the services with a database and the migration reach PostgreSQL, not the ingress', () => {
+    it('let only PgBouncer and the migration reach PostgreSQL', () => {
+      expect(workloadsAllowed(baseObjects, 'egress', onPort(5432))).toEqual([
+        'pgbouncer',
+        'tep-db-migrate',
+      ]);
+    });
+
+    it('let the services with a database, not the ingress, reach PgBouncer, and PgBouncer accept only them', () => {
       expect(WITH_DATABASE).not.toContain('webhook-ingress');
-      expect(workloadsAllowed(baseObjects, 'egress', onPort(5432))).toEqual(
-        [...WITH_DATABASE, 'tep-db-migrate'].sort(),
+      const toPgBouncer = (r: {
+        ports?: { port?: number | string }[];
+        peers: Record<string, unknown>[];
+      }) =>
+        onPort(6432)(r) &&
+        r.peers.some(
+          (p) =>
+            (p.podSelector as LabelSelector | undefined)?.matchLabels?.[
+              'app.kubernetes.io/name'
+            ] === 'pgbouncer',
+        );
+      expect(workloadsAllowed(baseObjects, 'egress', toPgBouncer)).toEqual(
+        [...WITH_DATABASE].sort(),
       );
+      expect(workloadsAllowed(baseObjects, 'egress', onPort(6432))).toEqual(
+        [...WITH_DATABASE].sort(),
+      );
+      expect(workloadsAllowed(baseObjects, 'ingress', onPort(6432))).toEqual(['pgbouncer']);
+      // Every ingress rule that opens PgBouncer's port (or every port) admits
+      // exactly those pods of this namespace, and nothing from elsewhere.
+      const bouncer = podLabels(workloads(baseObjects).find((w) => w.name === 'pgbouncer')!);
+      const rules = policies
+        .filter((p) => selects(p.spec?.podSelector, bouncer))
+        .flatMap((p) => p.spec?.ingress ?? [])
+        .filter((r) => !r.ports || r.ports.some((p) => p.port === 6432));
+      expect(rules).toHaveLength(1);
+      for (const rule of rules) {
+        expect(rule.from?.length).toBeGreaterThan(0);
+        for (const peer of rule.from ?? []) {
+          expect(peer.ipBlock).toBeUndefined();
+          expect(peer.namespaceSelector).toBeUndefined();
+          const admitted = workloads(baseObjects)
+            .filter((w) => selects(peer.podSelector as LabelSelector, podLabels(w)))
+            .map((w) => w.name);
+          expect(admitted.sort()).toEqual([...WITH_DATABASE].sort());
+        }
+      }
     });
 
     it('allow HTTPS out only for llm-synthesizer and servicedesk-poster, never to private ranges', () => {
@@ -670,6 +731,344 @@ describe('deploy/k8s base resource files (no kustomize needed)', () => {
     });
   });
 
+  describe('PgBouncer', () => {
+    const deployment = named(ofKind<IDeployment>(baseObjects, 'Deployment'), 'pgbouncer');
+    const pod = deployment.spec!.template;
+    const container = pod.spec!.containers[0];
+    const iniText = readFileSync(join(BASE, 'pgbouncer', 'pgbouncer.ini'), 'utf8');
+    const ini = parsePgBouncerIni(iniText);
+    const setting = (key: string): string => {
+      const value = ini.settings[key];
+      if (value === undefined) throw new Error(`pgbouncer.ini does not set ${key}`);
+      return value;
+    };
+    const numeric = (key: string): number => {
+      const value = Number(setting(key));
+      if (!Number.isFinite(value)) throw new Error(`pgbouncer.ini: ${key} is not a number`);
+      return value;
+    };
+    const templates = SECRET_TEMPLATES.flatMap(loadK8sFile) as (K8sObject & ISecret)[];
+    const template = (name: string) => named(templates, name).stringData ?? {};
+    /** Each service with a database: the tep-secrets URL it connects with. */
+    const serviceUrls = WITH_DATABASE.map((name) => {
+      const service = named(ofKind<IDeployment>(baseObjects, 'Deployment'), name);
+      const c = service.spec!.template.spec!.containers[0];
+      const use = secretUses(service.spec!.template, c).find((u) => u.variable === 'DATABASE_URL')!;
+      return {
+        name,
+        secret: use.secret,
+        key: use.key,
+        url: new URL(template(use.secret)[use.key]),
+      };
+    });
+    const databasesIni = parsePgBouncerIni(
+      template('tep-pgbouncer')['databases.ini'],
+      'databases.ini',
+    );
+    const databaseHost = parseConnectString(databasesIni.databases.ai_agents ?? '');
+
+    /** What a path in pgbouncer.ini is in the pod: the ConfigMap or Secret key mounted there. */
+    function mountedAt(path: string): { configMap?: string; secret?: string; key: string } {
+      const mount = container.volumeMounts?.find((m) => path.startsWith(`${m.mountPath}/`));
+      if (!mount) throw new Error(`${path} is on no volume of the pgbouncer container`);
+      const file = path.slice(mount.mountPath.length + 1);
+      const volume = pod.spec!.volumes!.find((v) => v.name === mount.name)!;
+      if (volume.configMap) return { configMap: volume.configMap.name, key: file };
+      for (const source of volume.projected?.sources ?? []) {
+        const item = source.secret?.items?.find((i) => i.path === file);
+        if (item) return { secret: source.secret!.name, key: item.key };
+      }
+      throw new Error(`${path}: volume ${mount.name} has no such file`);
+    }
+
+    it('runs two replicas of PgBouncer 1.21 or later, never both on one node, with a PDB', () => {
+      expect(deployment.spec!.replicas).toBe(2);
+      expect(deployment.spec!.strategy?.rollingUpdate).toEqual({ maxUnavailable: 0, maxSurge: 1 });
+      // A well-kept image whose PgBouncer knows max_prepared_statements.
+      const image = /^ghcr\.io\/cloudnative-pg\/pgbouncer:(\d+)\.(\d+)\.\d+$/.exec(
+        container.image!,
+      );
+      expect(image).not.toBeNull();
+      const [major, minor] = [Number(image![1]), Number(image![2])];
+      expect(major > 1 || minor >= 21).toBe(true);
+      const anti =
+        pod.spec!.affinity!.podAntiAffinity!.requiredDuringSchedulingIgnoredDuringExecution!;
+      expect(anti).toHaveLength(1);
+      expect(anti[0].topologyKey).toBe('kubernetes.io/hostname');
+      expect(selects(anti[0].labelSelector as LabelSelector, pod.metadata!.labels!)).toBe(true);
+      const pdb = named(
+        ofKind<IPodDisruptionBudget>(baseObjects, 'PodDisruptionBudget'),
+        'pgbouncer',
+      );
+      expect(pdb.spec!.maxUnavailable).toBe(1);
+      const covered = workloads(baseObjects).filter((w) =>
+        selects(pdb.spec!.selector as LabelSelector, podLabels(w)),
+      );
+      expect(covered.map((w) => w.name)).toEqual(['pgbouncer']);
+      // A fixed number: the sizing below counts the replicas, an autoscaler must not change them.
+      const hpas = ofKind<IHorizontalPodAutoscaler>(baseObjects, 'HorizontalPodAutoscaler');
+      expect(hpas.map((h) => h.spec!.scaleTargetRef.name)).not.toContain('pgbouncer');
+    });
+
+    it('runs with the restricted security context of the services', () => {
+      expect(pod.spec!.securityContext).toMatchObject({
+        runAsNonRoot: true,
+        seccompProfile: { type: 'RuntimeDefault' },
+      });
+      expect(pod.spec!.securityContext!.runAsUser).toBeGreaterThan(0);
+      expect(pod.spec!.securityContext!.fsGroup).toBe(pod.spec!.securityContext!.runAsGroup);
+      expect(container.securityContext).toEqual({
+        runAsNonRoot: true,
+        allowPrivilegeEscalation: false,
+        readOnlyRootFilesystem: true,
+        capabilities: { drop: ['ALL'] },
+      });
+      expect(pod.spec!.automountServiceAccountToken).toBe(false);
+      expect(pod.spec!.enableServiceLinks).toBe(false);
+      expect(pod.spec!.containers).toHaveLength(1);
+      // Only /tmp is writable; the secrets are group-readable files, not variables.
+      for (const m of container.volumeMounts ?? []) {
+        expect([m.mountPath, m.readOnly ?? false]).toEqual([m.mountPath, m.mountPath !== '/tmp']);
+      }
+      expect(pod.spec!.volumes!.find((v) => v.projected)?.projected?.defaultMode).toBe(0o440);
+      expect(container.env ?? []).toEqual([]);
+      expect(container.envFrom ?? []).toEqual([]);
+      expect(Object.keys(container.resources?.requests ?? {}).sort()).toEqual(['cpu', 'memory']);
+      expect(Object.keys(container.resources?.limits ?? {}).sort()).toEqual(['cpu', 'memory']);
+    });
+
+    it('listens on 6432 behind the Service pgbouncer, probed over TCP, shutting down safely', () => {
+      expect(setting('listen_port')).toBe('6432');
+      expect(container.ports).toEqual([
+        { name: 'pgbouncer', containerPort: 6432, protocol: 'TCP' },
+      ]);
+      const service = named(ofKind<IService>(baseObjects, 'Service'), 'pgbouncer');
+      expect(selects({ matchLabels: service.spec!.selector }, pod.metadata!.labels!)).toBe(true);
+      expect(service.spec!.ports).toEqual([
+        { name: 'pgbouncer', port: 6432, targetPort: 'pgbouncer', protocol: 'TCP' },
+      ]);
+      for (const probe of [
+        container.startupProbe,
+        container.readinessProbe,
+        container.livenessProbe,
+      ]) {
+        expect(probe?.tcpSocket).toEqual({ port: 'pgbouncer' });
+      }
+      const tolerance = (p: typeof container.livenessProbe) =>
+        (p?.periodSeconds ?? 10) * (p?.failureThreshold ?? 3);
+      expect(tolerance(container.livenessProbe)).toBeGreaterThan(
+        tolerance(container.readinessProbe),
+      );
+      // PgBouncer itself is PID 1 and gets SIGINT (finish the running transactions) in preStop.
+      expect(container.command?.[0]).toMatch(/\/pgbouncer$/);
+      expect(container.lifecycle?.preStop?.exec?.command?.join(' ')).toMatch(/kill -INT 1\b/);
+      expect(pod.spec!.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(30);
+    });
+
+    it('takes pgbouncer.ini from the generated pgbouncer-config ConfigMap, in transaction pooling mode', () => {
+      expect(readKustomization(BASE).configMapGenerator).toContainEqual({
+        name: 'pgbouncer-config',
+        files: ['pgbouncer/pgbouncer.ini'],
+      });
+      expect(mountedAt(container.command![1])).toEqual({
+        configMap: 'pgbouncer-config',
+        key: 'pgbouncer.ini',
+      });
+      // One server connection per transaction: safe because the tenant is set
+      // with set_config(…, true) in each transaction (libs/data rls spec).
+      expect(setting('pool_mode')).toBe('transaction');
+      // SCRAM to the clients, TLS with certificate and host checks to PostgreSQL.
+      expect(setting('auth_type')).toBe('scram-sha-256');
+      expect(setting('server_tls_sslmode')).toBe('verify-full');
+      // A PostgreSQL restart is survived in about a second, not the default 15.
+      expect(numeric('server_login_retry')).toBeLessThanOrEqual(2);
+      // Named prepared statements across transactions (PgBouncer 1.21+).
+      expect(numeric('max_prepared_statements')).toBeGreaterThan(0);
+      expect(setting('ignore_startup_parameters').split(',')).toContain('extra_float_digits');
+      // No database of its own and no wildcard: the one entry comes from the Secret.
+      expect(ini.databases).toEqual({});
+      expect(ini.includes).toHaveLength(1);
+    });
+
+    it('reads the userlist, the database entry and its CA from the tep-pgbouncer Secret', () => {
+      const files = {
+        auth_file: setting('auth_file'),
+        server_tls_ca_file: setting('server_tls_ca_file'),
+        '%include': ini.includes[0],
+      };
+      const pgbouncerTemplate = template('tep-pgbouncer');
+      for (const [what, path] of Object.entries(files)) {
+        const mounted = mountedAt(path);
+        expect([what, mounted.secret]).toEqual([what, 'tep-pgbouncer']);
+        expect(Object.keys(pgbouncerTemplate)).toContain(mounted.key);
+      }
+      // Only ai_agents, on the managed PostgreSQL.
+      expect(Object.keys(databasesIni.databases)).toEqual(['ai_agents']);
+      expect(databaseHost).toEqual({
+        host: 'REPLACE_ME_DB_HOST',
+        port: '5432',
+        dbname: 'ai_agents',
+      });
+      // The services' roles, and the stats user of the admin console: no
+      // superuser or owner (the migration connects to PostgreSQL itself).
+      const names = userlistNames(pgbouncerTemplate['userlist.txt']);
+      expect(names.sort()).toEqual(
+        [...new Set(serviceUrls.map((s) => s.url.username)), setting('stats_users')].sort(),
+      );
+      const migration = template('tep-migration-secrets');
+      for (const key of ['DATABASE_ADMIN_URL', 'DATABASE_OWNER_URL']) {
+        expect(names).not.toContain(new URL(migration[key]).username);
+      }
+      for (const line of pgbouncerTemplate['userlist.txt'].trim().split('\n')) {
+        expect(line).toMatch(/^"[a-z_]+" "REPLACE_ME"$/);
+      }
+    });
+
+    it('is where the services’ URLs point (pgbouncer:6432); the migration’s name the database itself', () => {
+      expect(serviceUrls.map((s) => s.name).sort()).toEqual([...WITH_DATABASE].sort());
+      for (const { name, secret, key, url } of serviceUrls) {
+        expect([name, secret, url.hostname, url.port, url.pathname]).toEqual([
+          name,
+          'tep-secrets',
+          'pgbouncer',
+          '6432',
+          '/ai_agents',
+        ]);
+        expect([name, key, url.protocol]).toEqual([name, key, 'postgres:']);
+      }
+      // Every service URL of the template (also those only the migration reads for the role).
+      const tepSecrets = template('tep-secrets');
+      for (const key of ['DATABASE_URL', 'DATABASE_REGISTRY_URL', 'DATABASE_POSTER_URL']) {
+        expect([key, new URL(tepSecrets[key]).host]).toEqual([key, 'pgbouncer:6432']);
+      }
+      // The migration Job connects with the admin and owner URLs: DDL, session
+      // advisory locks, CREATE DATABASE from `postgres`. Straight to PostgreSQL,
+      // the same server PgBouncer's database entry names.
+      const migration = template('tep-migration-secrets');
+      for (const key of ['DATABASE_ADMIN_URL', 'DATABASE_OWNER_URL']) {
+        const url = new URL(migration[key]);
+        expect([key, url.hostname, url.port]).toEqual([key, databaseHost.host, databaseHost.port]);
+      }
+      expect(new URL(migration.DATABASE_OWNER_URL).pathname).toBe(`/${databaseHost.dbname}`);
+    });
+
+    it('is sized: every service connection fits one pod, the server connections fit max_connections', () => {
+      // deploy/README.md, "Sizing", with its worked example's PostgreSQL.
+      const MAX_CONNECTIONS = 100;
+      const SUPERUSER_RESERVED = 3;
+      const KEPT_FOR_OTHERS = 22; // migration Job, operators' tools, the provider's agents
+      const poolSize = Number(parseEnvFile(join(BASE, 'platform.env')).DATABASE_POOL_SIZE);
+      expect(poolSize).toBeGreaterThan(0);
+      // Client side: at the HPAs' maxima, one PgBouncer pod takes them all (the other restarting).
+      const hpas = ofKind<IHorizontalPodAutoscaler>(baseObjects, 'HorizontalPodAutoscaler');
+      const maxClients = WITH_DATABASE.reduce(
+        (sum, name) => sum + named(hpas, name).spec!.maxReplicas * poolSize,
+        0,
+      );
+      expect(maxClients).toBe(340);
+      expect(numeric('max_client_conn')).toBeGreaterThanOrEqual(maxClients);
+      // Server side, per pod: one pool per database and role, under the per-database cap.
+      const pools = new Set(serviceUrls.map((s) => s.url.username)).size;
+      expect(pools).toBe(3);
+      expect(
+        pools * (numeric('default_pool_size') + numeric('reserve_pool_size')),
+      ).toBeLessThanOrEqual(numeric('max_db_connections'));
+      // All pods at once, the rolling update's surge pod included.
+      const surge = Number(deployment.spec!.strategy!.rollingUpdate!.maxSurge);
+      const pods = deployment.spec!.replicas! + surge;
+      expect(pods * numeric('max_db_connections')).toBeLessThanOrEqual(
+        MAX_CONNECTIONS - SUPERUSER_RESERVED - KEPT_FOR_OTHERS,
+      );
+    });
+
+    const pgbouncer = process.env.PGBOUNCER_BIN ?? findExecutable('pgbouncer');
+    (pgbouncer ? it : it.skip)(
+      'pgbouncer.ini is accepted by pgbouncer, which applies it',
+      async () => {
+        const [major, minor] = pgBouncerVersion(pgbouncer!);
+        let conf = iniText;
+        if (major === 1 && minor < 21) {
+          // The image runs 1.25; check the rest with the older binary (Debian's 1.18).
+          console.log(
+            `deploy-checks: pgbouncer ${major}.${minor} predates max_prepared_statements: checking pgbouncer.ini without that line`,
+          );
+          conf = conf.replace(/^max_prepared_statements = .*$/m, '');
+        }
+        const scratch = mkdtempSync(join(tmpdir(), 'tep-pgbouncer-ca-'));
+        try {
+          // The database's CA: the security suite's throw-away one stands in.
+          const ca = readFileSync(makeCertificates(scratch).caFile, 'utf8');
+          const secret = template('tep-pgbouncer');
+          const files = {
+            'userlist.txt': secret['userlist.txt'].replaceAll('REPLACE_ME', 'x'),
+            'databases.ini': secret['databases.ini'].replace(
+              'REPLACE_ME_DB_HOST',
+              'db.example.invalid',
+            ),
+            'db-ca.crt': ca,
+          };
+          await withPgBouncer(
+            pgbouncer!,
+            files,
+            (dir, port) => {
+              const local = conf
+                .replace(/^listen_addr = .*$/m, 'listen_addr = 127.0.0.1')
+                .replace(/^listen_port = .*$/m, `listen_port = ${port}`)
+                .replaceAll('/var/run/secrets/tep/', `${dir}/`);
+              expect(local).not.toMatch(/^[^;].*\/var\/run\/secrets\/tep\//m);
+              return local;
+            },
+            async (port) => {
+              const connectAs = (password: string) =>
+                new Client({
+                  host: '127.0.0.1',
+                  port,
+                  database: 'pgbouncer',
+                  user: setting('stats_users'),
+                  password,
+                });
+              // SCRAM against the userlist: a wrong password is refused.
+              const wrong = connectAs('wrong');
+              await expect(wrong.connect()).rejects.toThrow(/password authentication failed|SASL/);
+              await wrong.end().catch(() => undefined);
+              const admin = connectAs('x');
+              await admin.connect();
+              try {
+                const config = await admin.query<{ key: string; value: string }>('SHOW CONFIG');
+                const applied = Object.fromEntries(config.rows.map((r) => [r.key, r.value]));
+                for (const key of [
+                  'pool_mode',
+                  'auth_type',
+                  'server_tls_sslmode',
+                  'default_pool_size',
+                  'reserve_pool_size',
+                  'max_db_connections',
+                  'max_client_conn',
+                ]) {
+                  expect([key, applied[key]]).toEqual([key, setting(key)]);
+                }
+                expect(Number(applied.server_login_retry)).toBe(numeric('server_login_retry'));
+                const databases = await admin.query<{ name: string; host: string; port: number }>(
+                  'SHOW DATABASES',
+                );
+                const entry = databases.rows.find((r) => r.name === 'ai_agents');
+                expect(entry).toMatchObject({ host: 'db.example.invalid' });
+                expect(Number(entry!.port)).toBe(5432);
+              } finally {
+                await admin.end();
+              }
+            },
+          );
+        } finally {
+          rmSync(scratch, { recursive: true, force: true });
+        }
+      },
+    );
+    if (!pgbouncer) {
+      console.log('deploy-checks: SKIPPED pgbouncer.ini check: pgbouncer is not on PATH');
+    }
+  });
+
   describe('Secret templates', () => {
     const secrets = SECRET_TEMPLATES.flatMap(loadK8sFile) as (K8sObject & ISecret)[];
 
@@ -677,6 +1076,7 @@ describe('deploy/k8s base resource files (no kustomize needed)', () => {
       expect(secrets.map((s) => s.metadata.name).sort()).toEqual([
         'tep-migration-secrets',
         'tep-nats-users',
+        'tep-pgbouncer',
         'tep-secrets',
       ]);
       for (const secret of secrets) {
@@ -697,6 +1097,28 @@ describe('deploy/k8s base resource files (no kustomize needed)', () => {
       const refs = secretKeyRefs(baseObjects);
       expect(refs.length).toBeGreaterThanOrEqual(12);
       for (const ref of refs) expect(keys).toContain(`${ref.secret}/${ref.key}`);
+      // And every file of every secret volume, also those no `<NAME>_FILE` names
+      // (PgBouncer's, which pgbouncer.ini reads), but the out-of-band ones.
+      const items = workloads(baseObjects).flatMap((w) =>
+        (w.template.spec?.volumes ?? []).flatMap((v) => [
+          ...(v.projected?.sources ?? []).flatMap((source) =>
+            (source.secret?.items ?? []).map((i) => `${source.secret!.name}/${i.key}`),
+          ),
+          ...(v.secret?.items ?? []).map((i) => `${v.secret!.secretName}/${i.key}`),
+        ]),
+      );
+      const fromTemplates = items.filter((i) => !(i.split('/')[0] in OUT_OF_BAND_SECRETS));
+      expect(fromTemplates).toEqual(
+        expect.arrayContaining([
+          'tep-pgbouncer/userlist.txt',
+          'tep-pgbouncer/databases.ini',
+          'tep-pgbouncer/db-ca.crt',
+        ]),
+      );
+      for (const item of fromTemplates) expect(keys).toContain(item);
+      for (const secret of Object.keys(OUT_OF_BAND_SECRETS)) {
+        expect(secrets.map((s) => s.metadata.name)).not.toContain(secret);
+      }
       for (const dir of [BASE, ...OVERLAYS.map((o) => join(K8S_DIR, 'overlays', o))]) {
         expect(JSON.stringify(readKustomization(dir))).not.toMatch(/secrets\//);
       }
@@ -725,8 +1147,8 @@ describeRendered(`deploy/k8s overlays rendered with ${kustomize?.tool ?? 'kustom
   describe.each(OVERLAYS)('%s', (overlay) => {
     it('renders objects that all validate, all in the overlay namespace', () => {
       const objects = render(overlay);
-      // The base's 37 objects plus the two generated ConfigMaps.
-      expect(objects).toHaveLength(39);
+      // The base's 42 objects plus the three generated ConfigMaps.
+      expect(objects).toHaveLength(45);
       expect(objects.map(validateObject).filter((r) => r.outcome !== 'valid')).toEqual([]);
       for (const o of objects) {
         if (o.kind === 'Namespace') expect(o.metadata.name).toBe(overlay);
@@ -739,7 +1161,7 @@ describeRendered(`deploy/k8s overlays rendered with ${kustomize?.tool ?? 'kustom
       const configMaps = new Set(
         ofKind<K8sObject>(objects, 'ConfigMap').map((c) => c.metadata.name),
       );
-      expect(configMaps.size).toBe(2);
+      expect(configMaps.size).toBe(3);
       const refs = workloads(objects).flatMap((w) => [
         ...(w.template.spec?.containers ?? []).flatMap((c) =>
           (c.envFrom ?? []).map((e) => e.configMapRef?.name),
@@ -747,14 +1169,18 @@ describeRendered(`deploy/k8s overlays rendered with ${kustomize?.tool ?? 'kustom
         ...(w.template.spec?.volumes ?? []).map((v) => v.configMap?.name),
       ]);
       const names = refs.filter((r): r is string => r !== undefined);
-      // tep-config in the five Deployments, nats-config in the StatefulSet.
-      expect(names.length).toBe(6);
+      // tep-config in the five services' Deployments, nats-config in the
+      // StatefulSet, pgbouncer-config in PgBouncer's Deployment.
+      expect(names.length).toBe(7);
+      expect(names.filter((n) => n.startsWith('pgbouncer-config-'))).toHaveLength(1);
       for (const ref of names) expect(configMaps).toContain(ref);
       expect(names.every((r) => /-[a-z0-9]{10}$/.test(r))).toBe(true);
     });
 
     it('keeps the probes, and the ingress without a database, after the overlay', () => {
-      const deployments = ofKind<IDeployment>(render(overlay), 'Deployment');
+      const deployments = ofKind<IDeployment>(render(overlay), 'Deployment').filter(
+        (d) => d.metadata.name !== 'pgbouncer',
+      );
       expect(deployments).toHaveLength(SERVICES.length);
       for (const deployment of deployments) {
         const name = deployment.metadata.name as (typeof SERVICES)[number]['name'];
@@ -771,7 +1197,8 @@ describeRendered(`deploy/k8s overlays rendered with ${kustomize?.tool ?? 'kustom
       const images = workloads(render(overlay)).flatMap((w) =>
         w.template.spec!.containers.map((c) => c.image!),
       );
-      expect(images).toHaveLength(7);
+      // The five services, the migration, NATS and PgBouncer.
+      expect(images).toHaveLength(8);
       for (const image of images) expect(image).not.toMatch(/^tep\/|:latest$/);
     });
 
@@ -792,6 +1219,13 @@ describeRendered(`deploy/k8s overlays rendered with ${kustomize?.tool ?? 'kustom
       expect(natsConfig['auth.conf']).toBe(renderNatsAuthorization(createTopology('')));
       expect(tepConfig.NATS_URL.split(',').every((u) => u.startsWith('tls://'))).toBe(true);
       expect(tepConfig.NATS_TLS_CA_FILE).toMatch(/^\/var\/run\/secrets\/tep\//);
+      const pgbouncerConfig = config.find((c) => c.metadata.name.startsWith('pgbouncer-config-'))!;
+      expect(pgbouncerConfig.data['pgbouncer.ini']).toBe(
+        readFileSync(join(BASE, 'pgbouncer', 'pgbouncer.ini'), 'utf8'),
+      );
+      expect(parsePgBouncerIni(pgbouncerConfig.data['pgbouncer.ini']).settings.pool_mode).toBe(
+        'transaction',
+      );
     });
   });
 
