@@ -3,11 +3,12 @@
  * PgBouncer reads it, and started with a local pgbouncer binary when one is
  * installed (Debian's package: `bash tools/dev/ensure-tools.sh`).
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { Socket, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '@tep/service-process';
+import { spawnPgBouncer } from '@tep/testing';
 
 export interface PgBouncerIni {
   /** The [pgbouncer] section: setting → value, as written. */
@@ -88,40 +89,6 @@ export function pgBouncerVersion(binary: string): [number, number] {
   return [Number(m[1]), Number(m[2])];
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address
-          ? resolve(address.port)
-          : reject(new Error('no port')),
-      );
-    });
-  });
-}
-
-function listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = new Socket();
-    const done = (open: boolean) => {
-      socket.destroy();
-      resolve(open);
-    };
-    socket.setTimeout(300, () => done(false));
-    socket.once('error', () => done(false));
-    socket.connect(port, '127.0.0.1', () => done(true));
-  });
-}
-
-/** PgBouncer refuses to run as root; as root, the checks run it as `postgres` (or `nobody`). */
-function runAsUser(): string | undefined {
-  if (process.getuid?.() !== 0) return undefined;
-  return spawnSync('id', ['-u', 'postgres']).status === 0 ? 'postgres' : 'nobody';
-}
-
 /**
  * Writes `files` into a scratch directory, `ini` (given that directory) as
  * pgbouncer.ini listening on a free port of 127.0.0.1, starts `binary` on it
@@ -139,28 +106,11 @@ export async function withPgBouncer<T>(
     for (const [name, content] of Object.entries(files)) writeFileSync(join(dir, name), content);
     const port = await freePort();
     writeFileSync(join(dir, 'pgbouncer.ini'), ini(dir, port));
-    const user = runAsUser();
-    const child = spawn(binary, [...(user ? ['-u', user] : []), join(dir, 'pgbouncer.ini')], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let log = '';
-    child.stdout.on('data', (chunk: Buffer) => (log += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (log += chunk.toString()));
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    const pgbouncer = await spawnPgBouncer(join(dir, 'pgbouncer.ini'), port, binary);
     try {
-      const deadline = Date.now() + 10_000;
-      while (!(await listening(port))) {
-        if (child.exitCode !== null || Date.now() > deadline) {
-          throw new Error(`PgBouncer did not start on ${port}:\n${log}`);
-        }
-        await new Promise((r) => setTimeout(r, 50));
-      }
       return await use(port);
     } finally {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGKILL');
-        await exited;
-      }
+      await pgbouncer.stop();
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

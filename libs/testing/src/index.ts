@@ -17,6 +17,8 @@ export { startServiceProcess, freePort, ServiceProcess } from './processes';
 export { startTestPlatform, type TestPlatform } from './platform';
 export {
   startPgBouncer,
+  spawnPgBouncer,
+  type PgBouncerProcess,
   pgBouncerAvailable,
   PGBOUNCER,
   type PgBouncer,

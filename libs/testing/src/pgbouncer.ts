@@ -9,7 +9,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chownSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { freePort } from '@tep/service-process';
 
 export const PGBOUNCER = process.env.PGBOUNCER_BIN ?? '/usr/sbin/pgbouncer';
@@ -55,6 +55,55 @@ function listening(port: number): Promise<boolean> {
   });
 }
 
+export interface PgBouncerProcess {
+  /** What it printed (its errors when it refused the configuration). */
+  output(): string;
+  /** SIGTERM: PgBouncer's immediate shutdown. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `binary` on `iniFile` (which must make it listen on `port` of
+ * 127.0.0.1) and waits until it listens. The ini's directory is handed to
+ * the user PgBouncer runs as, so its log and pid files can be written there.
+ */
+export async function spawnPgBouncer(
+  iniFile: string,
+  port: number,
+  binary = PGBOUNCER,
+): Promise<PgBouncerProcess> {
+  const user = runAsUser();
+  if (user) {
+    const uid = Number(spawnSync('id', ['-u', user], { encoding: 'utf8' }).stdout.trim());
+    const gid = Number(spawnSync('id', ['-g', user], { encoding: 'utf8' }).stdout.trim());
+    chownSync(dirname(iniFile), uid, gid);
+  }
+  const child: ChildProcess = spawn(binary, [...(user ? ['-u', user] : []), iniFile], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let printed = '';
+  child.stdout?.on('data', (chunk: Buffer) => (printed += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (printed += chunk.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const deadline = Date.now() + 10_000;
+  while (!(await listening(port))) {
+    if (child.exitCode !== null || Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`PgBouncer did not listen on ${port}:\n${printed}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    output: () => printed,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        await exited;
+      }
+    },
+  };
+}
+
 export async function startPgBouncer(options: PgBouncerOptions): Promise<PgBouncer> {
   if (!pgBouncerAvailable()) {
     throw new Error(`PgBouncer not found at ${PGBOUNCER} (bash tools/dev/ensure-tools.sh)`);
@@ -86,26 +135,12 @@ export async function startPgBouncer(options: PgBouncerOptions): Promise<PgBounc
       '',
     ].join('\n'),
   );
-  const user = runAsUser();
-  if (user) {
-    const uid = Number(spawnSync('id', ['-u', user], { encoding: 'utf8' }).stdout.trim());
-    const gid = Number(spawnSync('id', ['-g', user], { encoding: 'utf8' }).stdout.trim());
-    chownSync(dir, uid, gid);
-  }
-  const child: ChildProcess = spawn(
-    PGBOUNCER,
-    [...(user ? ['-u', user] : []), join(dir, 'pgbouncer.ini')],
-    { stdio: 'ignore' },
+  const pgbouncer = await spawnPgBouncer(join(dir, 'pgbouncer.ini'), port).catch(
+    (error: unknown) => {
+      rmSync(dir, { recursive: true, force: true });
+      throw error;
+    },
   );
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const deadline = Date.now() + 10_000;
-  while (!(await listening(port))) {
-    if (child.exitCode !== null || Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`PgBouncer did not listen on ${port} (see ${logFile})`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
   return {
     port,
     logFile,
@@ -116,10 +151,7 @@ export async function startPgBouncer(options: PgBouncerOptions): Promise<PgBounc
       return parsed.toString();
     },
     async stop() {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGTERM');
-        await exited;
-      }
+      await pgbouncer.stop();
       rmSync(dir, { recursive: true, force: true });
     },
   };
