@@ -89,6 +89,13 @@ export class TenantDatabase {
     const client = await this.pool.connect();
     const tx = new TenantTransaction(tenantId, client);
     let broken: Error | undefined;
+    // pg's pool listens for errors only on idle clients: a checked-out one
+    // whose connection drops between two statements (PostgreSQL restarting,
+    // PgBouncer closing the client of a server connection that died) emits
+    // 'error' with nobody listening, which ends the process. The next
+    // statement fails instead, and the client is discarded on release.
+    const onConnectionError = (error: Error) => (broken ??= error);
+    client.on('error', onConnectionError);
     try {
       // One round trip for both. is_local = true: the setting ends with the
       // transaction, so a pooled connection never carries one tenant into the
@@ -110,6 +117,7 @@ export class TenantDatabase {
       throw error;
     } finally {
       tx.end();
+      client.off('error', onConnectionError);
       client.release(broken);
     }
   }

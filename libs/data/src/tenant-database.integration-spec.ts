@@ -1,0 +1,93 @@
+/**
+ * TenantDatabase when the connection under a transaction goes away: as
+ * when PostgreSQL restarts, or PgBouncer closes a client whose server
+ * connection died. The process must live on and the pool heal. (An
+ * unhandled 'error' event ends a real process but not a jest test, so the
+ * case runs in a child process of its own.)
+ */
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { Client } from 'pg';
+import type { DataSource } from 'typeorm';
+import { createTestDatabase, type TestDatabase } from '@tep/testing';
+import { TenantDatabase, createDataSource } from './index';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('TenantDatabase and a dropped connection', () => {
+  let db: TestDatabase;
+  let admin: Client;
+  let dataSource: DataSource;
+  let tenants: TenantDatabase;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    admin = new Client({ connectionString: db.adminUrl });
+    await admin.connect();
+    dataSource = createDataSource({ url: db.appUrl, poolSize: 2 });
+    await dataSource.initialize();
+    tenants = new TenantDatabase(dataSource);
+  });
+
+  afterAll(async () => {
+    await dataSource?.destroy();
+    await admin?.end();
+    await db?.drop();
+  });
+
+  it('fails the transaction whose connection dropped between two statements, without an unhandled error, and serves the next one', async () => {
+    // The child: one transaction whose backend is terminated while no
+    // statement of ours runs, then a second transaction on the same pool.
+    const script = `
+      const { Client } = require('pg');
+      const { TenantDatabase, createDataSource } = require(process.env.DATA_LIB);
+      const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+      (async () => {
+        const admin = new Client({ connectionString: process.env.ADMIN_URL });
+        await admin.connect();
+        const source = createDataSource({ url: process.env.APP_URL, poolSize: 2 });
+        await source.initialize();
+        const tenants = new TenantDatabase(source);
+        const tenant = process.env.TENANT;
+        const first = await tenants
+          .withTenant(tenant, async (tx) => {
+            const [{ pid }] = await tx.query('SELECT pg_backend_pid() AS pid');
+            await admin.query('SELECT pg_terminate_backend($1)', [pid]);
+            await sleep(300);
+            return tx.query('SELECT 1');
+          })
+          .then(() => 'committed', (e) => 'failed: ' + e.message);
+        const second = await tenants.withTenant(tenant, (tx) =>
+          tx.query("SELECT current_setting('app.current_tenant_id') AS t"),
+        );
+        console.log(JSON.stringify({ first, second }));
+        await source.destroy();
+        await admin.end();
+      })();
+    `;
+    const tenant = randomUUID();
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['-r', './tools/register.js', '-e', script],
+      {
+        cwd: join(__dirname, '..', '..', '..'),
+        env: {
+          ...process.env,
+          DATA_LIB: join(__dirname, 'index.ts'),
+          ADMIN_URL: db.adminUrl,
+          APP_URL: db.appUrl,
+          TENANT: tenant,
+        },
+        timeout: 30_000,
+      },
+    );
+    const outcome = JSON.parse(stdout.trim().split('\n').pop()!) as {
+      first: string;
+      second: { t: string }[];
+    };
+    expect(outcome.first).toMatch(/^failed: .*(terminat|Connection)/i);
+    expect(outcome.second).toEqual([{ t: tenant }]);
+  });
+});
