@@ -9,31 +9,16 @@ import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { Client } from 'pg';
-import type { DataSource } from 'typeorm';
 import { createTestDatabase, type TestDatabase } from '@tep/testing';
-import { TenantDatabase, createDataSource } from './index';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('TenantDatabase and a dropped connection', () => {
   let db: TestDatabase;
-  let admin: Client;
-  let dataSource: DataSource;
-  let tenants: TenantDatabase;
 
   beforeAll(async () => {
     db = await createTestDatabase();
-    admin = new Client({ connectionString: db.adminUrl });
-    await admin.connect();
-    dataSource = createDataSource({ url: db.appUrl, poolSize: 2 });
-    await dataSource.initialize();
-    tenants = new TenantDatabase(dataSource);
   });
 
   afterAll(async () => {
-    await dataSource?.destroy();
-    await admin?.end();
     await db?.drop();
   });
 
