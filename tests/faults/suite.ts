@@ -143,6 +143,11 @@ async function machineInfo(platform: Platform): Promise<Record<string, string | 
     node: process.version,
     postgres: rows[0]?.v ?? 'unknown',
     nats_server: version(NATS_SERVER, ['--version']),
+    // Streams and KV buckets with their replicas, as the registry created them.
+    stream_replicas: (await platform.jsm.streams.list().next())
+      .map((s) => `${s.config.name}: R${s.config.num_replicas}`)
+      .sort()
+      .join(', '),
   };
 }
 
