@@ -219,6 +219,22 @@ function envValue(container: IContainer, name: string): string | undefined {
   return container.env?.find((e) => e.name === name)?.value;
 }
 
+/** The restricted pod security level, as every workload of ours runs: non-root, no privileges, read-only root. */
+function expectRestricted(pod: IPodTemplateSpec, container: IContainer): void {
+  expect(pod.spec!.securityContext).toMatchObject({
+    runAsNonRoot: true,
+    seccompProfile: { type: 'RuntimeDefault' },
+  });
+  expect(pod.spec!.securityContext!.runAsUser).toBeGreaterThan(0);
+  expect(container.securityContext).toEqual({
+    runAsNonRoot: true,
+    allowPrivilegeEscalation: false,
+    readOnlyRootFilesystem: true,
+    capabilities: { drop: ['ALL'] },
+  });
+  expect(pod.spec!.automountServiceAccountToken).toBe(false);
+}
+
 const baseFiles = resourceFiles(BASE);
 const baseObjects = baseFiles.flatMap(loadK8sFile);
 
@@ -351,18 +367,7 @@ describe('deploy/k8s base resource files (no kustomize needed)', () => {
     });
 
     it('runs as non-root with a read-only root filesystem and no privileges', () => {
-      expect(pod.spec!.securityContext).toMatchObject({
-        runAsNonRoot: true,
-        seccompProfile: { type: 'RuntimeDefault' },
-      });
-      expect(pod.spec!.securityContext!.runAsUser).toBeGreaterThan(0);
-      expect(container.securityContext).toEqual({
-        runAsNonRoot: true,
-        allowPrivilegeEscalation: false,
-        readOnlyRootFilesystem: true,
-        capabilities: { drop: ['ALL'] },
-      });
-      expect(pod.spec!.automountServiceAccountToken).toBe(false);
+      expectRestricted(pod, container);
       expect(container.volumeMounts?.map((m) => m.mountPath)).toEqual(['/tmp', SECRETS_DIR]);
       expect(container.volumeMounts?.find((m) => m.mountPath === SECRETS_DIR)?.readOnly).toBe(true);
     });
@@ -811,19 +816,8 @@ describe('deploy/k8s base resource files (no kustomize needed)', () => {
     });
 
     it('runs with the restricted security context of the services', () => {
-      expect(pod.spec!.securityContext).toMatchObject({
-        runAsNonRoot: true,
-        seccompProfile: { type: 'RuntimeDefault' },
-      });
-      expect(pod.spec!.securityContext!.runAsUser).toBeGreaterThan(0);
+      expectRestricted(pod, container);
       expect(pod.spec!.securityContext!.fsGroup).toBe(pod.spec!.securityContext!.runAsGroup);
-      expect(container.securityContext).toEqual({
-        runAsNonRoot: true,
-        allowPrivilegeEscalation: false,
-        readOnlyRootFilesystem: true,
-        capabilities: { drop: ['ALL'] },
-      });
-      expect(pod.spec!.automountServiceAccountToken).toBe(false);
       expect(pod.spec!.enableServiceLinks).toBe(false);
       expect(pod.spec!.containers).toHaveLength(1);
       // Only /tmp is writable; the secrets are group-readable files, not variables.

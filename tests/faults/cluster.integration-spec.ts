@@ -33,7 +33,10 @@ describe('three nats-servers clustered through cuttable routes', () => {
     for (const [i, node] of cluster.nodes.entries()) {
       const nc = await connect({ servers: [node.url], maxReconnectAttempts: -1 });
       connections.push(nc);
-      managers.set(cluster.names[i], await jetstreamManager(nc, { timeout: 2_000, checkAPI: false }));
+      managers.set(
+        cluster.names[i],
+        await jetstreamManager(nc, { timeout: 2_000, checkAPI: false }),
+      );
     }
     const jsm = managers.get('n0')!;
     await until(

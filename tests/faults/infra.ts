@@ -17,10 +17,9 @@ import {
   readdirSync,
   rmSync,
 } from 'node:fs';
-import { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from '@tep/service-process';
+import { freePort, portOpen } from '@tep/service-process';
 import { TcpProxy } from './tcp-proxy';
 import { NATS_SERVER, writeSecureNatsConfig, type SecureNatsConfig } from '../security/secure-nats';
 import { promisify } from 'node:util';
@@ -28,19 +27,6 @@ import { promisify } from 'node:util';
 export const ROOT = join(__dirname, '..', '..');
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 const run = promisify(execFile);
-
-function portOpen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = new Socket();
-    const done = (open: boolean) => {
-      socket.destroy();
-      resolve(open);
-    };
-    socket.setTimeout(500, () => done(false));
-    socket.once('error', () => done(false));
-    socket.connect(port, '127.0.0.1', () => done(true));
-  });
-}
 
 export async function waitForPort(port: number, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -312,8 +298,16 @@ export class NatsCluster {
 
   readonly secure = undefined;
 
-  /** `syncAlways` (default true, as deploy/) takes effect where the server has it (2.10+). */
-  static async create(size = 3, options: { syncAlways?: boolean } = {}): Promise<NatsCluster> {
+  /**
+   * `syncAlways` (default true, as deploy/) takes effect where the server
+   * has it (2.10+). `partitionable` (default true) puts the routes through
+   * the proxies; without it they are direct, for measuring NATS alone.
+   */
+  static async create(
+    size = 3,
+    options: { syncAlways?: boolean; partitionable?: boolean } = {},
+  ): Promise<NatsCluster> {
+    const partitionable = options.partitionable ?? true;
     const [major, minor] = natsServerVersion();
     const supported = major > 2 || (major === 2 && minor >= 10);
     const cluster = new NatsCluster((options.syncAlways ?? true) && supported);
@@ -328,7 +322,7 @@ export class NatsCluster {
       cluster.names.push(`n${i}`);
       const row: (TcpProxy | undefined)[] = [];
       for (const [j, port] of clusterPorts.entries()) {
-        row.push(j === i ? undefined : await TcpProxy.start([port]));
+        row.push(j === i || !partitionable ? undefined : await TcpProxy.start([port]));
       }
       cluster.routes.push(row);
     }
@@ -336,9 +330,11 @@ export class NatsCluster {
     for (let i = 0; i < size; i++) {
       const nodeDir = join(dir, cluster.names[i]);
       mkdirSync(nodeDir, { recursive: true });
-      const routes = cluster.routes[i]
-        .filter((proxy): proxy is TcpProxy => !!proxy)
-        .map((proxy) => `nats://127.0.0.1:${proxy.port}`);
+      const routes = partitionable
+        ? cluster.routes[i]
+            .filter((proxy): proxy is TcpProxy => !!proxy)
+            .map((proxy) => `nats://127.0.0.1:${proxy.port}`)
+        : clusterPorts.filter((_, j) => j !== i).map((port) => `nats://127.0.0.1:${port}`);
       const config = [
         `server_name: ${cluster.names[i]}`,
         `listen: 127.0.0.1:${clientPorts[i]}`,
@@ -349,7 +345,7 @@ export class NatsCluster {
         'cluster {',
         '  name: tep-faults',
         `  listen: 127.0.0.1:${clusterPorts[i]}`,
-        `  advertise: 127.0.0.1:${closedPort}`,
+        ...(partitionable ? [`  advertise: 127.0.0.1:${closedPort}`] : []),
         `  routes: [${routes.join(', ')}]`,
         '}',
         '',
@@ -369,6 +365,7 @@ export class NatsCluster {
 
   /** Cuts every route to and from the node; clients on its port still reach it. */
   partition(name: string): void {
+    if (this.routes.flat().every((p) => !p)) throw new Error('a cluster without route proxies');
     const k = this.names.indexOf(name);
     this.routes.forEach((row, i) =>
       row.forEach((proxy, j) => {

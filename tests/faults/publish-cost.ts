@@ -5,7 +5,8 @@
  *   node -r ./tools/register.js tests/faults/publish-cost.ts [--messages=2000]
  *
  * - one nats-server, R1 stream (what `npm start` runs);
- * - a three-node cluster on loopback, R3 stream (what deploy/ runs), with
+ * - a three-node cluster on loopback, R3 stream (what deploy/ runs; direct
+ *   routes, not the fault suite's cuttable ones), with
  *   the server's default sync and — where the server has it (2.10+) — with
  *   `sync_interval: always`, as deploy/ sets it;
  * - the disk itself: appends of the same size with and without an fdatasync
@@ -51,7 +52,7 @@ async function measure(
 ): Promise<Figures> {
   const nc = await connect({ servers: url.split(','), timeout: 10_000 });
   try {
-    const jsm = await jetstreamManager(nc, { timeout: 15_000 });
+    const jsm = await jetstreamManager(nc, { timeout: 15_000, checkAPI: false });
     const name = `COST_${replicas}_${inFlight}`;
     for (;;) {
       try {
@@ -125,7 +126,7 @@ async function main(): Promise<void> {
     await single.destroy();
   }
   for (const syncAlways of [false, true]) {
-    const cluster = await NatsCluster.create(3, { syncAlways });
+    const cluster = await NatsCluster.create(3, { syncAlways, partitionable: false });
     if (syncAlways && !cluster.syncAlways) {
       await cluster.destroy();
       break;

@@ -5,7 +5,7 @@
  *   node -r ./tools/register.js tests/faults/run.ts --quick    # scenarios 1, 4, 6, smaller
  *   node -r ./tools/register.js tests/faults/run.ts --cluster  # three clustered nats-servers (R3), two
  *       replicas of every service, PgBouncer; scenarios 7–9 too (node kills, replica kills, a partition)
- *   (--replicas=N and --pgbouncer set those apart from --cluster)
+ *   (--replicas=N and --pgbouncer set those apart from --cluster; --llm-delay-ms=N the fake model's latency)
  *   node -r ./tools/register.js tests/faults/run.ts --only=2,3 # some scenarios
  *   node -r ./tools/register.js tests/faults/run.ts --secure-nats # production NATS: TLS, a user per service
  *   (--drain-timeout=<s> bounds the wait after each scenario; --out=<file> moves the JSON)
@@ -48,6 +48,10 @@ async function main(): Promise<number> {
   const replicasArg = args.find((a) => a.startsWith('--replicas='))?.slice('--replicas='.length);
   const replicas = replicasArg ? Number(replicasArg) : undefined;
   const pgbouncer = args.includes('--pgbouncer') || undefined;
+  const delayArg = args
+    .find((a) => a.startsWith('--llm-delay-ms='))
+    ?.slice('--llm-delay-ms='.length);
+  const llmDelayMs = delayArg === undefined ? undefined : Number(delayArg);
   const result = await runSuite({
     quick,
     only,
@@ -56,6 +60,7 @@ async function main(): Promise<number> {
     cluster,
     replicas,
     pgbouncer,
+    llmDelayMs,
   });
   console.log(`\n${formatTable(result)}\n`);
   for (const scenario of result.scenarios) {

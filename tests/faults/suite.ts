@@ -38,6 +38,8 @@ export interface SuiteOptions {
   replicas?: number;
   /** PgBouncer in transaction pooling mode in front of PostgreSQL (default: with `cluster`). */
   pgbouncer?: boolean;
+  /** How long the fake model takes per answer (default 300 ms; 0 for an instant model). */
+  llmDelayMs?: number;
   logDir?: string;
   log?: (line: string) => void;
 }
@@ -193,7 +195,7 @@ export async function runSuite(options: SuiteOptions): Promise<SuiteResult> {
         'results',
         `logs${cluster ? '-cluster' : ''}${quick ? '-quick' : ''}`,
       ),
-    llmDelayMs: 300,
+    llmDelayMs: options.llmDelayMs ?? 300,
     llmTimeoutMs: 2_000,
     sdpTimeoutMs: 3_000,
     secureNats: options.secureNats ?? false,

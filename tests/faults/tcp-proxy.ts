@@ -52,6 +52,8 @@ export class TcpProxy {
   }
 
   private track(socket: Socket): void {
+    // No Nagle: a small write (a route's ack) must not wait ~40 ms for the peer's delayed ACK.
+    socket.setNoDelay(true);
     this.sockets.add(socket);
     socket.once('close', () => this.sockets.delete(socket));
     socket.on('error', () => socket.destroy());

@@ -8,6 +8,7 @@ export {
   ServiceProcess,
   canPin,
   freePort,
+  portOpen,
   spawnNode,
   type NodeProcess,
   type NodeProcessOptions,
