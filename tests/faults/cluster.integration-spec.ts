@@ -1,7 +1,8 @@
 /**
  * The cluster the fault suite's `--cluster` runs on: three nats-servers on
- * loopback whose routes go through proxies, so a partition can be made and
- * healed; and the round-robin in front of the ingress replicas. The long
+ * loopback whose routes can be stopped (configuration reload), so a
+ * partition can be made and healed; and the round-robin in front of the
+ * ingress replicas. The long
  * runs (`npm run faults:cluster`) depend on both doing what they claim.
  */
 import { createServer, type Server } from 'node:http';
@@ -22,7 +23,7 @@ async function until<T>(probe: () => Promise<T | undefined>, timeoutMs: number):
   }
 }
 
-describe('three nats-servers clustered through cuttable routes', () => {
+describe('three nats-servers clustered, with routes that can be stopped', () => {
   let cluster: NatsCluster;
   const connections: NatsConnection[] = [];
   /** Management through one node only: what that node sees. */

@@ -20,7 +20,6 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, portOpen } from '@tep/service-process';
-import { TcpProxy } from './tcp-proxy';
 import { NATS_SERVER, writeSecureNatsConfig, type SecureNatsConfig } from '../security/secure-nats';
 import { promisify } from 'node:util';
 
@@ -219,6 +218,11 @@ export class NatsInstance {
     return instance;
   }
 
+  /** SIGHUP: nats-server reloads its configuration file. */
+  reload(): void {
+    if (this.running) this.child!.kill('SIGHUP');
+  }
+
   get running(): boolean {
     return !!this.child && this.child.exitCode === null && this.child.signalCode === null;
   }
@@ -273,18 +277,24 @@ export function natsServerVersion(): [number, number] {
 
 /**
  * Three nats-server processes clustered on loopback, JetStream on each with
- * its own store, as deploy/ runs them. Every route between two nodes runs
- * through a `TcpProxy` of its own (one per direction), so one node can be
- * cut off from the other two — a network partition — while its process and
- * its client port stay up. Each node advertises an address nobody listens
- * on, so the nodes never learn each other's real route ports and every
- * route goes through the proxies.
+ * its own store, as deploy/ runs them: a full mesh of explicit routes.
+ * `partition(node)` cuts one node off from the other two the way an
+ * operator stops a cluster route: every node's configuration is rewritten
+ * without the routes to or from that node and reloaded (SIGHUP), which
+ * closes those routes; its process and its client port stay up. `heal()`
+ * reloads the full mesh. Each node advertises a route address nobody
+ * listens on, so no node learns another's route port by gossip and
+ * reconnects around a cut.
  */
 export class NatsCluster {
   readonly nodes: NatsInstance[] = [];
   readonly names: string[] = [];
-  /** routes[i][j]: node i's route to node j (none for j = i). */
-  private readonly routes: (TcpProxy | undefined)[][] = [];
+  /** Each node's monitoring port (/routez, /jsz: what it sees of the cluster). */
+  readonly monitorPorts: number[] = [];
+  private readonly clientPorts: number[] = [];
+  private readonly clusterPorts: number[] = [];
+  private readonly dirs: string[] = [];
+  private closedPort = 0;
   /** sync_interval: always where the server supports it (2.10+), as in deploy/. */
   readonly syncAlways: boolean;
 
@@ -298,63 +308,68 @@ export class NatsCluster {
 
   readonly secure = undefined;
 
-  /**
-   * `syncAlways` (default true, as deploy/) takes effect where the server
-   * has it (2.10+). `partitionable` (default true) puts the routes through
-   * the proxies; without it they are direct, for measuring NATS alone.
-   */
-  static async create(
-    size = 3,
-    options: { syncAlways?: boolean; partitionable?: boolean } = {},
-  ): Promise<NatsCluster> {
-    const partitionable = options.partitionable ?? true;
+  /** `syncAlways` (default true, as deploy/) takes effect where the server has it (2.10+). */
+  static async create(size = 3, options: { syncAlways?: boolean } = {}): Promise<NatsCluster> {
     const [major, minor] = natsServerVersion();
     const supported = major > 2 || (major === 2 && minor >= 10);
     const cluster = new NatsCluster((options.syncAlways ?? true) && supported);
     const dir = makeTempDir('tep-faults-nats-cluster-');
-    const clientPorts: number[] = [];
-    const clusterPorts: number[] = [];
-    for (let i = 0; i < size; i++) {
-      clientPorts.push(await freePort());
-      clusterPorts.push(await freePort());
-    }
     for (let i = 0; i < size; i++) {
       cluster.names.push(`n${i}`);
-      const row: (TcpProxy | undefined)[] = [];
-      for (const [j, port] of clusterPorts.entries()) {
-        row.push(j === i || !partitionable ? undefined : await TcpProxy.start([port]));
-      }
-      cluster.routes.push(row);
+      cluster.clientPorts.push(await freePort());
+      cluster.clusterPorts.push(await freePort());
+      cluster.monitorPorts.push(await freePort());
+      cluster.dirs.push(join(dir, `n${i}`));
+      mkdirSync(cluster.dirs[i], { recursive: true });
     }
-    const closedPort = await freePort();
+    cluster.closedPort = await freePort();
     for (let i = 0; i < size; i++) {
-      const nodeDir = join(dir, cluster.names[i]);
-      mkdirSync(nodeDir, { recursive: true });
-      const routes = partitionable
-        ? cluster.routes[i]
-            .filter((proxy): proxy is TcpProxy => !!proxy)
-            .map((proxy) => `nats://127.0.0.1:${proxy.port}`)
-        : clusterPorts.filter((_, j) => j !== i).map((port) => `nats://127.0.0.1:${port}`);
-      const config = [
-        `server_name: ${cluster.names[i]}`,
-        `listen: 127.0.0.1:${clientPorts[i]}`,
-        'jetstream {',
-        `  store_dir: ${join(nodeDir, 'js')}`,
-        ...(cluster.syncAlways ? ['  sync_interval: always'] : []),
-        '}',
-        'cluster {',
-        '  name: tep-faults',
-        `  listen: 127.0.0.1:${clusterPorts[i]}`,
-        ...(partitionable ? [`  advertise: 127.0.0.1:${closedPort}`] : []),
-        `  routes: [${routes.join(', ')}]`,
-        '}',
-        '',
-      ].join('\n');
-      const file = join(nodeDir, 'nats.conf');
-      writeFileSync(file, config);
-      cluster.nodes.push(await NatsInstance.fromConfig(nodeDir, clientPorts[i], file));
+      cluster.nodes.push(
+        await NatsInstance.fromConfig(
+          cluster.dirs[i],
+          cluster.clientPorts[i],
+          cluster.writeConfig(i, undefined),
+        ),
+      );
     }
     return cluster;
+  }
+
+  /** Node i's configuration, without any route to or from `isolated`. */
+  private writeConfig(i: number, isolated: number | undefined): string {
+    const routes =
+      i === isolated
+        ? []
+        : this.clusterPorts
+            .map((port, j) => (j === i || j === isolated ? undefined : `nats://127.0.0.1:${port}`))
+            .filter((url): url is string => !!url);
+    const config = [
+      `server_name: ${this.names[i]}`,
+      `listen: 127.0.0.1:${this.clientPorts[i]}`,
+      `http: 127.0.0.1:${this.monitorPorts[i]}`,
+      'jetstream {',
+      `  store_dir: ${join(this.dirs[i], 'js')}`,
+      ...(this.syncAlways ? ['  sync_interval: always'] : []),
+      '}',
+      'cluster {',
+      '  name: tep-faults',
+      `  listen: 127.0.0.1:${this.clusterPorts[i]}`,
+      `  advertise: 127.0.0.1:${this.closedPort}`,
+      `  routes: [${routes.join(', ')}]`,
+      '}',
+      '',
+    ].join('\n');
+    const file = join(this.dirs[i], 'nats.conf');
+    writeFileSync(file, config);
+    return file;
+  }
+
+  /** The JetStream meta leader as node `via` sees it (its /jsz), or undefined. */
+  async metaLeader(via: string): Promise<string | undefined> {
+    const port = this.monitorPorts[this.names.indexOf(via)];
+    const res = await fetch(`http://127.0.0.1:${port}/jsz`, { signal: AbortSignal.timeout(2_000) });
+    const body = (await res.json()) as { meta_cluster?: { leader?: string } };
+    return body.meta_cluster?.leader || undefined;
   }
 
   node(name: string): NatsInstance {
@@ -363,19 +378,21 @@ export class NatsCluster {
     return this.nodes[index];
   }
 
-  /** Cuts every route to and from the node; clients on its port still reach it. */
+  /** Stops every route to and from the node; clients on its port still reach it. */
   partition(name: string): void {
-    if (this.routes.flat().every((p) => !p)) throw new Error('a cluster without route proxies');
-    const k = this.names.indexOf(name);
-    this.routes.forEach((row, i) =>
-      row.forEach((proxy, j) => {
-        if (proxy && (i === k || j === k)) proxy.cut();
-      }),
-    );
+    const isolated = this.names.indexOf(name);
+    if (isolated < 0) throw new Error(`no cluster node ${name}`);
+    this.nodes.forEach((node, i) => {
+      this.writeConfig(i, isolated);
+      node.reload();
+    });
   }
 
   heal(): void {
-    for (const row of this.routes) for (const proxy of row) proxy?.heal();
+    this.nodes.forEach((node, i) => {
+      this.writeConfig(i, undefined);
+      node.reload();
+    });
   }
 
   /** Every node: a whole-cluster crash (`SIGKILL`) or shutdown. */
@@ -389,7 +406,5 @@ export class NatsCluster {
 
   async destroy(): Promise<void> {
     await this.stop('SIGKILL');
-    const proxies = this.routes.flat().filter((p): p is TcpProxy => !!p);
-    await Promise.all(proxies.map((p) => p.close()));
   }
 }

@@ -5,8 +5,7 @@
  *   node -r ./tools/register.js tests/faults/publish-cost.ts [--messages=2000]
  *
  * - one nats-server, R1 stream (what `npm start` runs);
- * - a three-node cluster on loopback, R3 stream (what deploy/ runs; direct
- *   routes, not the fault suite's cuttable ones), with
+ * - a three-node cluster on loopback, R3 stream (what deploy/ runs), with
  *   the server's default sync and — where the server has it (2.10+) — with
  *   `sync_interval: always`, as deploy/ sets it;
  * - the disk itself: appends of the same size with and without an fdatasync
@@ -126,7 +125,7 @@ async function main(): Promise<void> {
     await single.destroy();
   }
   for (const syncAlways of [false, true]) {
-    const cluster = await NatsCluster.create(3, { syncAlways, partitionable: false });
+    const cluster = await NatsCluster.create(3, { syncAlways });
     if (syncAlways && !cluster.syncAlways) {
       await cluster.destroy();
       break;

@@ -517,20 +517,27 @@ export function scenarios({ quick, cluster }: ScenarioMode): Scenario[] {
     {
       id: '9',
       title:
-        'network partition of the TICKETS leader (its cluster routes cut) for 15 s, then healed',
+        'network partition of the TICKETS leader (its cluster routes stopped) for 15 s, then healed',
       webhooks: n(bulk, 30),
       loadMs: n(30_000, 24_000),
       async inject(ctx) {
         const cluster = ctx.platform.cluster!;
         await ctx.at(n(4_000, 3_000));
         const isolated = (await streamLeader(ctx.platform, cluster.names[0]))!;
+        const metaBefore = await cluster.metaLeader(cluster.names[0]).catch(() => undefined);
         const at = ctx.elapsed();
         cluster.partition(isolated);
-        ctx.event(`partition: ${isolated}'s routes to the other nodes cut`);
-        const elected = await newLeader(ctx.platform, isolated, 30_000);
+        ctx.event(`partition: ${isolated}'s routes to the other nodes stopped`, {
+          meta_leader: metaBefore ?? null,
+        });
+        // Watched from the majority side, but the routes come back at 15 s whatever it sees.
+        const majority = cluster.names.filter((name) => name !== isolated);
+        const elected = await newLeader(ctx.platform, isolated, 14_500);
+        const metaAfter = await cluster.metaLeader(majority[0]).catch(() => undefined);
         ctx.event('TICKETS leader on the majority side', {
           leader: elected.leader ?? null,
-          after_ms: elected.ms,
+          after_ms: elected.leader ? elected.ms : null,
+          meta_leader: metaAfter ?? null,
         });
         await ctx.at(at + 15_000);
         cluster.heal();
@@ -538,8 +545,10 @@ export function scenarios({ quick, cluster }: ScenarioMode): Scenario[] {
         ctx.event('partition healed', { every_replica_current: caughtUp });
         ctx.details['partition'] = {
           node: isolated,
+          meta_leader_before: metaBefore,
           new_leader: elected.leader,
-          election_ms: elected.ms,
+          election_ms: elected.leader ? elected.ms : null,
+          meta_leader_on_the_majority_side: metaAfter,
           caught_up: caughtUp,
         };
         ctx.details['faults_at_ms'] = [at];

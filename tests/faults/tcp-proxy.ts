@@ -1,12 +1,9 @@
 /**
- * A TCP forwarder on loopback, for two jobs in the cluster runs:
- *
- * - a round-robin in front of the ingress replicas (what a Kubernetes
- *   Service does): each new connection goes to the next backend, and a
- *   backend that refuses the connection is skipped;
- * - a cluster route between two nats-server nodes, which `cut()` breaks
- *   (open connections reset, new ones refused) and `heal()` restores: a
- *   network partition of one node without touching its process.
+ * A TCP forwarder on loopback: the round-robin in front of the ingress
+ * replicas in the cluster runs (what a Kubernetes Service does). Each new
+ * connection goes to the next backend; a backend that refuses the
+ * connection is skipped. `cut()` resets every connection and refuses new
+ * ones until `heal()`.
  */
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { freePort } from '@tep/service-process';
