@@ -206,14 +206,21 @@ export class NatsInstance {
     secure: boolean,
     /** A configuration file instead of the single-server command line. */
     private readonly configFile?: string,
+    /** Where its log goes (default: its own temporary directory, removed at the end). */
+    private readonly logFile = join(dir, 'nats-server.log'),
   ) {
     this.url = `${secure ? 'tls' : 'nats'}://127.0.0.1:${port}`;
     if (secure) this.secure = writeSecureNatsConfig(dir, port);
   }
 
   /** One node of a cluster, from its configuration file (`NatsCluster`). */
-  static async fromConfig(dir: string, port: number, configFile: string): Promise<NatsInstance> {
-    const instance = new NatsInstance(dir, port, false, configFile);
+  static async fromConfig(
+    dir: string,
+    port: number,
+    configFile: string,
+    logFile?: string,
+  ): Promise<NatsInstance> {
+    const instance = new NatsInstance(dir, port, false, configFile, logFile);
     await instance.start();
     return instance;
   }
@@ -238,7 +245,7 @@ export class NatsInstance {
   }
 
   async start(): Promise<void> {
-    const log = openSync(join(this.dir, 'nats-server.log'), 'a');
+    const log = openSync(this.logFile, 'a');
     const child = spawn(
       NATS_SERVER,
       this.configFile
@@ -308,8 +315,15 @@ export class NatsCluster {
 
   readonly secure = undefined;
 
-  /** `syncAlways` (default true, as deploy/) takes effect where the server has it (2.10+). */
-  static async create(size = 3, options: { syncAlways?: boolean } = {}): Promise<NatsCluster> {
+  /**
+   * `syncAlways` (default true, as deploy/) takes effect where the server
+   * has it (2.10+). `logDir`: the nodes' logs go there (nats-n0.log …), so
+   * they outlive the run for a post-mortem.
+   */
+  static async create(
+    size = 3,
+    options: { syncAlways?: boolean; logDir?: string } = {},
+  ): Promise<NatsCluster> {
     const [major, minor] = natsServerVersion();
     const supported = major > 2 || (major === 2 && minor >= 10);
     const cluster = new NatsCluster((options.syncAlways ?? true) && supported);
@@ -329,6 +343,7 @@ export class NatsCluster {
           cluster.dirs[i],
           cluster.clientPorts[i],
           cluster.writeConfig(i, undefined),
+          options.logDir && join(options.logDir, `nats-n${i}.log`),
         ),
       );
     }

@@ -235,7 +235,7 @@ export class Platform {
     [this.pg, this.nats] = await Promise.all([
       PostgresInstance.create(),
       this.options.cluster
-        ? NatsCluster.create()
+        ? NatsCluster.create(3, { logDir: this.options.logDir })
         : NatsInstance.create({ secure: this.options.secureNats }),
     ]);
     const cluster = this.cluster;
