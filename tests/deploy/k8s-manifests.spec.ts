@@ -158,6 +158,17 @@ function onPort(port: number) {
     (r.ports ?? []).some((p) => p.port === port);
 }
 
+/** A rule on `port` whose peers include the pods of workload `name` (by app.kubernetes.io/name). */
+function toWorkload(port: number, name: string) {
+  return (r: { ports?: { port?: number | string }[]; peers: Record<string, unknown>[] }) =>
+    onPort(port)(r) &&
+    r.peers.some(
+      (p) =>
+        (p.podSelector as LabelSelector | undefined)?.matchLabels?.['app.kubernetes.io/name'] ===
+        name,
+    );
+}
+
 /** Where the manifests mount a pod's secrets as files (`<NAME>_FILE`, @tep/config). */
 const SECRETS_DIR = '/var/run/secrets/tep';
 
@@ -518,20 +529,9 @@ describe('deploy/k8s base resource files (no kustomize needed)', () => {
     });
 
     it('let the five services reach NATS, and NATS accept them and its peers', () => {
-      expect(
-        workloadsAllowed(
-          baseObjects,
-          'egress',
-          (r) =>
-            onPort(4222)(r) &&
-            r.peers.some(
-              (p) =>
-                (p.podSelector as LabelSelector | undefined)?.matchLabels?.[
-                  'app.kubernetes.io/name'
-                ] === 'nats',
-            ),
-        ),
-      ).toEqual(SERVICES.map((s) => s.name).sort());
+      expect(workloadsAllowed(baseObjects, 'egress', toWorkload(4222, 'nats'))).toEqual(
+        SERVICES.map((s) => s.name).sort(),
+      );
       expect(workloadsAllowed(baseObjects, 'ingress', onPort(4222))).toEqual(['nats']);
       expect(workloadsAllowed(baseObjects, 'ingress', onPort(6222))).toEqual(['nats']);
       expect(workloadsAllowed(baseObjects, 'egress', onPort(6222))).toEqual(['nats']);
@@ -546,18 +546,7 @@ describe('deploy/k8s base resource files (no kustomize needed)', () => {
 
     it('let the services with a database, not the ingress, reach PgBouncer, and PgBouncer accept only them', () => {
       expect(WITH_DATABASE).not.toContain('webhook-ingress');
-      const toPgBouncer = (r: {
-        ports?: { port?: number | string }[];
-        peers: Record<string, unknown>[];
-      }) =>
-        onPort(6432)(r) &&
-        r.peers.some(
-          (p) =>
-            (p.podSelector as LabelSelector | undefined)?.matchLabels?.[
-              'app.kubernetes.io/name'
-            ] === 'pgbouncer',
-        );
-      expect(workloadsAllowed(baseObjects, 'egress', toPgBouncer)).toEqual(
+      expect(workloadsAllowed(baseObjects, 'egress', toWorkload(6432, 'pgbouncer'))).toEqual(
         [...WITH_DATABASE].sort(),
       );
       expect(workloadsAllowed(baseObjects, 'egress', onPort(6432))).toEqual(
