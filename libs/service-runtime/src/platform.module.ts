@@ -60,22 +60,32 @@ export interface PlatformOptions {
   connectTimeoutMs?: number;
 }
 
-async function retryUntil<T>(
-  what: string,
-  deadlineMs: number,
+/** A wait is expected (a stream not created yet): its reason, not a stack trace. */
+const reasonOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+/**
+ * Tries every `everyMs` until `attempt` works. With `giveUp`, fails once
+ * `giveUp.afterMs` has passed ("<what> unreachable: …"); without, tries
+ * for as long as it takes. `onWait` hears every tenth failure.
+ */
+async function retry<T>(
   attempt: () => Promise<T>,
+  options: {
+    everyMs: number;
+    giveUp?: { what: string; afterMs: number };
+    onWait?: (error: unknown) => void;
+  },
 ): Promise<T> {
-  const deadline = Date.now() + deadlineMs;
-  for (;;) {
+  const deadline = options.giveUp ? Date.now() + options.giveUp.afterMs : Infinity;
+  for (let failures = 0; ; failures++) {
     try {
       return await attempt();
     } catch (error) {
       if (Date.now() >= deadline) {
-        throw new Error(
-          `${what} unreachable: ${error instanceof Error ? error.message : String(error)}`,
-        );
+        throw new Error(`${options.giveUp!.what} unreachable: ${reasonOf(error)}`);
       }
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      if (failures % 10 === 0) options.onWait?.(error);
+      await new Promise((resolve) => setTimeout(resolve, options.everyMs));
     }
   }
 }
@@ -83,23 +93,9 @@ async function retryUntil<T>(
 /** JetStream management calls (topology): a cluster's leader elections take seconds. */
 const JETSTREAM_API_TIMEOUT_MS = 15_000;
 
-/** A wait is expected (a stream not created yet): its reason, not a stack trace. */
-const reasonOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
-
-/** Tries once a second until it works; `onWait` hears every tenth failure. */
-async function retryForever<T>(
-  attempt: () => Promise<T>,
-  onWait: (error: unknown) => void,
-): Promise<T> {
-  for (let failures = 0; ; failures++) {
-    try {
-      return await attempt();
-    } catch (error) {
-      if (failures % 10 === 0) onWait(error);
-      await new Promise((resolve) => setTimeout(resolve, 1_000));
-    }
-  }
-}
+/** Tries once a second for as long as it takes; `onWait` hears every tenth failure. */
+const retryForever = <T>(attempt: () => Promise<T>, onWait: (error: unknown) => void) =>
+  retry(attempt, { everyMs: 1_000, onWait });
 
 /** Closes connections last, after Nest has stopped the app's own work. */
 @Injectable()
@@ -200,7 +196,10 @@ export class PlatformModule {
                 poolSize: database.poolSize,
                 applicationName: options.service,
               });
-              return retryUntil('PostgreSQL', timeout, () => dataSource.initialize());
+              return retry(() => dataSource.initialize(), {
+                everyMs: 500,
+                giveUp: { what: 'PostgreSQL', afterMs: timeout },
+              });
             },
           },
           {
