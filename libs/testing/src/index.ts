@@ -15,13 +15,5 @@ export {
 export { testEncryptionKey } from './keys';
 export { startServiceProcess, freePort, ServiceProcess } from './processes';
 export { startTestPlatform, type TestPlatform } from './platform';
-export {
-  startPgBouncer,
-  spawnPgBouncer,
-  type PgBouncerProcess,
-  pgBouncerAvailable,
-  PGBOUNCER,
-  type PgBouncer,
-  type PgBouncerOptions,
-} from './pgbouncer';
+export { startPgBouncer, spawnPgBouncer, pgBouncerAvailable, type PgBouncer } from './pgbouncer';
 export { TEST_JOB_ID, TEST_TENANT_ID, contextualizedMessage, testEnhancement } from './messages';

@@ -11,27 +11,23 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { freePort, portOpen } from '@tep/service-process';
 
-export const PGBOUNCER = process.env.PGBOUNCER_BIN ?? '/usr/sbin/pgbouncer';
+const PGBOUNCER = process.env.PGBOUNCER_BIN ?? '/usr/sbin/pgbouncer';
 
 export const pgBouncerAvailable = (): boolean => existsSync(PGBOUNCER);
 
-export interface PgBouncerOptions {
-  /** The PostgreSQL server behind it. */
-  serverHost?: string;
+interface PgBouncerOptions {
+  /** The PostgreSQL server behind it, on 127.0.0.1. */
   serverPort: number;
   /** Roles that may log in (trust: PostgreSQL, behind it, checks them). */
   users: string[];
   /** Server connections per database and role (kept small in tests to force sharing). */
   poolSize?: number;
-  poolMode?: 'transaction' | 'session';
 }
 
 export interface PgBouncer {
   port: number;
   /** `url` with its host and port pointing at the pooler instead. */
   through(url: string): string;
-  /** SHOW POOLS etc. need the admin console; the log is enough for the specs. */
-  logFile: string;
   stop(): Promise<void>;
 }
 
@@ -41,9 +37,7 @@ function runAsUser(): string | undefined {
   return spawnSync('id', ['-u', 'postgres']).status === 0 ? 'postgres' : 'nobody';
 }
 
-export interface PgBouncerProcess {
-  /** What it printed (its errors when it refused the configuration). */
-  output(): string;
+interface PgBouncerProcess {
   /** SIGTERM: PgBouncer's immediate shutdown. */
   stop(): Promise<void>;
 }
@@ -80,7 +74,6 @@ export async function spawnPgBouncer(
     await new Promise((r) => setTimeout(r, 50));
   }
   return {
-    output: () => printed,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');
@@ -96,7 +89,6 @@ export async function startPgBouncer(options: PgBouncerOptions): Promise<PgBounc
   }
   const dir = mkdtempSync(join(tmpdir(), 'tep-pgbouncer-'));
   const port = await freePort();
-  const logFile = join(dir, 'pgbouncer.log');
   const userlist = join(dir, 'userlist.txt');
   writeFileSync(userlist, options.users.map((u) => `"${u}" ""\n`).join(''));
   writeFileSync(
@@ -104,19 +96,19 @@ export async function startPgBouncer(options: PgBouncerOptions): Promise<PgBounc
     [
       '[databases]',
       // Any database name, on the one server.
-      `* = host=${options.serverHost ?? '127.0.0.1'} port=${options.serverPort}`,
+      `* = host=127.0.0.1 port=${options.serverPort}`,
       '[pgbouncer]',
       'listen_addr = 127.0.0.1',
       `listen_port = ${port}`,
       'unix_socket_dir =',
       'auth_type = trust',
       `auth_file = ${userlist}`,
-      `pool_mode = ${options.poolMode ?? 'transaction'}`,
+      'pool_mode = transaction',
       `default_pool_size = ${options.poolSize ?? 2}`,
       'max_client_conn = 1000',
       // After a PostgreSQL restart, log in again within a second (default 15 s).
       'server_login_retry = 1',
-      `logfile = ${logFile}`,
+      `logfile = ${join(dir, 'pgbouncer.log')}`,
       `pidfile = ${join(dir, 'pgbouncer.pid')}`,
       '',
     ].join('\n'),
@@ -129,7 +121,6 @@ export async function startPgBouncer(options: PgBouncerOptions): Promise<PgBounc
   );
   return {
     port,
-    logFile,
     through(url) {
       const parsed = new URL(url);
       parsed.hostname = '127.0.0.1';
