@@ -298,6 +298,8 @@ export class Platform {
 
     const common = {
       DATABASE_URL: pooled(this.urls.app),
+      // Debian's PgBouncer (1.18) cannot carry a named statement across server connections.
+      ...(this.options.pgbouncer ? { DATABASE_PREPARED_STATEMENTS: 'false' } : {}),
       NATS_URL: this.nats.url,
       NATS_STREAM_REPLICAS: cluster ? '3' : '1',
       TENANT_ENCRYPTION_KEY: this.encryptionKey,

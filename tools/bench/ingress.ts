@@ -178,7 +178,7 @@ export async function benchIngress(
       registryUrl: db.registryUrl,
       logDir: options.logDir,
       cpu: { 'webhook-ingress': '0' },
-      extraEnv: { 'webhook-ingress': { NODE_ENV: 'production' } },
+      extraEnv: {},
     });
     const ingress = platform.get('webhook-ingress');
     const tenant = await createTenant(platform.get('tenant-registry').url, {
@@ -221,7 +221,7 @@ export async function benchIngress(
         logDir: join(options.logDir, 'ingress-log-warn'),
         encryptionKey: platform.encryptionKey,
         cpu: { 'webhook-ingress': '0' },
-        extraEnv: { 'webhook-ingress': { NODE_ENV: 'production', LOG_LEVEL: 'warn' } },
+        extraEnv: { 'webhook-ingress': { LOG_LEVEL: 'warn' } },
       });
       const quietIngress = quiet.get('webhook-ingress');
       await waitForTenantAtIngress(quietIngress.url, tenant);
@@ -346,7 +346,7 @@ async function profileIngress(
     encryptionKey,
     cpu: { 'webhook-ingress': '0' },
     nodeArgs: { 'webhook-ingress': ['-r', './tools/bench/lib/profile-hook.ts'] },
-    extraEnv: { 'webhook-ingress': { NODE_ENV: 'production', BENCH_CPU_PROFILE: output } },
+    extraEnv: { 'webhook-ingress': { BENCH_CPU_PROFILE: output } },
   });
   try {
     const ingress = profiled.get('webhook-ingress');

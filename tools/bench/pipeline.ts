@@ -186,7 +186,6 @@ export async function benchPipeline(
       registryUrl: db.registryUrl,
       logDir: options.logDir,
       extraEnv: withProfiles(options.logDir, {
-        'webhook-ingress': { NODE_ENV: 'production' },
         'context-gatherer': workers,
         'llm-synthesizer':
           options.synthesizer === 'offline'

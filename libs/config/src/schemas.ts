@@ -83,6 +83,13 @@ function platformShape(service: ServiceName) {
 export const databaseShape = {
   DATABASE_URL: postgresUrl.default(PLATFORM_DEFAULTS.databaseUrl),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(10),
+  /**
+   * Named (server-side) prepared statements: each statement is parsed and
+   * planned once per connection instead of on every call. Needs a direct
+   * connection or PgBouncer 1.21+ with max_prepared_statements (deploy/);
+   * `false` behind an older PgBouncer in transaction mode.
+   */
+  DATABASE_PREPARED_STATEMENTS: booleanFlag.default(true),
 };
 
 type PlatformShape = ReturnType<typeof platformShape>;

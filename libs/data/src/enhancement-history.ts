@@ -141,3 +141,22 @@ export async function findJob(
   );
   return rows[0];
 }
+
+/**
+ * The poster's claim on a job before it posts: counts the attempt
+ * (post_attempts) and returns the job's record. `attempt` 1 of a pending
+ * job is the first time any poster got this far with it, so no note of it
+ * can be on the ticket yet; undefined: the job is not recorded.
+ */
+export async function claimJobPost(
+  tx: TenantTransaction,
+  jobId: string,
+): Promise<(JobRecord & { attempt: number }) | undefined> {
+  const rows = await tx.query<JobRecord & { attempt: number }>(
+    `UPDATE enhancement_history SET post_attempts = post_attempts + 1
+      WHERE tenant_id = $1 AND job_id = $2
+      RETURNING status, note_id, post_attempts AS attempt`,
+    [tx.tenantId, jobId],
+  );
+  return rows[0];
+}

@@ -1,5 +1,6 @@
 export {
   TenantDatabase,
+  type TenantDatabaseOptions,
   TenantTransaction,
   InvalidTenantIdError,
   createDataSource,
@@ -36,6 +37,7 @@ export {
   type TicketEnhancement,
   recordJobFailed,
   recordJobPosted,
+  claimJobPost,
   findJob,
   type PostedJob,
   type JobRecord,
@@ -51,5 +53,6 @@ export {
 export {
   loadTenantServiceDesk,
   loadEnhancementPreferences,
+  loadPreferencesLockingTicket,
   type TenantServiceDeskRow,
 } from './tenant-settings';

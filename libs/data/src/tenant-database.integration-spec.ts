@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createTestDatabase, type TestDatabase } from '@tep/testing';
+import { TenantDatabase, createDataSource } from './tenant-database';
 
 describe('TenantDatabase and a dropped connection', () => {
   let db: TestDatabase;
@@ -74,5 +75,56 @@ describe('TenantDatabase and a dropped connection', () => {
     };
     expect(outcome.first).toMatch(/^failed: .*(terminat|Connection)/i);
     expect(outcome.second).toEqual([{ t: tenant }]);
+  });
+});
+
+describe('TenantDatabase with prepared statements', () => {
+  let db: TestDatabase;
+
+  beforeAll(async () => {
+    db = await createTestDatabase();
+  });
+
+  afterAll(async () => {
+    await db?.drop();
+  });
+
+  /** The named statements the connection under the transaction has prepared. */
+  const prepared = (tenants: TenantDatabase, tenant: string, value: string) =>
+    tenants.withTenant(tenant, async (tx) => {
+      const [{ echoed }] = await tx.query<{ echoed: string }>('SELECT $1::text AS echoed', [value]);
+      const names = await tx.query<{ name: string }>(
+        `SELECT name FROM pg_prepared_statements WHERE statement LIKE 'SELECT $1::text AS echoed%'`,
+      );
+      return { echoed, names: names.map((n) => n.name) };
+    });
+
+  it('prepares a statement once per connection under a name and reuses it in later transactions', async () => {
+    const source = createDataSource({ url: db.appUrl, poolSize: 1 });
+    await source.initialize();
+    try {
+      const tenants = new TenantDatabase(source, { preparedStatements: true });
+      const tenant = randomUUID();
+      const first = await prepared(tenants, tenant, 'one');
+      const second = await prepared(tenants, tenant, 'two');
+      expect(first.echoed).toBe('one');
+      expect(second.echoed).toBe('two');
+      expect(first.names).toHaveLength(1);
+      expect(first.names[0]).toMatch(/^tep_[0-9a-f]{20}$/);
+      expect(second.names).toEqual(first.names);
+    } finally {
+      await source.destroy();
+    }
+  });
+
+  it('names nothing by default (PgBouncer before 1.21 cannot carry a named statement)', async () => {
+    const source = createDataSource({ url: db.appUrl, poolSize: 1 });
+    await source.initialize();
+    try {
+      const result = await prepared(new TenantDatabase(source), randomUUID(), 'one');
+      expect(result).toEqual({ echoed: 'one', names: [] });
+    } finally {
+      await source.destroy();
+    }
   });
 });

@@ -1,4 +1,5 @@
-import type { Pool, PoolClient } from 'pg';
+import { createHash } from 'node:crypto';
+import type { Pool, PoolClient, QueryConfig } from 'pg';
 import { DataSource } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 
@@ -26,6 +27,7 @@ export class TenantTransaction {
   constructor(
     readonly tenantId: string,
     private readonly client: PoolClient,
+    private readonly statements?: StatementNames,
   ) {}
 
   /** Rows returned (also by UPDATE/DELETE … RETURNING). */
@@ -39,7 +41,11 @@ export class TenantTransaction {
     parameters: unknown[] = [],
   ): Promise<{ rows: Row[]; rowCount: number }> {
     if (this.ended) throw new Error('TenantTransaction used outside its transaction');
-    const result = await this.client.query(sql, parameters);
+    const name = parameters.length > 0 ? this.statements?.nameOf(sql) : undefined;
+    const query: QueryConfig = name
+      ? { name, text: sql, values: parameters }
+      : { text: sql, values: parameters };
+    const result = await this.client.query(query);
     const rows = (result.rows ?? []) as Row[];
     return { rows, rowCount: result.rowCount ?? rows.length };
   }
@@ -48,6 +54,37 @@ export class TenantTransaction {
   end(): void {
     this.ended = true;
   }
+}
+
+/**
+ * Names for the statements of a database's transactions, so node-postgres
+ * prepares each once per connection and PostgreSQL keeps its plan: the
+ * similar-tickets query spent 2 of its 8 ms planning (docs/benchmarks.md).
+ * The statements are the code's own constants, so the set is small; past
+ * `limit` distinct texts (SQL built at run time) the rest go unnamed.
+ */
+class StatementNames {
+  private readonly names = new Map<string, string>();
+  constructor(private readonly limit = 500) {}
+
+  nameOf(sql: string): string | undefined {
+    let name = this.names.get(sql);
+    if (name === undefined && this.names.size < this.limit) {
+      name = `tep_${createHash('sha1').update(sql).digest('hex').slice(0, 20)}`;
+      this.names.set(sql, name);
+    }
+    return name;
+  }
+}
+
+export interface TenantDatabaseOptions {
+  /**
+   * Named prepared statements (DATABASE_PREPARED_STATEMENTS). Off by
+   * default: a named statement lives on one server connection, so behind
+   * PgBouncer before 1.21 (or without max_prepared_statements) a later
+   * transaction can land where it was never prepared.
+   */
+  preparedStatements?: boolean;
 }
 
 export interface DatabaseOptions {
@@ -76,7 +113,14 @@ export function createDataSource(options: DatabaseOptions): DataSource {
  * more CPU than the statements themselves (docs/benchmarks.md).
  */
 export class TenantDatabase {
-  constructor(private readonly dataSource: DataSource) {}
+  private readonly statements?: StatementNames;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    options: TenantDatabaseOptions = {},
+  ) {
+    if (options.preparedStatements) this.statements = new StatementNames();
+  }
 
   private get pool(): Pool {
     const pool = (this.dataSource.driver as PostgresDriver).master as Pool | undefined;
@@ -87,7 +131,7 @@ export class TenantDatabase {
   async withTenant<T>(tenantId: string, work: (tx: TenantTransaction) => Promise<T>): Promise<T> {
     if (!isUuid(tenantId)) throw new InvalidTenantIdError();
     const client = await this.pool.connect();
-    const tx = new TenantTransaction(tenantId, client);
+    const tx = new TenantTransaction(tenantId, client, this.statements);
     let broken: Error | undefined;
     // pg's pool listens for errors only on idle clients: a checked-out one
     // whose connection drops between two statements (PostgreSQL restarting,

@@ -28,3 +28,22 @@ export async function loadEnhancementPreferences(tx: TenantTransaction): Promise
   );
   return rows[0]?.enhancement_preferences;
 }
+
+/**
+ * The tenant's stored enhancement preferences (undefined: no such tenant),
+ * and, in the same round trip, the transaction-scoped lock on one of its
+ * tickets: a create and an update of one ticket arriving together decide
+ * one at a time.
+ */
+export async function loadPreferencesLockingTicket(
+  tx: TenantTransaction,
+  ticketId: string,
+): Promise<unknown> {
+  const rows = await tx.query<{ enhancement_preferences: unknown }>(
+    `SELECT c.enhancement_preferences
+       FROM pg_advisory_xact_lock(hashtextextended($2, 0)) AS ticket_lock
+       LEFT JOIN tenant_configs c ON c.tenant_id = $1`,
+    [tx.tenantId, `${tx.tenantId}:${ticketId}`],
+  );
+  return rows[0]?.enhancement_preferences ?? undefined;
+}

@@ -38,7 +38,7 @@ export interface PlatformOptions {
    * no table (the ingress): nothing connects to Postgres, nothing checks it,
    * and injecting DataSource or TenantDatabase fails at boot.
    */
-  database?: { url: string; poolSize: number };
+  database?: { url: string; poolSize: number; preparedStatements?: boolean };
   /** URL list, and in production the service's NATS user and TLS trust. */
   nats: NatsSettings;
   /** Prefix for streams, subjects and buckets ('' in production). */
@@ -129,6 +129,7 @@ export interface BaseServiceConfig {
 export interface DatabaseServiceConfig extends BaseServiceConfig {
   readonly DATABASE_URL: string;
   readonly DATABASE_POOL_SIZE: number;
+  readonly DATABASE_PREPARED_STATEMENTS?: boolean;
 }
 
 type ServiceExtras = Pick<PlatformOptions, 'requestLogs' | 'ownsTopology'>;
@@ -174,7 +175,11 @@ export class PlatformModule {
       logLevel: config.LOG_LEVEL,
       logFormat: config.LOG_FORMAT,
       database: database
-        ? { url: config.DATABASE_URL!, poolSize: config.DATABASE_POOL_SIZE ?? 10 }
+        ? {
+            url: config.DATABASE_URL!,
+            poolSize: config.DATABASE_POOL_SIZE ?? 10,
+            preparedStatements: config.DATABASE_PREPARED_STATEMENTS ?? true,
+          }
         : undefined,
       nats: natsSettingsOf(config),
       natsNamespace: config.NATS_NAMESPACE,
@@ -204,7 +209,8 @@ export class PlatformModule {
           },
           {
             provide: TenantDatabase,
-            useFactory: (ds: DataSource) => new TenantDatabase(ds),
+            useFactory: (ds: DataSource) =>
+              new TenantDatabase(ds, { preparedStatements: database.preparedStatements ?? true }),
             inject: [DataSource],
           },
         ]

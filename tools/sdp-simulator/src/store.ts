@@ -173,6 +173,9 @@ const CLOUD_ID_BASE = 114_000_000_000_000_000n;
 
 export class SdpStore {
   private requests: StoredRequest[] = [];
+  /** The benchmark seeds 200,000 requests and looks one up per call. */
+  private requestsById = new Map<string, StoredRequest>();
+  private requestsByDisplayId = new Map<string, StoredRequest>();
   private solutions: StoredSolution[] = [];
   private users = new Map<string, SdpUser>();
   private lookups = new Map<LookupField | 'topic', Map<string, SdpLookup>>();
@@ -194,6 +197,8 @@ export class SdpStore {
 
   reset(): void {
     this.requests = [];
+    this.requestsById = new Map();
+    this.requestsByDisplayId = new Map();
     this.solutions = [];
     this.lookups = new Map();
     for (const [field, names] of Object.entries(CONTROLLED_LOOKUPS)) {
@@ -204,7 +209,7 @@ export class SdpStore {
   seed(raw: unknown): SeedResult {
     const input = seedInputSchema.parse(raw);
     // Check uniqueness up front so a rejected seed changes nothing.
-    const taken = new Set(this.requests.flatMap((r) => [r.id, r.displayId]));
+    const taken = new Set([...this.requestsById.keys(), ...this.requestsByDisplayId.keys()]);
     for (const r of input.requests) {
       for (const key of [r.id, r.display_id]) {
         if (key === undefined) continue;
@@ -269,7 +274,7 @@ export class SdpStore {
           createdBy: this.actor,
         });
       }
-      this.requests.push(request);
+      this.addRequest(request);
       return id;
     });
 
@@ -298,10 +303,18 @@ export class SdpStore {
    */
   findRequest(idOrDisplayId: string): StoredRequest {
     const found =
-      this.requests.find((r) => r.id === idOrDisplayId) ??
-      this.requests.find((r) => r.displayId === idOrDisplayId);
+      this.requestsById.get(idOrDisplayId) ?? this.requestsByDisplayId.get(idOrDisplayId);
     if (!found) throw sdpErrors.notFound('Request');
     return found;
+  }
+
+  private addRequest(request: StoredRequest): void {
+    this.requests.push(request);
+    this.requestsById.set(request.id, request);
+    // The first of equal display ids stays the one found, as with a scan.
+    if (!this.requestsByDisplayId.has(request.displayId)) {
+      this.requestsByDisplayId.set(request.displayId, request);
+    }
   }
 
   findSolution(id: string): StoredSolution {
@@ -328,7 +341,9 @@ export class SdpStore {
       throw sdpErrors.mandatoryMissing('subject');
     }
     const now = this.now();
-    const id = this.nextId(new Set(this.requests.flatMap((r) => [r.id, r.displayId])));
+    const id = this.nextId({
+      has: (key) => this.requestsById.has(key) || this.requestsByDisplayId.has(key),
+    });
     const request: StoredRequest = {
       id,
       displayId: this.defaultDisplayId(id),
@@ -353,7 +368,7 @@ export class SdpStore {
       notes: [],
     };
     this.applyRequestFields(request, fields);
-    this.requests.push(request);
+    this.addRequest(request);
     return request;
   }
 
@@ -636,7 +651,7 @@ export class SdpStore {
     return created;
   }
 
-  private nextId(taken: ReadonlySet<string> = new Set()): string {
+  private nextId(taken: { has(key: string): boolean } = new Set()): string {
     let id: string;
     do id = this.formatId(++this.counter);
     while (taken.has(id));

@@ -13,7 +13,7 @@ import type { StageResult } from '@tep/pipeline';
 import {
   TenantDatabase,
   findTicketEnhancement,
-  loadEnhancementPreferences,
+  loadPreferencesLockingTicket,
   recordJobPending,
   type TenantTransaction,
 } from '@tep/data';
@@ -74,13 +74,10 @@ export class GatherContext {
     const search = searchInputOf(ticket);
     // One transaction for the whole stage: record, decide, gather.
     const outcome = await this.database.withTenant(tenantId, async (tx) => {
-      const stored = await loadEnhancementPreferences(tx);
+      // A create and an update of one ticket arriving together: one decides at a time.
+      const stored = await loadPreferencesLockingTicket(tx, ticket.ticket_id);
       if (stored === undefined) throw new StageError('tenant_not_found', `No tenant ${tenantId}`);
       const preferences = readEnhancementPreferences(stored);
-      // A create and an update of one ticket arriving together: one decides at a time.
-      await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [
-        `${tenantId}:${ticket.ticket_id}`,
-      ]);
       const { earlierStatus } = await recordJobPending(tx, {
         jobId,
         ticketId: ticket.ticket_id,
@@ -147,10 +144,12 @@ export class GatherContext {
     // in Postgres, not just the wait. The sources only read, so after one fails
     // (which aborts the transaction) rolling back to this savepoint loses
     // nothing and lets the next source run.
-    await tx.query(`SELECT set_config('statement_timeout', $1, true)`, [
-      `${this.settings.sourceTimeoutMs}ms`,
-    ]);
-    await tx.query('SAVEPOINT context_sources');
+    // One round trip (no parameters: the simple protocol takes two statements);
+    // the timeout is an integer from the validated configuration.
+    const timeoutMs = Math.trunc(this.settings.sourceTimeoutMs);
+    await tx.query(
+      `SELECT set_config('statement_timeout', '${timeoutMs}ms', true); SAVEPOINT context_sources`,
+    );
     const run = async <T>(
       source: ContextSource,
       empty: T,

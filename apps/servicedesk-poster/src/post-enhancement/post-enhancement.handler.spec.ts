@@ -49,7 +49,8 @@ describe('PostEnhancement', () => {
   /** The tenant's rows as the handler's queries see them; writes are collected. */
   function handler(rows: {
     status?: 'active' | 'disabled';
-    job?: { status: string; note_id: string };
+    /** The job's record as the poster's claim returns it (attempt: this one's number). */
+    job?: { status: string; note_id: string | null; attempt?: number };
   }) {
     const writes: string[] = [];
     const tx = {
@@ -66,8 +67,8 @@ describe('PostEnhancement', () => {
             },
           ]);
         }
-        if (/FROM enhancement_history WHERE job_id/.test(sql)) {
-          return Promise.resolve(rows.job ? [rows.job] : []);
+        if (/^UPDATE enhancement_history SET post_attempts/.test(sql.trim())) {
+          return Promise.resolve(rows.job ? [{ attempt: 2, ...rows.job }] : []);
         }
         writes.push(sql.trim().split(/\s+/).slice(0, 3).join(' '));
         return Promise.resolve([]);
@@ -124,6 +125,27 @@ describe('PostEnhancement', () => {
       kind: 'next',
       message: { note_id: sdp.control.notes()[0].note_id },
     });
+  });
+
+  const listCalls = () => sdp.control.calls().byRoute['GET /requests/{id}/notes'] ?? {};
+
+  it('posts a pending job’s first attempt without listing the ticket’s notes first', async () => {
+    const { poster } = handler({ job: { status: 'pending', note_id: null, attempt: 1 } });
+    await poster.execute(message());
+    expect(sdp.control.notes()).toHaveLength(1);
+    expect(listCalls()).toEqual({});
+  });
+
+  it('looks for the job’s note on every later attempt and posts no second one', async () => {
+    // The first attempt posted, then its record was lost (killed, or the reply never came).
+    await handler({ job: { status: 'pending', note_id: null, attempt: 1 } }).poster.execute(
+      message(),
+    );
+    const again = handler({ job: { status: 'pending', note_id: null, attempt: 2 } });
+    const result = await again.poster.execute(message());
+    expect(listCalls()).toEqual({ '200': 1 });
+    expect(sdp.control.notes()).toHaveLength(1);
+    expect(result).toMatchObject({ message: { note_id: sdp.control.notes()[0].note_id } });
   });
 
   it('returns skipped for a confidence below min_confidence with low_confidence_action skip', async () => {

@@ -3,7 +3,13 @@ import { trace } from '@opentelemetry/api';
 import { PinoLogger } from 'nestjs-pino';
 import { StageError, readEnhancementPreferences, type TicketEnhanced } from '@tep/contracts';
 import type { StageResult } from '@tep/pipeline';
-import { TenantDatabase, findJob, loadTenantServiceDesk, recordJobPosted } from '@tep/data';
+import {
+  TenantDatabase,
+  claimJobPost,
+  findJob,
+  loadTenantServiceDesk,
+  recordJobPosted,
+} from '@tep/data';
 import type { SecretCipher } from '@tep/encryption';
 import { PipelineMetrics } from '@tep/service-runtime';
 import { clientForTenant, type AccessTokenStore } from '@tep/servicedesk-client';
@@ -27,9 +33,10 @@ const tracer = trace.getTracer('servicedesk-poster');
 
 /**
  * Posts the enhancement as a note, at most once per job: a job first checks
- * enhancement_history and, unless it is recorded as posted, the ticket's
- * notes for the job's marker (a crash between posting and recording, a
- * replay). A disabled tenant's job is a dead letter, never posted. An update of an earlier
+ * enhancement_history (and counts the attempt there) and, unless it is
+ * recorded as posted or this is the job's first attempt, the ticket's notes
+ * for the job's marker (a crash between posting and recording, a lost
+ * reply, a replay). A disabled tenant's job is a dead letter, never posted. An update of an earlier
  * enhancement (context.update_of) edits that note in place or adds a short
  * follow-up; a confidence below the tenant's min_confidence becomes a short
  * "no confident suggestion" note or, with low_confidence_action skip, none.
@@ -68,7 +75,7 @@ export class PostEnhancement {
 
     const { tenant, job } = await this.database.withTenant(tenantId, async (tx) => ({
       tenant: await loadTenantServiceDesk(tx),
-      job: await findJob(tx, jobId),
+      job: await claimJobPost(tx, jobId),
     }));
     if (!tenant) throw new StageError('tenant_not_found', `No tenant ${tenantId}`);
     // Disabled while the job was on its way: a visible dead letter, replayable once enabled.
@@ -136,11 +143,15 @@ export class PostEnhancement {
             return target;
           }
         }
-        // Whenever the job is not recorded as posted (a redelivery after a crash
-        // between posting and recording, a replay, a second writer): the note may be there.
-        const existing = (await client.listNotes(ticket.ticket_id)).find((n) =>
-          n.descriptionHtml.includes(jobMarker(jobId)),
-        );
+        // Any attempt but a pending job's first (a redelivery after a crash between
+        // posting and recording or after a lost reply, a replay, a second writer):
+        // the note may be there. The first cannot have posted anything yet.
+        const firstAttempt = job?.status === 'pending' && job.attempt === 1;
+        const existing = firstAttempt
+          ? undefined
+          : (await client.listNotes(ticket.ticket_id)).find((n) =>
+              n.descriptionHtml.includes(jobMarker(jobId)),
+            );
         if (existing) {
           this.logger.info(
             { ...log, note_id: existing.id },

@@ -8,6 +8,8 @@ import { DefaultRateLimit1764806500000 } from './1764806500000-default-rate-limi
 import { TenantConfigGrants1764806600000 } from './1764806600000-tenant-config-grants';
 import { TicketSourceTime1764806700000 } from './1764806700000-ticket-source-time';
 import { EnhancementFeedback1764806800000 } from './1764806800000-enhancement-feedback';
+import { RankingFunctions1764806900000 } from './1764806900000-ranking-functions';
+import { PostAttempts1764807000000 } from './1764807000000-post-attempts';
 
 /** In order. TypeORM records each one in `typeorm_migrations`. */
 export const MIGRATIONS = [
@@ -21,6 +23,8 @@ export const MIGRATIONS = [
   TenantConfigGrants1764806600000,
   TicketSourceTime1764806700000,
   EnhancementFeedback1764806800000,
+  RankingFunctions1764806900000,
+  PostAttempts1764807000000,
 ];
 
 /** Changes whenever a migration's SQL changes (test templates are keyed on it). */
