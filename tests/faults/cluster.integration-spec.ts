@@ -8,6 +8,7 @@
 import { createServer, type Server } from 'node:http';
 import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { ServerSwitch } from '@tep/pipeline';
 import { NatsCluster, removeTempDirs, sleep } from './infra';
 import { TcpProxy } from './tcp-proxy';
 
@@ -85,6 +86,52 @@ describe('three nats-servers clustered, with routes that can be stopped', () => 
         : undefined;
     }, 60_000);
     expect(caughtUp.state.messages).toBe(during.seq);
+  });
+
+  it('moves a publisher on the cut-off node to another server once its publishes keep failing (ServerSwitch, as the ingress does)', async () => {
+    const leader = await until(() => leaderSeenBy('n0'), 10_000);
+    const index = cluster.names.indexOf(leader);
+    // Connected to the node that will be cut off; the others are next in its list.
+    const urls = [
+      cluster.nodes[index].url,
+      ...cluster.nodes.filter((_, i) => i !== index).map((n) => n.url),
+    ];
+    const nc = await connect({
+      servers: urls,
+      noRandomize: true,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 100,
+    });
+    connections.push(nc);
+    expect(nc.getServer()).toBe(urls[0].replace('nats://', ''));
+    const switches: string[] = [];
+    const serverSwitch = new ServerSwitch(nc, {
+      servers: urls.length,
+      failures: 3,
+      afterMs: 1_000,
+      onSwitch: (from) => switches.push(from),
+    });
+    const js = jetstream(nc, { timeout: 1_000 });
+
+    cluster.partition(leader);
+    try {
+      const stored = await until(async () => {
+        try {
+          const ack = await js.publish('t.a', 'from the cut-off node');
+          serverSwitch.succeeded();
+          return ack;
+        } catch (error) {
+          serverSwitch.failed();
+          throw error;
+        }
+      }, 60_000);
+      // Twice from the same server: nats.js's first reconnect returns to where it started.
+      expect(new Set(switches)).toEqual(new Set([urls[0].replace('nats://', '')]));
+      expect(nc.getServer()).not.toBe(urls[0].replace('nats://', ''));
+      expect(stored.seq).toBeGreaterThan(0);
+    } finally {
+      cluster.heal();
+    }
   });
 });
 

@@ -2,7 +2,10 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { SecretCipher } from '@tep/encryption';
 import { FeedbackTokens } from '@tep/feedback-token';
 import { FEEDBACK_TOKENS, FeedbackController } from './feedback';
-import { PlatformModule } from '@tep/service-runtime';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { PinoLogger } from 'nestjs-pino';
+import { ServerSwitch } from '@tep/pipeline';
+import { NATS_CONNECTION, PlatformModule } from '@tep/service-runtime';
 import type { IngressConfig } from './config/ingress.config';
 import { SECRET_CIPHER, TenantDirectory } from './tenant-directory/tenant-directory';
 import { TenantRateLimiter } from './receive-webhook/rate-limiter';
@@ -37,6 +40,20 @@ export class AppModule {
           },
         },
         { provide: FEEDBACK_TOKENS, useValue: FeedbackTokens.fromEnv(config.FEEDBACK_TOKEN_KEY) },
+        {
+          // A node cut off from its cluster keeps the connection but stores nothing: move on.
+          provide: ServerSwitch,
+          useFactory: (nc: NatsConnection, logger: PinoLogger) =>
+            new ServerSwitch(nc, {
+              servers: config.NATS_URL.split(',').length,
+              onSwitch: (from, failures) =>
+                logger.warn(
+                  { server: from, failures },
+                  `JetStream failed ${failures} times in a row through ${from}; switching to another NATS server`,
+                ),
+            }),
+          inject: [NATS_CONNECTION, PinoLogger],
+        },
         TenantDirectory,
         TenantRateLimiter,
         IngressMetrics,

@@ -23,6 +23,7 @@ export {
   type StageLogger,
   type TopologyOptions,
 } from './jetstream';
+export { ServerSwitch, type ServerSwitchOptions } from './server-switch';
 export { STAGES, nextHop, type StageInput, type StageOutput, type StageResult } from './stages';
 export {
   inboxPrefixOf,

@@ -146,7 +146,30 @@ export function webhookUrl(ingressUrl: string, tenantId: string): string {
   return `${ingressUrl}/webhook/servicedesk?tenant_id=${tenantId}`;
 }
 
+/**
+ * A keep-alive socket the server closed just as the client reused it: no
+ * request reached the ingress, and SDP would send the webhook again.
+ */
+const isStaleSocket = (error: unknown): boolean => {
+  const code = (error as { cause?: { code?: string } }).cause?.code;
+  return code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' || code === 'EPIPE';
+};
+
 export async function postWebhook(
+  ingressUrl: string,
+  tenant: Tenant,
+  body: string,
+): Promise<{ status: number; text: string }> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await postWebhookOnce(ingressUrl, tenant, body);
+    } catch (error) {
+      if (attempt >= 3 || !isStaleSocket(error)) throw error;
+    }
+  }
+}
+
+async function postWebhookOnce(
   ingressUrl: string,
   tenant: Tenant,
   body: string,

@@ -8,7 +8,7 @@ import {
   TicketReceivedSchema,
   type Topology,
 } from '@tep/contracts';
-import { publishMessage } from '@tep/pipeline';
+import { ServerSwitch, publishMessage } from '@tep/pipeline';
 import { isUuid } from '@tep/data';
 import { JETSTREAM, TOPOLOGY, fieldProblems } from '@tep/service-runtime';
 import { TenantDirectory, type CachedTenant } from '../tenant-directory/tenant-directory';
@@ -67,6 +67,7 @@ export class ReceiveWebhook {
     @Inject(TOPOLOGY) private readonly topology: Topology,
     @Inject(RECEIVE_WEBHOOK_SETTINGS) private readonly settings: ReceiveWebhookSettings,
     private readonly metrics: IngressMetrics,
+    private readonly serverSwitch: ServerSwitch,
     private readonly logger: PinoLogger,
   ) {
     this.logger.setContext(ReceiveWebhook.name);
@@ -176,6 +177,7 @@ export class ReceiveWebhook {
       try {
         decision = await this.rateLimiter.take(tenantId, tenant.requestsPerMinute);
       } catch (error) {
+        this.serverSwitch.failed();
         this.logger.error(
           { tenant_id: tenantId, err: errorText(error) },
           'Rate-limit counter unavailable; answering 503',
@@ -271,6 +273,7 @@ export class ReceiveWebhook {
           jobId,
           timeoutMs: this.settings.publishTimeoutMs,
         });
+        this.serverSwitch.succeeded();
         this.logger.info(
           {
             tenant_id: tenantId,
@@ -284,6 +287,7 @@ export class ReceiveWebhook {
         return { kind: 'accepted', jobId, duplicate: ack.duplicate } as const;
       } catch (error) {
         span.setStatus({ code: SpanStatusCode.ERROR });
+        this.serverSwitch.failed();
         this.logger.error(
           { tenant_id: tenantId, job_id: jobId, err: errorText(error) },
           'JetStream did not store the job; answering 503',
