@@ -387,6 +387,40 @@ export class NatsCluster {
     return body.meta_cluster?.leader || undefined;
   }
 
+  /**
+   * Each node's own copy of a stream (its /jsz: the replica it stores, not
+   * the leader's answer): after a partition of the stream leader,
+   * nats-server 2.9.10 can leave the cut-off node's copy diverged — other
+   * messages at the same sequences, acknowledged ones missing — while it
+   * reports itself current (tests/faults/partition-probe.ts).
+   */
+  async streamCopies(
+    stream: string,
+  ): Promise<Record<string, { messages: number; last_seq: number } | null>> {
+    const copies: Record<string, { messages: number; last_seq: number } | null> = {};
+    for (const [i, name] of this.names.entries()) {
+      copies[name] = await fetch(
+        `http://127.0.0.1:${this.monitorPorts[i]}/jsz?accounts=true&streams=true`,
+        { signal: AbortSignal.timeout(2_000) },
+      )
+        .then(async (res) => {
+          const body = (await res.json()) as {
+            account_details?: {
+              stream_detail?: { name: string; state: { messages: number; last_seq: number } }[];
+            }[];
+          };
+          const detail = (body.account_details ?? [])
+            .flatMap((a) => a.stream_detail ?? [])
+            .find((s) => s.name === stream);
+          return detail
+            ? { messages: detail.state.messages, last_seq: detail.state.last_seq }
+            : null;
+        })
+        .catch(() => null);
+    }
+    return copies;
+  }
+
   node(name: string): NatsInstance {
     const index = this.names.indexOf(name);
     if (index < 0) throw new Error(`no cluster node ${name}`);

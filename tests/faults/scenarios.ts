@@ -543,6 +543,7 @@ export function scenarios({ quick, cluster }: ScenarioMode): Scenario[] {
         cluster.heal();
         const caughtUp = await clusterSettled(ctx.platform, 60_000);
         ctx.event('partition healed', { every_replica_current: caughtUp });
+
         ctx.details['partition'] = {
           node: isolated,
           meta_leader_before: metaBefore,
@@ -553,11 +554,22 @@ export function scenarios({ quick, cluster }: ScenarioMode): Scenario[] {
         };
         ctx.details['faults_at_ms'] = [at];
       },
-      report(ctx) {
+      async report(ctx) {
         ctx.details['ingress_unavailable'] = unavailability(
           ctx,
           ctx.details['faults_at_ms'] as number[],
         );
+        // Each node's own copy of TICKETS once the pipeline drained (nothing is
+        // published any more): a diverged copy — nats-server 2.9.10's, see
+        // tests/faults/partition-probe.ts — is where acknowledged webhooks go missing.
+        const copies = await ctx.platform.cluster!.streamCopies(
+          ctx.platform.topology.ticketsStream,
+        );
+        const alike = new Set(Object.values(copies).map((c) => c?.last_seq)).size === 1;
+        ctx.event(alike ? 'every node holds the same TICKETS' : 'TICKETS copies DIVERGED', {
+          copies,
+        });
+        ctx.details['stream_copies'] = { alike, copies };
       },
     },
   ];

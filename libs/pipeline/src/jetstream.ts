@@ -391,13 +391,19 @@ export async function runStageConsumer<S extends z.ZodType>(
   const toBacklog = async (msg: JsMsg, tenantId: string) => {
     while (moving.size >= MAX_BACKLOG_MOVES) await Promise.race(moving);
     const hdrs = natsHeaders();
+    let originalId = '';
     for (const [key, values] of msg.headers ?? []) {
-      if (key.toLowerCase() !== 'nats-msg-id') for (const value of values) hdrs.append(key, value);
+      if (key.toLowerCase() === 'nats-msg-id') originalId = values[0] ?? '';
+      else for (const value of values) hdrs.append(key, value);
     }
+    // Keyed on the message's own id, not its stream sequence: a replica that
+    // diverged in a partition (nats-server 2.9, docs/fault-injection.md) can
+    // serve another message at the same sequence, which would be dropped as
+    // this one's duplicate.
     const move = js
       .publish(spec.backlogSubject(tenantId), msg.data, {
         headers: hdrs,
-        msgID: `backlog:${spec.durable}:${msg.info.streamSequence}`,
+        msgID: `backlog:${spec.durable}:${originalId || `seq-${msg.info.streamSequence}`}`,
         timeout: 5_000,
       })
       .then(
