@@ -20,7 +20,18 @@ describe('loadConfig', () => {
     expect(config.NATS_URL).toBe('nats://127.0.0.1:4222');
     expect(config.DATABASE_URL).toBe('postgres://tep_app:tep_app@127.0.0.1:5432/ai_agents');
     expect(config.DATABASE_POOL_SIZE).toBe(10);
+    expect(config.DATABASE_PREPARED_STATEMENTS).toBe(true);
     expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('turns named prepared statements off for an old PgBouncer, and refuses a value it cannot read', () => {
+    const schema = baseServiceSchema('servicedesk-poster');
+    expect(
+      loadConfig(schema, { DATABASE_PREPARED_STATEMENTS: 'false' }).DATABASE_PREPARED_STATEMENTS,
+    ).toBe(false);
+    expect(() => loadConfig(schema, { DATABASE_PREPARED_STATEMENTS: 'maybe' })).toThrow(
+      /DATABASE_PREPARED_STATEMENTS/,
+    );
   });
 
   it('gives the database variables only to the services that read tables', () => {
