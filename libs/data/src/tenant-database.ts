@@ -141,12 +141,16 @@ export class TenantDatabase {
     const onConnectionError = (error: Error) => (broken ??= error);
     client.on('error', onConnectionError);
     try {
-      // One round trip for both. is_local = true: the setting ends with the
+      // One round trip for all. is_local = true: the settings end with the
       // transaction, so a pooled connection never carries one tenant into the
       // next job. The id is inlined (simple protocol, no parameters with two
       // statements); it matched the UUID pattern above, so it is only hex and dashes.
+      // JIT off: every statement here is short, and once a plan's estimate passes
+      // jit_above_cost (a 100,000-row tenant's similar-tickets query) PostgreSQL
+      // spent 97 ms compiling for 7 ms of work (docs/benchmarks.md).
       await client.query(
-        `BEGIN; SELECT set_config('app.current_tenant_id', '${tenantId.toLowerCase()}', true)`,
+        `BEGIN; SELECT set_config('app.current_tenant_id', '${tenantId.toLowerCase()}', true), ` +
+          `set_config('jit', 'off', true)`,
       );
       const result = await work(tx);
       await client.query('COMMIT');
