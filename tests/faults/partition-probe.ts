@@ -468,24 +468,27 @@ async function addConsumers(jsm: JetStreamManager): Promise<void> {
 // ---------------------------------------------------------------- reading back
 
 /**
- * Every sequence up to `lastSeq` through `jsm`'s connection. With a direct
- * get, the request goes to a queue group of the stream's replicas, and
- * NATS prefers a member on the server the request arrived at, so this is
- * (as far as the client can tell) that node's own copy.
+ * Sequences 1 to `lastSeq`, 16 reads at a time, each with `get`. An error
+ * counts unless `ignore` matches it; past `maxErrors` the rest are skipped.
  */
-async function readDirect(jsm: JetStreamManager, lastSeq: number): Promise<StoredView> {
+async function readEach(
+  lastSeq: number,
+  get: (seq: number) => Promise<{ id: string; subject: string } | undefined>,
+  options: { ignore?: RegExp; maxErrors?: number } = {},
+): Promise<StoredView> {
   const view: StoredView = { bySeq: new Map(), errors: 0 };
   let next = 1;
   const worker = async () => {
     while (next <= lastSeq) {
       const seq = next++;
       try {
-        const m = await jsm.direct.getMessage(STREAM, { seq });
-        if (m && m.seq === seq) {
-          view.bySeq.set(seq, { id: m.header?.get(ID_HEADER) ?? '', subject: m.subject });
+        const found = await get(seq);
+        if (found) view.bySeq.set(seq, found);
+      } catch (error) {
+        if (!(options.ignore && error instanceof Error && options.ignore.test(error.message))) {
+          view.errors++;
         }
-      } catch {
-        view.errors++;
+        if (view.errors > (options.maxErrors ?? Number.POSITIVE_INFINITY)) next = lastSeq + 1;
       }
     }
   };
@@ -493,32 +496,40 @@ async function readDirect(jsm: JetStreamManager, lastSeq: number): Promise<Store
   return view;
 }
 
+const entryOf = (m: { header?: { get(key: string): string }; subject: string }) => ({
+  id: m.header?.get(ID_HEADER) ?? '',
+  subject: m.subject,
+});
+
+/**
+ * Every sequence up to `lastSeq` through `jsm`'s connection. With a direct
+ * get, the request goes to a queue group of the stream's replicas, and
+ * NATS prefers a member on the server the request arrived at, so this is
+ * (as far as the client can tell) that node's own copy.
+ */
+const readDirect = (jsm: JetStreamManager, lastSeq: number): Promise<StoredView> =>
+  readEach(lastSeq, async (seq) => {
+    const m = await jsm.direct.getMessage(STREAM, { seq });
+    return m && m.seq === seq ? entryOf(m) : undefined;
+  });
+
 /**
  * Every sequence through the stream leader (STREAM.MSG.GET is answered by
  * the leader only): the stream as the cluster serves it. Not an ordered
  * consumer: that is an R1 consumer placed on some replica, which reads
- * that replica's store.
+ * that replica's store. A deleted or never-stored sequence is a "no message
+ * found" error, not a read error; with no leader answering it gives up
+ * rather than time out on every sequence.
  */
-async function readLeader(jsm: JetStreamManager, lastSeq: number): Promise<StoredView> {
-  const view: StoredView = { bySeq: new Map(), errors: 0 };
-  let next = 1;
-  const worker = async () => {
-    while (next <= lastSeq) {
-      const seq = next++;
-      try {
-        const m = await jsm.streams.getMessage(STREAM, { seq });
-        if (m) view.bySeq.set(seq, { id: m.header?.get(ID_HEADER) ?? '', subject: m.subject });
-      } catch (error) {
-        // A deleted or never-stored sequence is a "no message found" error, not a read error.
-        if (!(error instanceof Error && /no message found/i.test(error.message))) view.errors++;
-        // No leader answering: give up rather than time out on every sequence.
-        if (view.errors > 20) next = lastSeq + 1;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: 16 }, worker));
-  return view;
-}
+const readLeader = (jsm: JetStreamManager, lastSeq: number): Promise<StoredView> =>
+  readEach(
+    lastSeq,
+    async (seq) => {
+      const m = await jsm.streams.getMessage(STREAM, { seq });
+      return m ? entryOf(m) : undefined;
+    },
+    { ignore: /no message found/i, maxErrors: 20 },
+  );
 
 /** The whole stream through an ordered consumer (used on a standalone server: its only store). */
 async function readOrdered(js: JetStreamClient, lastSeq: number): Promise<StoredView> {

@@ -543,7 +543,6 @@ export function scenarios({ quick, cluster }: ScenarioMode): Scenario[] {
         cluster.heal();
         const caughtUp = await clusterSettled(ctx.platform, 60_000);
         ctx.event('partition healed', { every_replica_current: caughtUp });
-
         ctx.details['partition'] = {
           node: isolated,
           meta_leader_before: metaBefore,

@@ -3,7 +3,8 @@
  * when PostgreSQL restarts, or PgBouncer closes a client whose server
  * connection died. The process must live on and the pool heal. (An
  * unhandled 'error' event ends a real process but not a jest test, so the
- * case runs in a child process of its own.)
+ * case runs in a child process of its own.) And its named prepared
+ * statements: prepared once per connection, and only when asked for.
  */
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -12,17 +13,17 @@ import { promisify } from 'node:util';
 import { createTestDatabase, type TestDatabase } from '@tep/testing';
 import { TenantDatabase, createDataSource } from './tenant-database';
 
+let db: TestDatabase;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+});
+
+afterAll(async () => {
+  await db?.drop();
+});
+
 describe('TenantDatabase and a dropped connection', () => {
-  let db: TestDatabase;
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-  });
-
-  afterAll(async () => {
-    await db?.drop();
-  });
-
   it('fails the transaction whose connection dropped between two statements, without an unhandled error, and serves the next one', async () => {
     // The child: one transaction whose backend is terminated while no
     // statement of ours runs, then a second transaction on the same pool.
@@ -79,15 +80,19 @@ describe('TenantDatabase and a dropped connection', () => {
 });
 
 describe('TenantDatabase with prepared statements', () => {
-  let db: TestDatabase;
-
-  beforeAll(async () => {
-    db = await createTestDatabase();
-  });
-
-  afterAll(async () => {
-    await db?.drop();
-  });
+  /** A TenantDatabase on a pool of one connection, so every transaction reuses it. */
+  const onOneConnection = async <T>(
+    options: ConstructorParameters<typeof TenantDatabase>[1],
+    work: (tenants: TenantDatabase) => Promise<T>,
+  ): Promise<T> => {
+    const source = createDataSource({ url: db.appUrl, poolSize: 1 });
+    await source.initialize();
+    try {
+      return await work(new TenantDatabase(source, options));
+    } finally {
+      await source.destroy();
+    }
+  };
 
   /** The named statements the connection under the transaction has prepared. */
   const prepared = (tenants: TenantDatabase, tenant: string, value: string) =>
@@ -100,31 +105,20 @@ describe('TenantDatabase with prepared statements', () => {
     });
 
   it('prepares a statement once per connection under a name and reuses it in later transactions', async () => {
-    const source = createDataSource({ url: db.appUrl, poolSize: 1 });
-    await source.initialize();
-    try {
-      const tenants = new TenantDatabase(source, { preparedStatements: true });
-      const tenant = randomUUID();
-      const first = await prepared(tenants, tenant, 'one');
-      const second = await prepared(tenants, tenant, 'two');
-      expect(first.echoed).toBe('one');
-      expect(second.echoed).toBe('two');
-      expect(first.names).toHaveLength(1);
-      expect(first.names[0]).toMatch(/^tep_[0-9a-f]{20}$/);
-      expect(second.names).toEqual(first.names);
-    } finally {
-      await source.destroy();
-    }
+    const tenant = randomUUID();
+    const [first, second] = await onOneConnection({ preparedStatements: true }, async (tenants) => [
+      await prepared(tenants, tenant, 'one'),
+      await prepared(tenants, tenant, 'two'),
+    ]);
+    expect(first.echoed).toBe('one');
+    expect(second.echoed).toBe('two');
+    expect(first.names).toHaveLength(1);
+    expect(first.names[0]).toMatch(/^tep_[0-9a-f]{20}$/);
+    expect(second.names).toEqual(first.names);
   });
 
   it('names nothing by default (PgBouncer before 1.21 cannot carry a named statement)', async () => {
-    const source = createDataSource({ url: db.appUrl, poolSize: 1 });
-    await source.initialize();
-    try {
-      const result = await prepared(new TenantDatabase(source), randomUUID(), 'one');
-      expect(result).toEqual({ echoed: 'one', names: [] });
-    } finally {
-      await source.destroy();
-    }
+    const result = await onOneConnection({}, (tenants) => prepared(tenants, randomUUID(), 'one'));
+    expect(result).toEqual({ echoed: 'one', names: [] });
   });
 });

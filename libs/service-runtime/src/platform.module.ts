@@ -38,7 +38,7 @@ export interface PlatformOptions {
    * no table (the ingress): nothing connects to Postgres, nothing checks it,
    * and injecting DataSource or TenantDatabase fails at boot.
    */
-  database?: { url: string; poolSize: number; preparedStatements?: boolean };
+  database?: { url: string; poolSize: number; preparedStatements: boolean };
   /** URL list, and in production the service's NATS user and TLS trust. */
   nats: NatsSettings;
   /** Prefix for streams, subjects and buckets ('' in production). */
@@ -210,7 +210,7 @@ export class PlatformModule {
           {
             provide: TenantDatabase,
             useFactory: (ds: DataSource) =>
-              new TenantDatabase(ds, { preparedStatements: database.preparedStatements ?? true }),
+              new TenantDatabase(ds, { preparedStatements: database.preparedStatements }),
             inject: [DataSource],
           },
         ]

@@ -209,12 +209,13 @@ export class SdpStore {
   seed(raw: unknown): SeedResult {
     const input = seedInputSchema.parse(raw);
     // Check uniqueness up front so a rejected seed changes nothing.
-    const taken = new Set([...this.requestsById.keys(), ...this.requestsByDisplayId.keys()]);
+    const seeded = new Set<string>();
+    const taken = { has: (key: string) => this.hasRequestKey(key) || seeded.has(key) };
     for (const r of input.requests) {
       for (const key of [r.id, r.display_id]) {
         if (key === undefined) continue;
         if (taken.has(key)) throw sdpErrors.notUnique(r.id === key ? 'id' : 'display_id');
-        taken.add(key);
+        seeded.add(key);
       }
     }
     const takenSolutions = new Set(this.solutions.map((s) => s.id));
@@ -308,6 +309,11 @@ export class SdpStore {
     return found;
   }
 
+  /** Whether some request has this id or display id. */
+  private hasRequestKey(key: string): boolean {
+    return this.requestsById.has(key) || this.requestsByDisplayId.has(key);
+  }
+
   private addRequest(request: StoredRequest): void {
     this.requests.push(request);
     this.requestsById.set(request.id, request);
@@ -341,9 +347,7 @@ export class SdpStore {
       throw sdpErrors.mandatoryMissing('subject');
     }
     const now = this.now();
-    const id = this.nextId({
-      has: (key) => this.requestsById.has(key) || this.requestsByDisplayId.has(key),
-    });
+    const id = this.nextId({ has: (key) => this.hasRequestKey(key) });
     const request: StoredRequest = {
       id,
       displayId: this.defaultDisplayId(id),
