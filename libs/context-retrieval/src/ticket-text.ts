@@ -157,6 +157,17 @@ export function detectTicketLanguage(text: string): TicketLanguage {
   const sample = text
     .replace(/\b[\w.-]*\d[\w.-]*\b/g, ' ') // error codes and versions carry no language
     .slice(0, 2000);
+  // The gatherer detects one ticket twice — its search text and its stored
+  // row, the same sample unless a reply prefix or a secret was cut — and
+  // detection is the costliest part of its own work (bench profile).
+  if (sample === lastDetected.sample) return lastDetected.language;
+  const language = detectSample(sample);
+  lastDetected = { sample, language };
+  return language;
+}
+let lastDetected: { sample: string; language: TicketLanguage } = { sample: '', language: 'und' };
+
+function detectSample(sample: string): TicketLanguage {
   const letters = sample.replace(/[^\p{L}]+/gu, '');
   if (letters.length < 12) return 'und';
   const ranked = detectAll(sample, { only: [...TICKET_LANGUAGES] });

@@ -45,7 +45,7 @@ const STATED = String.raw`is|was|lautet|ist|war|est|était|es|era|luidt`;
  * replaced. Well-known token shapes are matched wherever they appear, labels
  * in any case; the list follows the providers' documented prefixes.
  */
-const SECRET_PATTERNS: readonly RegExp[] = [
+export const SECRET_PATTERNS: readonly RegExp[] = [
   // PEM, OpenSSH and PGP private keys (an 8192-bit RSA key is about 6,500 characters);
   // a block pasted without its END line too.
   /-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----(?:[\s\S]{0,16000}?-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----|(?:\r?\n(?:[A-Za-z0-9+/=]{16,}|[A-Za-z-]+: [^\r\n]*))*)/dg,
@@ -90,7 +90,67 @@ const SECRET_PATTERNS: readonly RegExp[] = [
   /\bnpm_[A-Za-z0-9]{36}\b/dg,
 ];
 
+/**
+ * A literal every match of some SECRET_PATTERNS entry contains (its label,
+ * prefix or separator): a text with none of them holds no secret, and most
+ * texts — each field of every prompt and stored ticket — are spared the
+ * patterns' 28 scans for one. Case-insensitive with Unicode case folding,
+ * like the label patterns (so "paſsword" still passes). A spec checks that
+ * every pattern's matches pass this test.
+ */
+const SECRET_NEEDLES = [
+  '-----begin',
+  '://',
+  // Credential labels (patterns 3–6): every label contains one of these.
+  'pass', // password, passwd, passwort, passphrase, mot de passe, pass=
+  'kennwort',
+  'mdp',
+  'contrase',
+  'clave',
+  'wachtwoord',
+  'pw', // pw, pwd
+  'secret', // client secret, secret key, secret_access_key, <secret>
+  'api', // api key, x-api-key, api token, <api_key>
+  'token', // access/auth/refresh token, <token>
+  'cvv',
+  'cvc',
+  'authorization',
+  'bearer',
+  'eyj',
+  'akia',
+  'asia',
+  'abia',
+  'acca',
+  'accountkey',
+  'sharedaccesskey',
+  'sharedsecretvalue',
+  'sig=',
+  'q~',
+  'aiza',
+  'ghp_',
+  'gho_',
+  'ghu_',
+  'ghs_',
+  'ghr_',
+  'github_pat_',
+  'glpat-',
+  'xox',
+  'xapp-',
+  'hooks.slack.com',
+  'sk-',
+  '_live_',
+  '_test_',
+  'whsec_',
+  'sg.',
+  'npm_',
+];
+export const MAY_HOLD_SECRET = new RegExp(
+  SECRET_NEEDLES.map((needle) => needle.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'),
+  'iu',
+);
+
 /** Every credential in `text`, in pattern order (earlier patterns win overlaps). */
 export function findSecrets(text: string): Span[] {
+  if (!MAY_HOLD_SECRET.test(text)) return [];
   return SECRET_PATTERNS.flatMap((pattern) => matchSpans(text, pattern, 'secret'));
 }

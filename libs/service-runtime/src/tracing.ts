@@ -1,7 +1,11 @@
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
-import { BatchSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import {
+  AlwaysOffSampler,
+  BatchSpanProcessor,
+  type SpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
 import { NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 
 let provider: NodeTracerProvider | undefined;
@@ -13,6 +17,12 @@ let provider: NodeTracerProvider | undefined;
  * (OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, and
  * OTEL_TRACES_EXPORTER not "none"; OTEL_SDK_DISABLED=true turns it all off).
  * The exporter reads the rest of OTEL_* itself (headers, timeouts, batch delay).
+ *
+ * Without an exporter nothing is recorded (AlwaysOffSampler): every span
+ * still gets its ids, so the trace context still propagates and log lines
+ * still carry `trace_id`, but no span keeps attributes and timings that no
+ * one will read — those cost the ingress a twelfth of its CPU per webhook
+ * (docs/benchmarks.md).
  */
 export function initTracing(serviceName: string, env: NodeJS.ProcessEnv = process.env): void {
   if (provider || env.OTEL_SDK_DISABLED === 'true') return;
@@ -25,6 +35,8 @@ export function initTracing(serviceName: string, env: NodeJS.ProcessEnv = proces
   provider = new NodeTracerProvider({
     resource: resourceFromAttributes({ 'service.name': env.OTEL_SERVICE_NAME ?? serviceName }),
     spanProcessors,
+    // With an exporter, the SDK's default: sample what the parent sampled, else everything.
+    ...(exportWanted ? {} : { sampler: new AlwaysOffSampler() }),
   });
   provider.register({ propagator: new W3CTraceContextPropagator() });
 }
