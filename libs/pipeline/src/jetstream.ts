@@ -31,6 +31,7 @@ import {
   type StageName,
   type Topology,
 } from '@tep/contracts';
+import { endOfTurn } from './same-turn';
 
 const tracer = trace.getTracer('tep-pipeline');
 
@@ -217,7 +218,11 @@ export interface PublishInput<S extends z.ZodType> {
   timeoutMs?: number;
 }
 
-/** Validates, then publishes and waits for JetStream to store the message. */
+/**
+ * Validates, then publishes — with the other publishes of this event-loop
+ * turn, in one socket write (endOfTurn) — and waits for JetStream to store
+ * the message.
+ */
 export async function publishMessage<S extends z.ZodType>(
   js: JetStreamClient,
   input: PublishInput<S>,
@@ -229,6 +234,7 @@ export async function publishMessage<S extends z.ZodType>(
   propagation.inject(context.active(), hdrs, {
     set: (carrier, key, value) => carrier.set(key, value),
   });
+  await endOfTurn();
   return js.publish(input.subject, JSON.stringify(message), {
     msgID: input.msgId,
     headers: hdrs,
@@ -400,12 +406,14 @@ export async function runStageConsumer<S extends z.ZodType>(
     // diverged in a partition (nats-server 2.9, docs/fault-injection.md) can
     // serve another message at the same sequence, which would be dropped as
     // this one's duplicate.
-    const move = js
-      .publish(spec.backlogSubject(tenantId), msg.data, {
-        headers: hdrs,
-        msgID: `backlog:${spec.durable}:${originalId || `seq-${msg.info.streamSequence}`}`,
-        timeout: 5_000,
-      })
+    const move = endOfTurn()
+      .then(() =>
+        js.publish(spec.backlogSubject(tenantId), msg.data, {
+          headers: hdrs,
+          msgID: `backlog:${spec.durable}:${originalId || `seq-${msg.info.streamSequence}`}`,
+          timeout: 5_000,
+        }),
+      )
       .then(
         () => msg.ack(),
         (error: unknown) => {
@@ -502,6 +510,8 @@ async function processOne<S extends z.ZodType>(
       ),
     );
     // Double ack: once confirmed, the server never redelivers this message.
+    // With the turn's other acks and publishes in one socket write.
+    await endOfTurn();
     await msg.ackAck();
     options.onProcessed?.({
       tenantId,
