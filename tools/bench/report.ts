@@ -230,5 +230,28 @@ export function renderMarkdown(results: BenchResults): string {
       );
     }
   }
+
+  const runtime = results.runtime;
+  if (runtime) {
+    const s = results.settings.runtime;
+    out.push(
+      `### Stage runtime against a bare NATS client (${s.jobs} jobs of ${s.tenants} tenants through the three worker stages, ` +
+        `handlers doing no work, concurrency ${s.concurrency}; medians of ${s.rounds} rounds, modes alternating)`,
+      '',
+      '| Mode | Jobs/s | CPU per job, this process (ms) | CPU per job, nats-server (ms) | Backlog-lane moves per job |',
+      '| --- | ---: | ---: | ---: | ---: |',
+    );
+    for (const r of runtime.summary) {
+      out.push(
+        `| ${r.mode} | ${f(r.jobsPerSecond, 0)} | ${f(r.processCpuMsPerJob, 3)} | ${f(r.natsCpuMsPerJob, 3)} | ${f(r.backlogMovesPerJob, 2)} |`,
+      );
+    }
+    out.push(
+      '',
+      `The stage runtime costs **${f(runtime.cpuRatio, 2)} ×** the bare client's CPU per job ` +
+        `(process and nats-server together) and reaches ${f(runtime.throughputRatio * 100, 0)} % of its jobs/s.`,
+      '',
+    );
+  }
   return `${out.join('\n')}\n`;
 }

@@ -12,6 +12,7 @@
  *   --fairness-backlog 1000   one tenant's flood, then a quiet tenant's ticket (0: skip)
  *   --idle-seconds 5                                                      memory
  *   --rows 1000000 --context-tenants 1000 --queries 500 --keep-context-db   context
+ *   --jobs 3000 --runtime-tenants 10 --runtime-rounds 3                   runtime (the stage runtime vs a bare client)
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -20,6 +21,7 @@ import { benchIngress, type IngressReport } from './ingress';
 import { benchContext, type ContextReport } from './context';
 import { benchMemory, type MemoryReport } from './memory';
 import { benchPipeline, type PipelineOptions, type PipelineReport } from './pipeline';
+import { benchRuntime, type RuntimeReport } from './runtime';
 
 function synthesizerFlag(value: string | undefined): PipelineOptions['synthesizer'] {
   if (value === undefined || value === 'instant-model' || value === 'offline')
@@ -36,7 +38,7 @@ import {
 import { RESULTS_DIR } from './lib/processes';
 import { renderMarkdown } from './report';
 
-const PARTS = ['ingress', 'pipeline', 'memory', 'context'] as const;
+const PARTS = ['ingress', 'pipeline', 'memory', 'context', 'runtime'] as const;
 type Part = (typeof PARTS)[number];
 
 export interface BenchSettings {
@@ -68,6 +70,7 @@ export interface BenchSettings {
     queries: number;
     keepDatabase: boolean;
   };
+  runtime: { jobs: number; tenants: number; rounds: number; concurrency: number };
 }
 
 export interface BenchResults {
@@ -79,6 +82,7 @@ export interface BenchResults {
   pipeline?: PipelineReport;
   memory?: MemoryReport;
   context?: ContextReport;
+  runtime?: RuntimeReport;
 }
 
 function parseArgs(argv: string[]): BenchSettings {
@@ -114,6 +118,9 @@ function parseArgs(argv: string[]): BenchSettings {
     'context-tenants',
     'queries',
     'keep-context-db',
+    'jobs',
+    'runtime-rounds',
+    'runtime-tenants',
   ]);
   for (const name of flags.keys()) if (!known.has(name)) throw new Error(`unknown flag --${name}`);
   const num = (name: string, fallback: number) => {
@@ -156,6 +163,12 @@ function parseArgs(argv: string[]): BenchSettings {
       tenants: num('context-tenants', 1_000),
       queries: num('queries', 500),
       keepDatabase: flags.get('keep-context-db') === 'true',
+    },
+    runtime: {
+      jobs: num('jobs', 3_000),
+      tenants: num('runtime-tenants', 10),
+      rounds: num('runtime-rounds', 3),
+      concurrency: num('worker-concurrency', 4),
     },
   };
 }
@@ -212,6 +225,10 @@ async function main(): Promise<void> {
   if (settings.parts.includes('context')) {
     console.log('== part 3: context retrieval under RLS');
     results.context = await benchContext(settings.context);
+  }
+  if (settings.parts.includes('runtime')) {
+    console.log('== part 5: the stage runtime against a bare NATS client');
+    results.runtime = await benchRuntime(settings.runtime);
   }
   results.finishedAt = new Date().toISOString();
 
