@@ -103,6 +103,8 @@ export function renderMarkdown(results: BenchResults): string {
           ([stage, s]) => `| ${stage} | ${f(s.p50)} | ${f(s.p95)} | ${f(s.p99)} | ${f(s.max)} |`,
         ),
         '',
+        `Backlog-lane moves (the workers' fairness lanes) per webhook: ${f(l.backlogMovesPerWebhook, 2)}.`,
+        '',
       );
     }
     const target = pipeline.latency[0];
