@@ -94,7 +94,7 @@ export const SECRET_PATTERNS: readonly RegExp[] = [
  * A literal every match of some SECRET_PATTERNS entry contains (its label,
  * prefix or separator): a text with none of them holds no secret, and most
  * texts — each field of every prompt and stored ticket — are spared the
- * patterns' 28 scans for one. Case-insensitive with Unicode case folding,
+ * patterns' 26 scans for one. Case-insensitive with Unicode case folding,
  * like the label patterns (so "paſsword" still passes). A spec checks that
  * every pattern's matches pass this test.
  */
