@@ -6,7 +6,7 @@
  *  - `stage runtime`: @tep/pipeline as the workers run it (runStageConsumer
  *    with both lanes, validation of input and output, tenant check, spans
  *    with the SDK the services register, heartbeats, double ack,
- *    publishMessage with headers and Nats-Msg-Id);
+ *    publishNext, as StageWorker hands a result on);
  *  - `bare client`: what any correct stage must do, written plainly with the
  *    NATS client — pull, JSON.parse, publish the next message with its
  *    Nats-Msg-Id and tenant/job headers, await the store, double ack.
@@ -16,7 +16,6 @@
  * round, so the machine's drift hits both.
  */
 import { randomUUID } from 'node:crypto';
-import type { z } from 'zod';
 import { jetstream, jetstreamManager, type JetStreamClient, type JsMsg } from '@nats-io/jetstream';
 import { headers as natsHeaders } from '@nats-io/transport-node';
 import {
@@ -33,12 +32,15 @@ import {
   ensureTopology,
   nextHop,
   publishMessage,
+  publishNext,
   runStageConsumer,
   type RunningConsumer,
+  type StageOutput,
 } from '@tep/pipeline';
 import { initTracing } from '@tep/service-runtime';
 import { benchNats, natsServerPid } from './lib/environment';
 import { cpuSeconds, sleep } from './lib/processes';
+import { median } from './lib/stats';
 
 export interface RuntimeOptions {
   jobs: number;
@@ -194,14 +196,13 @@ async function startRuntime(
         schema: STAGES[stage].input,
         // As StageWorker.complete hands on a `next` result.
         handle: async (message: { tenant_id: string; job_id: string }) => {
-          await publishMessage(js, {
-            ...nextHop(stage, topology, message.tenant_id, message.job_id),
-            // The declared output schema validates what the fixed next message is.
-            schema: STAGES[stage].output as z.ZodType,
-            message: nextMessage(stage, message),
-            tenantId: message.tenant_id,
-            jobId: message.job_id,
-          });
+          await publishNext(
+            js,
+            topology,
+            stage,
+            { tenantId: message.tenant_id, jobId: message.job_id },
+            nextMessage(stage, message) as StageOutput<typeof stage>,
+          );
         },
         onProcessed: ({ outcome }) => {
           if (stage === 'servicedesk-poster' && outcome === 'done') onPosted();
@@ -332,12 +333,6 @@ async function measure(
     await nats.cleanup();
   }
 }
-
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-};
 
 export async function benchRuntime(options: RuntimeOptions): Promise<RuntimeReport> {
   // As every service registers it (no exporter: spans have ids, nothing is recorded).

@@ -462,30 +462,36 @@ const LOCALE: Readonly<Record<NoteLanguage, string>> = {
   nl: 'nl',
 };
 
-// Built once per language: constructing an Intl formatter loads locale data
-// and cost more than the rest of the note's rendering (bench profile).
-const listFormats = new Map<NoteLanguage, Intl.ListFormat>();
-const percentFormats = new Map<NoteLanguage, Intl.NumberFormat>();
+/**
+ * `make`'s result for a language, built on first use: constructing an Intl
+ * formatter loads locale data and cost more than the rest of the note's
+ * rendering (bench profile).
+ */
+function perLanguage<T>(make: (locale: string) => T): (language: NoteLanguage) => T {
+  const made = new Map<NoteLanguage, T>();
+  return (language) => {
+    let value = made.get(language);
+    if (value === undefined) {
+      value = make(LOCALE[language]);
+      made.set(language, value);
+    }
+    return value;
+  };
+}
+
+const listFormat = perLanguage(
+  (locale) => new Intl.ListFormat(locale, { style: 'long', type: 'conjunction' }),
+);
+const percentFormat = perLanguage(
+  (locale) => new Intl.NumberFormat(locale, { style: 'percent', maximumFractionDigits: 0 }),
+);
 
 /** "a, b and c" in the note's language. */
 export function joinList(language: NoteLanguage, items: readonly string[]): string {
-  let format = listFormats.get(language);
-  if (!format) {
-    format = new Intl.ListFormat(LOCALE[language], { style: 'long', type: 'conjunction' });
-    listFormats.set(language, format);
-  }
-  return format.format(items);
+  return listFormat(language).format(items);
 }
 
 /** A 0–1 confidence as the language writes a percentage ("85%", "85 %"). */
 export function formatPercent(language: NoteLanguage, fraction: number): string {
-  let format = percentFormats.get(language);
-  if (!format) {
-    format = new Intl.NumberFormat(LOCALE[language], {
-      style: 'percent',
-      maximumFractionDigits: 0,
-    });
-    percentFormats.set(language, format);
-  }
-  return format.format(fraction);
+  return percentFormat(language).format(fraction);
 }

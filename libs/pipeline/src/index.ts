@@ -24,7 +24,14 @@ export {
   type TopologyOptions,
 } from './jetstream';
 export { ServerSwitch, type ServerSwitchOptions } from './server-switch';
-export { STAGES, nextHop, type StageInput, type StageOutput, type StageResult } from './stages';
+export {
+  STAGES,
+  nextHop,
+  publishNext,
+  type StageInput,
+  type StageOutput,
+  type StageResult,
+} from './stages';
 export {
   inboxPrefixOf,
   natsConnectionOptions,

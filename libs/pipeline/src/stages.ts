@@ -1,3 +1,4 @@
+import type { JetStreamClient, PubAck } from '@nats-io/jetstream';
 import type { z } from 'zod';
 import {
   TicketContextualizedSchema,
@@ -7,6 +8,7 @@ import {
   type StageName,
   type Topology,
 } from '@tep/contracts';
+import { publishMessage } from './jetstream';
 
 /** The pipeline's message kinds a stage hands on: each has its subject in the topology. */
 type OutputKind = 'contextualized' | 'enhanced' | 'posted';
@@ -68,4 +70,24 @@ export function nextHop(
 ): { subject: string; msgId: string } {
   const kind = STAGES[stage].outputKind;
   return { subject: topology.subjects[kind](tenantId), msgId: `${kind}:${jobId}` };
+}
+
+/**
+ * Hands a stage's `next` result on: validated with the stage's output
+ * schema, published to the next subject under the job's Nats-Msg-Id, with
+ * the job's tenant and id in the headers.
+ */
+export function publishNext<N extends StageName>(
+  js: JetStreamClient,
+  topology: Topology,
+  stage: N,
+  job: { tenantId: string; jobId: string },
+  message: StageOutput<N>,
+): Promise<PubAck> {
+  return publishMessage(js, {
+    ...nextHop(stage, topology, job.tenantId, job.jobId),
+    schema: STAGES[stage].output as z.ZodType,
+    message,
+    ...job,
+  });
 }

@@ -34,12 +34,10 @@ const EXAMPLES = [
 describe('the secret pre-check (MAY_HOLD_SECRET)', () => {
   it('has an example for every pattern', () => {
     expect(EXAMPLES).toHaveLength(SECRET_PATTERNS.length);
-    SECRET_PATTERNS.forEach((pattern, i) => {
-      expect({ i, matched: [...EXAMPLES[i].matchAll(pattern)].length > 0 }).toEqual({
-        i,
-        matched: true,
-      });
-    });
+    const unmatched = SECRET_PATTERNS.flatMap((pattern, i) =>
+      [...EXAMPLES[i].matchAll(pattern)].length > 0 ? [] : [i],
+    );
+    expect(unmatched).toEqual([]);
   });
 
   it('passes every text any pattern matches, in the examples and the redaction corpus', () => {

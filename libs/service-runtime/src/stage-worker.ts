@@ -10,8 +10,7 @@ import { PinoLogger } from 'nestjs-pino';
 import { stageLanes, type DeadLetter, type StageName, type Topology } from '@tep/contracts';
 import {
   STAGES,
-  nextHop,
-  publishMessage,
+  publishNext,
   runExhaustedDeliveryCapture,
   runStageConsumer,
   type RunningConsumer,
@@ -116,13 +115,7 @@ export class StageWorker<N extends StageName>
     const { tenant_id: tenantId, job_id: jobId } = message;
     switch (result.kind) {
       case 'next':
-        await publishMessage(this.js, {
-          ...nextHop(this.stage, this.topology, tenantId, jobId),
-          schema: STAGES[this.stage].output,
-          message: result.message,
-          tenantId,
-          jobId,
-        });
+        await publishNext(this.js, this.topology, this.stage, { tenantId, jobId }, result.message);
         return;
       case 'skipped':
         await this.database.withTenant(tenantId, (tx) =>
