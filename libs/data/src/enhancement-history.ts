@@ -21,7 +21,7 @@ export async function recordJobPending(
      SELECT status, true AS inserted FROM inserted
      UNION ALL
      SELECT status, false FROM enhancement_history
-      WHERE tenant_id = $1 AND job_id = $2 AND NOT EXISTS (SELECT 1 FROM inserted)`,
+      WHERE tenant_id = $1 AND ticket_id = $3 AND job_id = $2 AND NOT EXISTS (SELECT 1 FROM inserted)`,
     [tx.tenantId, job.jobId, job.ticketId, job.receivedAt, job.enhancedText ?? null],
   );
   const row = rows[0];
@@ -133,11 +133,13 @@ export interface JobRecord {
 
 export async function findJob(
   tx: TenantTransaction,
-  jobId: string,
+  job: { jobId: string; ticketId: string },
 ): Promise<JobRecord | undefined> {
+  // The ticket too: see claimJobPost.
   const rows = await tx.query<JobRecord>(
-    `SELECT status, note_id FROM enhancement_history WHERE job_id = $1`,
-    [jobId],
+    `SELECT status, note_id FROM enhancement_history
+      WHERE tenant_id = $1 AND ticket_id = $2 AND job_id = $3`,
+    [tx.tenantId, job.ticketId, job.jobId],
   );
   return rows[0];
 }
@@ -150,13 +152,18 @@ export async function findJob(
  */
 export async function claimJobPost(
   tx: TenantTransaction,
-  jobId: string,
+  job: { jobId: string; ticketId: string },
 ): Promise<(JobRecord & { attempt: number }) | undefined> {
+  // The ticket's id as well as the job's, so that any index the planner may
+  // pick reads only this ticket's few jobs. With the job alone, a prepared
+  // statement's generic plan made while the table was small kept using the
+  // (tenant, ticket) index and filtering on job_id: it read every job of
+  // the tenant, 210 pages per call after 4,000 jobs (docs/benchmarks.md).
   const rows = await tx.query<JobRecord & { attempt: number }>(
     `UPDATE enhancement_history SET post_attempts = post_attempts + 1
-      WHERE tenant_id = $1 AND job_id = $2
+      WHERE tenant_id = $1 AND ticket_id = $2 AND job_id = $3
       RETURNING status, note_id, post_attempts AS attempt`,
-    [tx.tenantId, jobId],
+    [tx.tenantId, job.ticketId, job.jobId],
   );
   return rows[0];
 }

@@ -75,7 +75,7 @@ export class PostEnhancement {
 
     const { tenant, job } = await this.database.withTenant(tenantId, async (tx) => ({
       tenant: await loadTenantServiceDesk(tx),
-      job: await claimJobPost(tx, jobId),
+      job: await claimJobPost(tx, { jobId, ticketId: ticket.ticket_id }),
     }));
     if (!tenant) throw new StageError('tenant_not_found', `No tenant ${tenantId}`);
     // Disabled while the job was on its way: a visible dead letter, replayable once enabled.
@@ -135,8 +135,11 @@ export class PostEnhancement {
           // The earlier job may have posted after this one was planned.
           const target =
             updateOf.note_id ??
-            (await this.database.withTenant(tenantId, (tx) => findJob(tx, updateOf.job_id)))
-              ?.note_id;
+            (
+              await this.database.withTenant(tenantId, (tx) =>
+                findJob(tx, { jobId: updateOf.job_id, ticketId: ticket.ticket_id }),
+              )
+            )?.note_id;
           if (target) {
             this.logger.info({ ...log, note_id: target }, 'Refreshing the enhancement note');
             await client.editNote(ticket.ticket_id, target, { descriptionHtml, showToRequester });
