@@ -59,8 +59,8 @@ it("claims a job reading a few pages, not the tenant's whole history, with a pla
     const outcome = await tenants.withTenant(tenant, async (tx) => {
       const claimed = await claimJobPost(tx, { jobId, ticketId: 'T-1' });
       const found = await findJob(tx, { jobId, ticketId: 'T-1' });
-      const statements = await tx.query<{ name: string; statement: string; generic_plans: string }>(
-        `SELECT name, statement, generic_plans FROM pg_prepared_statements
+      const statements = await tx.query<{ name: string; generic_plans: string }>(
+        `SELECT name, generic_plans FROM pg_prepared_statements
           WHERE statement LIKE 'UPDATE enhancement_history SET post_attempts%'
              OR statement LIKE 'SELECT status, note_id FROM enhancement_history%'`,
       );

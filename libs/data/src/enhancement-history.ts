@@ -10,7 +10,8 @@ import type { TenantTransaction } from './tenant-database';
  */
 export async function recordJobPending(
   tx: TenantTransaction,
-  job: { jobId: string; ticketId: string; receivedAt: string; enhancedText?: string },
+  // The replay branch looks the job up by its ticket too (JobOfTicket).
+  job: JobOfTicket & { receivedAt: string; enhancedText?: string },
 ): Promise<{ earlierStatus: string | undefined }> {
   const rows = await tx.query<{ status: string; inserted: boolean }>(
     `WITH inserted AS (
@@ -131,11 +132,23 @@ export interface JobRecord {
   note_id: string | null;
 }
 
+/**
+ * A job and the ticket it is for. Lookups of one job name both, so that any
+ * index the planner may pick reads only the ticket's few jobs: with the job
+ * alone, a prepared statement's generic plan made while the table was small
+ * kept using the (tenant, ticket) index and filtering on job_id, reading
+ * every job of the tenant — 210 pages per claim after 4,000 jobs
+ * (docs/benchmarks.md).
+ */
+export interface JobOfTicket {
+  jobId: string;
+  ticketId: string;
+}
+
 export async function findJob(
   tx: TenantTransaction,
-  job: { jobId: string; ticketId: string },
+  job: JobOfTicket,
 ): Promise<JobRecord | undefined> {
-  // The ticket too: see claimJobPost.
   const rows = await tx.query<JobRecord>(
     `SELECT status, note_id FROM enhancement_history
       WHERE tenant_id = $1 AND ticket_id = $2 AND job_id = $3`,
@@ -152,13 +165,8 @@ export async function findJob(
  */
 export async function claimJobPost(
   tx: TenantTransaction,
-  job: { jobId: string; ticketId: string },
+  job: JobOfTicket,
 ): Promise<(JobRecord & { attempt: number }) | undefined> {
-  // The ticket's id as well as the job's, so that any index the planner may
-  // pick reads only this ticket's few jobs. With the job alone, a prepared
-  // statement's generic plan made while the table was small kept using the
-  // (tenant, ticket) index and filtering on job_id: it read every job of
-  // the tenant, 210 pages per call after 4,000 jobs (docs/benchmarks.md).
   const rows = await tx.query<JobRecord & { attempt: number }>(
     `UPDATE enhancement_history SET post_attempts = post_attempts + 1
       WHERE tenant_id = $1 AND ticket_id = $2 AND job_id = $3

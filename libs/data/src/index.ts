@@ -41,6 +41,7 @@ export {
   findJob,
   type PostedJob,
   type JobRecord,
+  type JobOfTicket,
 } from './enhancement-history';
 export {
   recordFeedback,
