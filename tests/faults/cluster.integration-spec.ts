@@ -112,9 +112,19 @@ describe('three nats-servers clustered, with routes that can be stopped', () => 
       onSwitch: (from) => switches.push(from),
     });
     const js = jetstream(nc, { timeout: 1_000 });
+    // Cut a whole mesh, and publish once the cut has taken effect: the reload
+    // is asynchronous, and a CI run that cut right after the last test's heal
+    // published while the node was still connected (stored, no switch).
+    const routesAre = (expected: number[]) =>
+      until(async () => {
+        const counts = await cluster.routeCounts();
+        return counts.every((n, i) => n === expected[i]) ? true : undefined;
+      }, 30_000);
+    await routesAre(cluster.names.map(() => 2));
 
     cluster.partition(leader);
     try {
+      await routesAre(cluster.names.map((_, i) => (i === index ? 0 : 1)));
       const stored = await until(async () => {
         try {
           const ack = await js.publish('t.a', 'from the cut-off node');

@@ -379,6 +379,17 @@ export class NatsCluster {
     return file;
   }
 
+  /** How many routes each node has open now (its /routez); null where it does not answer. */
+  async routeCounts(): Promise<(number | null)[]> {
+    return Promise.all(
+      this.monitorPorts.map((port) =>
+        fetch(`http://127.0.0.1:${port}/routez`, { signal: AbortSignal.timeout(2_000) })
+          .then(async (res) => ((await res.json()) as { num_routes: number }).num_routes)
+          .catch(() => null),
+      ),
+    );
+  }
+
   /** The JetStream meta leader as node `via` sees it (its /jsz), or undefined. */
   async metaLeader(via: string): Promise<string | undefined> {
     const port = this.monitorPorts[this.names.indexOf(via)];
