@@ -9,6 +9,7 @@ import {
   type ServiceDeskErrorKind,
 } from './errors';
 import {
+  defaultFetch,
   HttpTransport,
   markNotApplied,
   wasNotApplied,
@@ -154,7 +155,7 @@ export class ServiceDeskClient {
     this.apiRoot = `${base.origin}${basePath}${portalPath}/api/v3`;
     const now = options.now ?? Date.now;
     this.transport = new HttpTransport({
-      fetch: options.fetch ?? globalThis.fetch,
+      fetch: options.fetch ?? defaultFetch,
       timeoutMs,
       beforeConnect: options.beforeConnect,
       now,

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { readZohoTokenReply, tokenRefreshAt } from './auth';
 import { ServiceDeskError } from './errors';
-import { HttpTransport, type FetchLike } from './http-transport';
+import { HttpTransport, defaultFetch, type FetchLike } from './http-transport';
 import { tokenStoreKey, type AccessTokenStore } from './token-store';
 import { zohoAccountsUrlProblem } from './zoho';
 
@@ -71,7 +71,7 @@ export async function exchangeGrantCode(input: GrantCodeExchangeInput): Promise<
 
   const now = input.now ?? Date.now;
   const transport = new HttpTransport({
-    fetch: input.fetch ?? globalThis.fetch,
+    fetch: input.fetch ?? defaultFetch,
     timeoutMs: input.timeoutMs ?? 10_000,
     beforeConnect: input.beforeConnect,
     now,

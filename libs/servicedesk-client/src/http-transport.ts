@@ -1,6 +1,10 @@
+import { leanFetch } from '@tep/lean-fetch';
 import { ServiceDeskError } from './errors';
 
 export type FetchLike = typeof fetch;
+
+/** What SDP calls go through unless a caller passes its own (the SSRF guard's, a spec's). */
+export const defaultFetch: FetchLike = leanFetch();
 
 export interface HttpExchange {
   method: 'GET' | 'POST' | 'PUT';

@@ -1,4 +1,5 @@
-import { Agent, fetch as undiciFetch } from 'undici';
+import { Agent } from 'undici';
+import { leanFetch } from '@tep/lean-fetch';
 import { assertPublicUrl, publicOnlyLookup, type UrlGuardOptions } from '@tep/url-guard';
 import type { FetchLike } from './http-transport';
 
@@ -7,16 +8,11 @@ import type { FetchLike } from './http-transport';
  * host is checked at the moment of connecting, on the address connected
  * to. `assertPublicUrl` before the request still checks the scheme and
  * literal addresses; this closes the DNS-rebinding window between the two.
- * One connection pool for the process (undici's Agent, the fetch Node
- * itself is built on).
+ * One connection pool for the process (undici's Agent, the client Node's
+ * own fetch is built on), answered through leanFetch like every SDP call.
  */
 export function publicOnlyFetch(options: Pick<UrlGuardOptions, 'lookup'> = {}): FetchLike {
-  const dispatcher = new Agent({ connect: { lookup: publicOnlyLookup(options) } });
-  return (input: Parameters<FetchLike>[0], init?: Parameters<FetchLike>[1]) =>
-    undiciFetch(input, {
-      ...init,
-      dispatcher,
-    });
+  return leanFetch({ dispatcher: new Agent({ connect: { lookup: publicOnlyLookup(options) } }) });
 }
 
 /**

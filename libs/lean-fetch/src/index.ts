@@ -1,0 +1,1 @@
+export { leanFetch, type LeanFetchOptions } from './lean-fetch';
