@@ -255,5 +255,18 @@ export function renderMarkdown(results: BenchResults): string {
       '',
     );
   }
+  const http = results.httpClient;
+  if (http) {
+    const s = results.settings.httpClient;
+    out.push(
+      `### CPU per outbound HTTP call (${s.calls} chat-completion calls per mode to a loopback server in the process; ` +
+        `medians of ${s.rounds} rounds, modes alternating)`,
+      '',
+      '| Client | CPU per call, client and server (ms) |',
+      '| --- | ---: |',
+    );
+    for (const r of http.summary) out.push(`| ${r.mode} | ${f(r.cpuMsPerCall, 3)} |`);
+    out.push('');
+  }
   return `${out.join('\n')}\n`;
 }

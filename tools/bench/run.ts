@@ -13,6 +13,7 @@
  *   --idle-seconds 5                                                      memory
  *   --rows 1000000 --context-tenants 1000 --queries 500 --keep-context-db   context
  *   --jobs 3000 --runtime-tenants 10 --runtime-rounds 3                   runtime (the stage runtime vs a bare client)
+ *   --calls 3000 --http-rounds 3                                         http-client (CPU per outbound call)
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,6 +23,7 @@ import { benchContext, type ContextReport } from './context';
 import { benchMemory, type MemoryReport } from './memory';
 import { benchPipeline, type PipelineOptions, type PipelineReport } from './pipeline';
 import { benchRuntime, type RuntimeReport } from './runtime';
+import { benchHttpClient, type HttpClientReport } from './http-client';
 
 function synthesizerFlag(value: string | undefined): PipelineOptions['synthesizer'] {
   if (value === undefined || value === 'instant-model' || value === 'offline')
@@ -38,7 +40,7 @@ import {
 import { RESULTS_DIR } from './lib/processes';
 import { renderMarkdown } from './report';
 
-const PARTS = ['ingress', 'pipeline', 'memory', 'context', 'runtime'] as const;
+const PARTS = ['ingress', 'pipeline', 'memory', 'context', 'runtime', 'http-client'] as const;
 type Part = (typeof PARTS)[number];
 
 export interface BenchSettings {
@@ -71,6 +73,7 @@ export interface BenchSettings {
     keepDatabase: boolean;
   };
   runtime: { jobs: number; tenants: number; rounds: number; concurrency: number };
+  httpClient: { calls: number; rounds: number };
 }
 
 export interface BenchResults {
@@ -83,6 +86,7 @@ export interface BenchResults {
   memory?: MemoryReport;
   context?: ContextReport;
   runtime?: RuntimeReport;
+  httpClient?: HttpClientReport;
 }
 
 function parseArgs(argv: string[]): BenchSettings {
@@ -121,6 +125,8 @@ function parseArgs(argv: string[]): BenchSettings {
     'jobs',
     'runtime-rounds',
     'runtime-tenants',
+    'calls',
+    'http-rounds',
   ]);
   for (const name of flags.keys()) if (!known.has(name)) throw new Error(`unknown flag --${name}`);
   const num = (name: string, fallback: number) => {
@@ -170,6 +176,7 @@ function parseArgs(argv: string[]): BenchSettings {
       rounds: num('runtime-rounds', 3),
       concurrency: num('worker-concurrency', 4),
     },
+    httpClient: { calls: num('calls', 3_000), rounds: num('http-rounds', 3) },
   };
 }
 
@@ -229,6 +236,10 @@ async function main(): Promise<void> {
   if (settings.parts.includes('runtime')) {
     console.log('== part 5: the stage runtime against a bare NATS client');
     results.runtime = await benchRuntime(settings.runtime);
+  }
+  if (settings.parts.includes('http-client')) {
+    console.log('== part 6: CPU per outbound HTTP call, by client');
+    results.httpClient = await benchHttpClient(settings.httpClient);
   }
   results.finishedAt = new Date().toISOString();
 
