@@ -14,10 +14,11 @@ const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
 /**
  * `fetch`, answered by undici's `request` API on the given dispatcher.
  *
- * Why: Node's global fetch (undici's WHATWG fetch) spent 0.4–0.5 ms of CPU
- * per call more than `request` on the same Agent (the spec machinery,
- * Request and Headers objects, webidl conversions), and the poster and the
- * synthesizer make two to three calls per job (docs/benchmarks.md, fifth pass).
+ * Why: Node's global fetch (undici's WHATWG fetch: the spec machinery,
+ * Request and Headers objects, webidl conversions) spent 0.95 ms of CPU per
+ * call where this spends 0.38 (`npm run bench -- --part http-client`), and
+ * the poster and the synthesizer make two to three calls per job
+ * (docs/benchmarks.md, fifth pass).
  * The OpenAI SDK and the SDP client take this in place of fetch, so both
  * keep their own code; the body stays a stream, so a bounded reader still
  * stops reading a reply that is too large.
