@@ -13,7 +13,9 @@
  *  - `undici request`: undici's request API alone, the floor leanFetch sits on.
  *
  * CPU is this process's (client and server together; the server is the same
- * for every mode, so differences are the client's). Modes alternate per
+ * for every mode, so differences are the client's). The server is a bare
+ * handler, not @tep/enhancement-synthesis's fake chat server: that one keeps
+ * and parses every request, work this process would count with the client's. Modes alternate per
  * round, so the machine's drift hits all of them.
  */
 import { createServer, type Server } from 'node:http';

@@ -103,7 +103,8 @@ export class OpenAiCompatibleProvider implements EnhancementProvider {
       // Our own deadline (per attempt) decides; the SDK's is only a backstop.
       timeout: this.timeoutMs + SDK_TIMEOUT_GRACE_MS,
       maxRetries: 0,
-      // The SDK's request building stays; the exchange costs a third of Node's fetch (@tep/lean-fetch).
+      // The SDK's request building stays; its calls cost 0.58 ms of CPU against 0.97 on
+      // Node's fetch (@tep/lean-fetch; `npm run bench -- --part http-client`).
       fetch: leanFetch(),
     });
   }

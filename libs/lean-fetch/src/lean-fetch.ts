@@ -6,7 +6,7 @@ export interface LeanFetchOptions {
   dispatcher?: Dispatcher;
 }
 
-type RequestBody = string | Buffer | Uint8Array | Readable | null;
+type RequestBody = string | Buffer | Readable | null;
 
 /** Statuses whose responses have no body; `new Response` refuses one. */
 const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
