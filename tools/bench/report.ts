@@ -268,5 +268,23 @@ export function renderMarkdown(results: BenchResults): string {
     for (const r of http.summary) out.push(`| ${r.mode} | ${f(r.cpuMsPerCall, 3)} |`);
     out.push('');
   }
+  const ranking = results.ranking;
+  if (ranking) {
+    const s = results.settings.ranking;
+    out.push(
+      `### PostgreSQL CPU per ranking query (one tenant: 200 resolved and ${s.openTickets} open tickets; ` +
+        `${s.queries} queries per mode and round, medians of ${s.rounds} rounds, modes alternating)`,
+      '',
+      '| Query | Scored from | Backend CPU per query (ms) |',
+      '| --- | --- | ---: |',
+    );
+    for (const r of ranking.summary)
+      out.push(`| ${r.query} | ${r.mode} | ${f(r.backendCpuMsPerQuery, 3)} |`);
+    out.push(
+      '',
+      `Both modes returned the same tickets with the same scores: **${ranking.sameResults ? 'yes' : 'no'}**.`,
+      '',
+    );
+  }
   return `${out.join('\n')}\n`;
 }

@@ -14,6 +14,7 @@
  *   --rows 1000000 --context-tenants 1000 --queries 500 --keep-context-db   context
  *   --jobs 3000 --runtime-tenants 10 --runtime-rounds 3                   runtime (the stage runtime vs a bare client)
  *   --calls 3000 --http-rounds 3                                         http-client (CPU per outbound call)
+ *   --ranking-queries 1000 --ranking-rounds 3 --ranking-open 500         ranking (PostgreSQL CPU per ranking query)
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -24,6 +25,7 @@ import { benchMemory, type MemoryReport } from './memory';
 import { benchPipeline, type PipelineOptions, type PipelineReport } from './pipeline';
 import { benchRuntime, type RuntimeReport } from './runtime';
 import { benchHttpClient, type HttpClientReport } from './http-client';
+import { benchRanking, type RankingReport } from './ranking';
 
 function synthesizerFlag(value: string | undefined): PipelineOptions['synthesizer'] {
   if (value === undefined || value === 'instant-model' || value === 'offline')
@@ -40,7 +42,15 @@ import {
 import { RESULTS_DIR } from './lib/processes';
 import { renderMarkdown } from './report';
 
-const PARTS = ['ingress', 'pipeline', 'memory', 'context', 'runtime', 'http-client'] as const;
+const PARTS = [
+  'ingress',
+  'pipeline',
+  'memory',
+  'context',
+  'runtime',
+  'http-client',
+  'ranking',
+] as const;
 type Part = (typeof PARTS)[number];
 
 export interface BenchSettings {
@@ -74,6 +84,7 @@ export interface BenchSettings {
   };
   runtime: { jobs: number; tenants: number; rounds: number; concurrency: number };
   httpClient: { calls: number; rounds: number };
+  ranking: { queries: number; rounds: number; openTickets: number };
 }
 
 export interface BenchResults {
@@ -87,6 +98,7 @@ export interface BenchResults {
   context?: ContextReport;
   runtime?: RuntimeReport;
   httpClient?: HttpClientReport;
+  ranking?: RankingReport;
 }
 
 function parseArgs(argv: string[]): BenchSettings {
@@ -127,6 +139,9 @@ function parseArgs(argv: string[]): BenchSettings {
     'runtime-tenants',
     'calls',
     'http-rounds',
+    'ranking-queries',
+    'ranking-rounds',
+    'ranking-open',
   ]);
   for (const name of flags.keys()) if (!known.has(name)) throw new Error(`unknown flag --${name}`);
   const num = (name: string, fallback: number) => {
@@ -177,6 +192,11 @@ function parseArgs(argv: string[]): BenchSettings {
       concurrency: num('worker-concurrency', 4),
     },
     httpClient: { calls: num('calls', 3_000), rounds: num('http-rounds', 3) },
+    ranking: {
+      queries: num('ranking-queries', 1_000),
+      rounds: num('ranking-rounds', 3),
+      openTickets: num('ranking-open', 500),
+    },
   };
 }
 
@@ -240,6 +260,10 @@ async function main(): Promise<void> {
   if (settings.parts.includes('http-client')) {
     console.log('== part 6: CPU per outbound HTTP call, by client');
     results.httpClient = await benchHttpClient(settings.httpClient);
+  }
+  if (settings.parts.includes('ranking')) {
+    console.log('== part 7: PostgreSQL CPU per ranking query, term arrays against the vector');
+    results.ranking = await benchRanking(settings.ranking);
   }
   results.finishedAt = new Date().toISOString();
 

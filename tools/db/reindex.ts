@@ -3,11 +3,13 @@
  * retrieval migrations, tenant by tenant in batches, as the application role
  * under RLS: first language detection and noise removal (which rebuild the
  * vector, statistics and postings through the trigger), then the postings of
- * rows whose vector was already right. Online and resumable: interrupted, it
- * continues where it stopped.
+ * rows whose vector was already right, then the word and frequency arrays the
+ * ranking reads (rows from before the term-frequency-arrays migration).
+ * Online and resumable: interrupted, it continues where it stopped.
  */
 import { PLATFORM_DEFAULTS, loadConfig, postgresUrl } from '@tep/config';
 import {
+  fillTermFrequencyBatch,
   indexPostingsBatch,
   recountRetrievalStats,
   reindexTicketHistoryBatch,
@@ -31,6 +33,7 @@ export async function reindexAll(env: z.infer<typeof schema>, log = console.log)
     .query<{ tenant_id: string }>(
       `SELECT DISTINCT tenant_id FROM ticket_history h
         WHERE language IS NULL
+           OR (retrieval_terms IS NULL AND retrieval_vector IS NOT NULL)
            OR (retrieval_eligible AND NOT EXISTS (SELECT 1 FROM ticket_postings p WHERE p.ticket_row = h.id))`,
     )
     .finally(() => admin.end());
@@ -61,9 +64,18 @@ export async function reindexAll(env: z.infer<typeof schema>, log = console.log)
         posted += batch.indexed;
       }
       if (posted > 0) await db.withTenant(tenantId, recountRetrievalStats);
-      total += done + posted;
+      let filled = 0;
+      for (;;) {
+        const n = await db.withTenant(tenantId, (tx) =>
+          fillTermFrequencyBatch(tx, env.REINDEX_BATCH_SIZE),
+        );
+        if (n === 0) break;
+        filled += n;
+      }
+      total += done + posted + filled;
       log(
-        `[db:reindex] tenant ${tenantId}: ${done} rows re-read, ${posted} rows' postings written`,
+        `[db:reindex] tenant ${tenantId}: ${done} rows re-read, ${posted} rows' postings written, ` +
+          `${filled} rows' term frequencies filled`,
       );
     }
   } finally {

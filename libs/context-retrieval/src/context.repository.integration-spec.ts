@@ -9,6 +9,7 @@ import {
   findMentionedSystems,
   findOpenSimilarTickets,
   findSimilarTickets,
+  fillTermFrequencyBatch,
   indexPostingsBatch,
   recordTicket,
   recountRetrievalStats,
@@ -433,5 +434,88 @@ describe('context queries', () => {
         findOpenSimilarTickets(tx, open(5), { minutes: 180, threshold: 3 }),
       ),
     ).toHaveLength(3);
+  });
+  it("ranks from stored term frequencies equal to the vector's, and fills them for rows written before them", async () => {
+    const H = randomUUID();
+    const resolved = (n: number, subject: string, resolution: string) =>
+      ticket({ ticket_id: `H-${n}`, subject, status: 'Resolved', resolution_text: resolution });
+    const incoming = ticket({
+      ticket_id: 'H-NEW',
+      subject: 'Outlook keeps asking for the password',
+      description_text:
+        'Outlook prompts for credentials again and again since the password change.',
+    });
+    await tenants.withTenant(H, async (tx) => {
+      await recordTicket(
+        tx,
+        resolved(
+          1,
+          'Outlook password prompt loop',
+          'Cleared the cached credentials in Credential Manager.',
+        ),
+      );
+      await recordTicket(
+        tx,
+        resolved(2, 'Outlook asks for password after change', 'Re-created the Outlook profile.'),
+      );
+      await recordTicket(
+        tx,
+        resolved(3, 'Password expired on the VPN', 'Reset the password in AD.'),
+      );
+      for (const n of [4, 5]) {
+        await recordTicket(tx, {
+          ...incoming,
+          ticket_id: `H-${n}`,
+          description_text: `User ${n}: Outlook asks for the password.`,
+        });
+      }
+    });
+    const rank = () =>
+      tenants.withTenant(H, async (tx) => ({
+        similar: await findSimilarTickets(tx, incoming),
+        open: await findOpenSimilarTickets(tx, incoming, { minutes: 60, threshold: 2 }),
+      }));
+    // Every row's arrays are its vector's words with tep_field_tf of their weights (what the ranking computed before).
+    const differing = () =>
+      tenants.withTenant(H, (tx) =>
+        tx.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM ticket_history h
+            LEFT JOIN LATERAL (SELECT array_agg(u.lexeme) AS terms, array_agg(tep_field_tf(u.weights)) AS tf
+                                 FROM unnest(h.retrieval_vector) u) v ON true
+            WHERE h.retrieval_terms IS DISTINCT FROM v.terms OR h.retrieval_tf IS DISTINCT FROM v.tf`,
+        ),
+      );
+    expect(await differing()).toEqual([{ n: 0 }]);
+    const ranked = await rank();
+    expect(ranked.similar.map((t) => [t.ticket_id, t.match])).toEqual([
+      ['H-2', 'full_text'],
+      ['H-1', 'full_text'],
+      ['H-3', 'full_text'],
+    ]);
+    expect(ranked.open.map((t) => t.ticket_id).sort()).toEqual(['H-4', 'H-5']);
+    // Subject words weigh 4, description words 1, resolution words 0.8: "outlook" is in H-2's subject and resolution.
+    const [h2] = await tenants.withTenant(H, (tx) =>
+      tx.query<{ tf: number }>(
+        `SELECT retrieval_tf[array_position(retrieval_terms, 'outlook')] AS tf FROM ticket_history WHERE ticket_id = 'H-2'`,
+      ),
+    );
+    expect(h2.tf).toBeCloseTo(4.8, 10);
+
+    // As the rows were before the migration: no arrays, so no words to rank by until they are filled.
+    await tenants.withTenant(H, (tx) =>
+      tx.query(`UPDATE ticket_history SET retrieval_terms = NULL, retrieval_tf = NULL`),
+    );
+    expect((await rank()).open).toEqual([]);
+
+    // db:reindex's step fills them in batches, without touching the statistics or postings.
+    const counts = `SELECT (SELECT sum(df)::int FROM ticket_term_stats) AS df,
+                           (SELECT count(*)::int FROM ticket_postings) AS postings`;
+    const before = await tenants.withTenant(H, (tx) => tx.query(counts));
+    expect(await tenants.withTenant(H, (tx) => fillTermFrequencyBatch(tx, 3))).toBe(3);
+    expect(await tenants.withTenant(H, (tx) => fillTermFrequencyBatch(tx, 3))).toBe(2);
+    expect(await tenants.withTenant(H, (tx) => fillTermFrequencyBatch(tx, 3))).toBe(0);
+    expect(await differing()).toEqual([{ n: 0 }]);
+    expect(await tenants.withTenant(H, (tx) => tx.query(counts))).toEqual(before);
+    expect(await rank()).toEqual(ranked);
   });
 });

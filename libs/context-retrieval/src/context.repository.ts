@@ -123,10 +123,16 @@ const queryTerms = (words: 'history' | 'any') => `corpus AS MATERIALIZED (
           ORDER BY idf DESC
           LIMIT 48)`;
 
-/** BM25 of row `h` over the query's terms (needs the corpus and terms CTEs). */
+/**
+ * BM25 of row `h` over the query's terms (needs the corpus and terms CTEs),
+ * from the row's words and their field-weighted frequencies (the
+ * term-frequency-arrays migration). Rows written before that migration have
+ * none until `npm run db:reindex` fills them, and score only by their
+ * subject until then.
+ */
 const bm25Of = (h: string) => `coalesce((
-           SELECT sum(t.idf * tep_bm25_tf(tep_field_tf(u.weights), ${h}.retrieval_len, corpus.avglen))
-             FROM unnest(${h}.retrieval_vector) AS u
+           SELECT sum(t.idf * tep_bm25_tf(u.tf, ${h}.retrieval_len, corpus.avglen))
+             FROM unnest(${h}.retrieval_terms, ${h}.retrieval_tf) AS u(lexeme, tf)
              JOIN terms t ON t.lexeme = u.lexeme), 0)`;
 
 /** The 0–1 relevance: BM25 as a share of the query's IDF mass (90 %), subject trigram similarity (10 %). */
@@ -212,7 +218,7 @@ export const CONTEXT_QUERIES = {
    */
   openSimilarTickets: `WITH ${queryTerms('any')},
        recent AS MATERIALIZED (
-         SELECT h.ticket_id, h.display_id, h.subject, h.retrieval_vector, h.retrieval_len
+         SELECT h.ticket_id, h.display_id, h.subject, h.retrieval_terms, h.retrieval_tf, h.retrieval_len
            FROM ticket_history h
           WHERE h.tenant_id = $6::uuid AND h.created_at >= now() - make_interval(mins => $4::int)
             AND h.ticket_id <> $3
@@ -309,7 +315,6 @@ export async function findSimilarTickets(
   }));
 }
 
-/** How many open look-alikes are read at most (the banner lists the first of them). */
 /**
  * How many of the window's most recent open tickets the outage check
  * scores, at least: every one costs an exact BM25 in PostgreSQL, and
@@ -406,6 +411,29 @@ export async function reindexTicketHistoryBatch(
     [rows.map((r) => r.id), indexed.map((i) => i.cleanDescription), indexed.map((i) => i.language)],
   );
   return rows.length;
+}
+
+/**
+ * Fills the word and frequency arrays (the term-frequency-arrays migration)
+ * of up to `batchSize` of the tenant's rows written before them; returns how
+ * many it did. Run until 0. Setting `language` to itself runs the index
+ * trigger, the one place the arrays are computed; it rebuilds the same
+ * vector, so the statistics and postings are left as they are.
+ */
+export async function fillTermFrequencyBatch(
+  tx: TenantTransaction,
+  batchSize = 1000,
+): Promise<number> {
+  const { rowCount } = await tx.execute(
+    // Materialized: as `id IN (subquery)` the planner may run the LIMIT more than once.
+    `WITH batch AS MATERIALIZED (
+       SELECT id FROM ticket_history
+        WHERE retrieval_terms IS NULL AND retrieval_vector IS NOT NULL
+        LIMIT $1 FOR UPDATE SKIP LOCKED)
+     UPDATE ticket_history h SET language = h.language FROM batch WHERE h.id = batch.id`,
+    [batchSize],
+  );
+  return rowCount;
 }
 
 /**

@@ -5,6 +5,7 @@ export {
   findMentionedSystems,
   findOpenSimilarTickets,
   findSimilarTickets,
+  fillTermFrequencyBatch,
   indexPostingsBatch,
   recordTicket,
   recountRetrievalStats,

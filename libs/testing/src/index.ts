@@ -16,4 +16,10 @@ export { testEncryptionKey } from './keys';
 export { startServiceProcess, freePort, ServiceProcess } from './processes';
 export { startTestPlatform, type TestPlatform } from './platform';
 export { startPgBouncer, spawnPgBouncer, pgBouncerAvailable, type PgBouncer } from './pgbouncer';
-export { TEST_JOB_ID, TEST_TENANT_ID, contextualizedMessage, testEnhancement } from './messages';
+export {
+  TEST_JOB_ID,
+  TEST_TENANT_ID,
+  contextualizedMessage,
+  testEnhancement,
+  testTicket,
+} from './messages';

@@ -4,6 +4,23 @@ import type { Enhancement, Ticket, TicketContextualized } from '@tep/contracts';
 export const TEST_TENANT_ID = '11111111-1111-4111-8111-111111111111';
 export const TEST_JOB_ID = '22222222-2222-4222-8222-222222222222';
 
+/** An open ticket as the ingress normalizes it, with `over` changed. */
+export function testTicket(over: Partial<Ticket> = {}): Ticket {
+  return {
+    ticket_id: '100000000004600',
+    subject: 'VPN down',
+    description_html: '<p>VPN down</p>',
+    description_text: 'VPN down',
+    resolution_text: null,
+    priority: 'High',
+    status: 'Open',
+    requester_email: null,
+    created_at: null,
+    event: 'created',
+    ...over,
+  };
+}
+
 /** A job as the context-gatherer hands it on: nothing similar found. */
 export function contextualizedMessage(ticket: Partial<Ticket> = {}): TicketContextualized {
   return {
@@ -11,19 +28,7 @@ export function contextualizedMessage(ticket: Partial<Ticket> = {}): TicketConte
     job_id: TEST_JOB_ID,
     tenant_id: TEST_TENANT_ID,
     received_at: '2026-12-01T09:00:00.000Z',
-    ticket: {
-      ticket_id: '100000000004600',
-      subject: 'VPN down',
-      description_html: '<p>VPN down</p>',
-      description_text: 'VPN down',
-      resolution_text: null,
-      priority: 'High',
-      status: 'Open',
-      requester_email: null,
-      created_at: null,
-      event: 'created',
-      ...ticket,
-    },
+    ticket: testTicket(ticket),
     context: {
       similar_tickets: [],
       kb_articles: [],

@@ -10,6 +10,7 @@ import { TicketSourceTime1764806700000 } from './1764806700000-ticket-source-tim
 import { EnhancementFeedback1764806800000 } from './1764806800000-enhancement-feedback';
 import { RankingFunctions1764806900000 } from './1764806900000-ranking-functions';
 import { PostAttempts1764807000000 } from './1764807000000-post-attempts';
+import { TermFrequencyArrays1764807100000 } from './1764807100000-term-frequency-arrays';
 
 /** In order. TypeORM records each one in `typeorm_migrations`. */
 export const MIGRATIONS = [
@@ -25,6 +26,7 @@ export const MIGRATIONS = [
   EnhancementFeedback1764806800000,
   RankingFunctions1764806900000,
   PostAttempts1764807000000,
+  TermFrequencyArrays1764807100000,
 ];
 
 /** Changes whenever a migration's SQL changes (test templates are keyed on it). */
