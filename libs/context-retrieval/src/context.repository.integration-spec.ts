@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import type { Ticket } from '@tep/contracts';
 import { TenantDatabase, createDataSource } from '@tep/data';
-import { createTestDatabase, type TestDatabase } from '@tep/testing';
+import { createTestDatabase, testTicket, type TestDatabase } from '@tep/testing';
 import {
   findKbArticles,
   findMentionedSystems,
@@ -20,20 +20,15 @@ import { extractMentions } from './mentions';
 const A = randomUUID();
 const B = randomUUID();
 
-const ticket = (over: Partial<Ticket>): Ticket => ({
-  ticket_id: 'NEW-1',
-  subject: 'Database connection timeout error',
-  description_html: '',
-  description_text:
-    'Application reports connection timeout when querying PostgreSQL on db01 (10.0.0.5).',
-  resolution_text: null,
-  priority: 'High',
-  status: 'Open',
-  requester_email: null,
-  created_at: null,
-  event: 'created',
-  ...over,
-});
+const ticket = (over: Partial<Ticket>): Ticket =>
+  testTicket({
+    ticket_id: 'NEW-1',
+    subject: 'Database connection timeout error',
+    description_html: '',
+    description_text:
+      'Application reports connection timeout when querying PostgreSQL on db01 (10.0.0.5).',
+    ...over,
+  });
 
 describe('context queries', () => {
   let db: TestDatabase;

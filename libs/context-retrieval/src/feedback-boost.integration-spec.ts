@@ -5,26 +5,19 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
-import type { Ticket } from '@tep/contracts';
 import { TenantDatabase, createDataSource, recordFeedback } from '@tep/data';
-import { createTestDatabase, type TestDatabase } from '@tep/testing';
+import { createTestDatabase, testTicket, type TestDatabase } from '@tep/testing';
 import { findSimilarTickets } from './context.repository';
 
 const A = randomUUID();
 const B = randomUUID();
 
-const query: Ticket = {
+const query = testTicket({
   ticket_id: 'NEW-1',
   subject: 'Outlook keeps asking for the password',
   description_html: '',
   description_text: 'Outlook prompts for credentials again and again since this morning.',
-  resolution_text: null,
-  priority: 'High',
-  status: 'Open',
-  requester_email: null,
-  created_at: null,
-  event: 'created',
-};
+});
 
 describe('the feedback boost in similar-ticket ranking', () => {
   let db: TestDatabase;
