@@ -14,7 +14,7 @@ import {
   recountRetrievalStats,
   reindexTicketHistoryBatch,
 } from '@tep/context-retrieval';
-import { TenantDatabase, createDataSource, withDatabase } from '@tep/data';
+import { TenantDatabase, createDataSource, withDatabase, type TenantTransaction } from '@tep/data';
 import { Client } from 'pg';
 import { z } from 'zod';
 
@@ -47,14 +47,15 @@ export async function reindexAll(env: z.infer<typeof schema>, log = console.log)
   try {
     const db = new TenantDatabase(dataSource);
     for (const { tenant_id: tenantId } of tenants.rows) {
-      let done = 0;
-      for (;;) {
-        const n = await db.withTenant(tenantId, (tx) =>
-          reindexTicketHistoryBatch(tx, env.REINDEX_BATCH_SIZE),
-        );
-        if (n === 0) break;
-        done += n;
-      }
+      // Runs a batch step, one transaction per batch, until a batch does nothing; returns the rows done.
+      const untilDone = async (batch: (tx: TenantTransaction) => Promise<number>) => {
+        for (let rows = 0; ;) {
+          const n = await db.withTenant(tenantId, batch);
+          if (n === 0) return rows;
+          rows += n;
+        }
+      };
+      const done = await untilDone((tx) => reindexTicketHistoryBatch(tx, env.REINDEX_BATCH_SIZE));
       let posted = 0;
       for (let after: string | null = ''; after !== null;) {
         const batch = await db.withTenant(tenantId, (tx) =>
@@ -64,14 +65,7 @@ export async function reindexAll(env: z.infer<typeof schema>, log = console.log)
         posted += batch.indexed;
       }
       if (posted > 0) await db.withTenant(tenantId, recountRetrievalStats);
-      let filled = 0;
-      for (;;) {
-        const n = await db.withTenant(tenantId, (tx) =>
-          fillTermFrequencyBatch(tx, env.REINDEX_BATCH_SIZE),
-        );
-        if (n === 0) break;
-        filled += n;
-      }
+      const filled = await untilDone((tx) => fillTermFrequencyBatch(tx, env.REINDEX_BATCH_SIZE));
       total += done + posted + filled;
       log(
         `[db:reindex] tenant ${tenantId}: ${done} rows re-read, ${posted} rows' postings written, ` +
