@@ -20,7 +20,7 @@
 import { readFileSync } from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
 import {
-  CONFIDENT_RELEVANCE,
+  CONTEXT_PARAMETERS,
   CONTEXT_QUERIES,
   recordTicket,
   searchInputOf,
@@ -137,19 +137,16 @@ export async function benchRanking(options: RankingOptions): Promise<RankingRepo
         );
       }
     });
-    const search = searchInputOf(ticket({}));
+    const incoming = ticket({});
+    const search = searchInputOf(incoming);
     const parameters: Record<RankingQuery, unknown[]> = {
-      'similar tickets': [search.text, search.language, 'RANK-NEW', 5, search.subject, TENANT],
-      'open look-alikes (outage check)': [
-        search.text,
-        search.language,
-        'RANK-NEW',
-        60,
-        search.subject,
+      'similar tickets': CONTEXT_PARAMETERS.similarTickets(TENANT, incoming, search, 5),
+      'open look-alikes (outage check)': CONTEXT_PARAMETERS.openSimilarTickets(
         TENANT,
-        CONFIDENT_RELEVANCE,
-        50,
-      ],
+        incoming,
+        { minutes: 60, threshold: 3 },
+        search,
+      ),
     };
     const sql: Record<RankingMode, Record<RankingQuery, string>> = {
       'term arrays': {

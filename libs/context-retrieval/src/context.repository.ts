@@ -299,6 +299,44 @@ export function searchInputOf(ticket: Pick<Ticket, 'subject' | 'description_text
 export type SearchInput = ReturnType<typeof searchInputOf>;
 
 /**
+ * How many of the window's most recent open tickets the outage check
+ * scores, at least: every one costs an exact BM25 in PostgreSQL, and
+ * during an outage the look-alikes are the newest tickets. A tenant whose
+ * outage_threshold is higher gets that many scanned.
+ */
+const OUTAGE_SCAN_MIN = 50;
+
+/**
+ * The ranking queries' parameters, in CONTEXT_QUERIES' numbering, exported
+ * with them so the benchmark runs exactly what the gatherer runs.
+ */
+export const CONTEXT_PARAMETERS = {
+  similarTickets: (tenantId: string, ticket: Ticket, input: SearchInput, limit: number) => [
+    input.text,
+    input.language,
+    ticket.ticket_id,
+    limit,
+    input.subject,
+    tenantId,
+  ],
+  openSimilarTickets: (
+    tenantId: string,
+    ticket: Ticket,
+    window: { minutes: number; threshold: number },
+    input: SearchInput,
+  ) => [
+    input.text,
+    input.language,
+    ticket.ticket_id,
+    window.minutes,
+    input.subject,
+    tenantId,
+    CONFIDENT_RELEVANCE,
+    Math.max(OUTAGE_SCAN_MIN, window.threshold),
+  ],
+};
+
+/**
  * Resolved tickets like this one, best first, each with its relevance (0–1).
  * `search`: the ticket's search input when the caller has it already
  * (cleaning and language detection are the costly part).
@@ -308,15 +346,10 @@ export async function findSimilarTickets(
   ticket: Ticket,
   { limit = 5, search }: { limit?: number; search?: SearchInput } = {},
 ): Promise<SimilarTicket[]> {
-  const input = search ?? searchInputOf(ticket);
-  const rows = await tx.query<SimilarRow>(CONTEXT_QUERIES.similarTickets, [
-    input.text,
-    input.language,
-    ticket.ticket_id,
-    limit,
-    input.subject,
-    tx.tenantId,
-  ]);
+  const rows = await tx.query<SimilarRow>(
+    CONTEXT_QUERIES.similarTickets,
+    CONTEXT_PARAMETERS.similarTickets(tx.tenantId, ticket, search ?? searchInputOf(ticket), limit),
+  );
   return rows.map((r) => ({
     ticket_id: r.ticket_id,
     display_id: r.display_id,
@@ -327,14 +360,6 @@ export async function findSimilarTickets(
     confident: r.score >= CONFIDENT_RELEVANCE,
   }));
 }
-
-/**
- * How many of the window's most recent open tickets the outage check
- * scores, at least: every one costs an exact BM25 in PostgreSQL, and
- * during an outage the look-alikes are the newest tickets. A tenant whose
- * outage_threshold is higher gets that many scanned.
- */
-const OUTAGE_SCAN_MIN = 50;
 
 /**
  * The tenant's other open tickets of the last `window.minutes` that are
@@ -352,16 +377,10 @@ export async function findOpenSimilarTickets(
     display_id: string | null;
     subject: string;
     score: number;
-  }>(CONTEXT_QUERIES.openSimilarTickets, [
-    input.text,
-    input.language,
-    ticket.ticket_id,
-    window.minutes,
-    input.subject,
-    tx.tenantId,
-    CONFIDENT_RELEVANCE,
-    Math.max(OUTAGE_SCAN_MIN, window.threshold),
-  ]);
+  }>(
+    CONTEXT_QUERIES.openSimilarTickets,
+    CONTEXT_PARAMETERS.openSimilarTickets(tx.tenantId, ticket, window, input),
+  );
   return rows.map((r) => ({ ...r, subject: clip(r.subject, 250)! }));
 }
 

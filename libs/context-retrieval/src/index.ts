@@ -1,5 +1,6 @@
 export {
   ANY_WORD_QUERY,
+  CONTEXT_PARAMETERS,
   CONTEXT_QUERIES,
   findKbArticles,
   findMentionedSystems,
