@@ -122,3 +122,45 @@ describe('TenantDatabase with prepared statements', () => {
     expect(result).toEqual({ echoed: 'one', names: [] });
   });
 });
+
+describe('TenantDatabase with statements issued together (pipelined)', () => {
+  it('runs them in the order issued, all in the tenant transaction, each with its own result or error', async () => {
+    const source = createDataSource({ url: db.appUrl, poolSize: 1 });
+    await source.initialize();
+    try {
+      const tenant = randomUUID();
+      const tenants = new TenantDatabase(source, { preparedStatements: true });
+      const rows = await tenants.withTenant(tenant, (tx) =>
+        Promise.all([
+          tx.query<{ x: string }>(`SELECT set_config('app.step', 'first', true) AS x`),
+          tx.query<{ x: string }>(
+            `SELECT current_setting('app.step') || ' ' || current_setting('app.current_tenant_id') AS x`,
+          ),
+          tx.query<{ x: string }>('SELECT txid_current()::text AS x'),
+          tx.query<{ x: string }>('SELECT txid_current()::text AS x'),
+        ]),
+      );
+      const [set, seen, txid1, txid2] = rows.map((r) => r[0].x);
+      expect(set).toBe('first');
+      expect(seen).toBe(`first ${tenant}`);
+      expect(txid1).toBe(txid2);
+
+      // One failing statement among them fails the transaction, which is rolled back.
+      const failed = tenants.withTenant(tenant, (tx) =>
+        Promise.all([
+          tx.query(`SELECT set_config('app.step', 'second', true)`),
+          tx.query('SELECT 1 / $1::int', [0]),
+          tx.query('SELECT 1'),
+        ]),
+      );
+      await expect(failed).rejects.toThrow(/division by zero/);
+      // The connection is clean for the next transaction: no setting carried over.
+      const [{ step }] = await tenants.withTenant(tenant, (tx) =>
+        tx.query<{ step: string | null }>(`SELECT current_setting('app.step', true) AS step`),
+      );
+      expect(step ?? '').toBe('');
+    } finally {
+      await source.destroy();
+    }
+  });
+});

@@ -29,6 +29,7 @@ import {
   type SearchInput,
 } from '@tep/context-retrieval';
 import { planEnhancement } from './enhancement-plan';
+import { SOURCES_SAVEPOINT, lookUpSources } from './source-lookups';
 
 export interface GatherContextSettings {
   sourceTimeoutMs: number;
@@ -74,32 +75,41 @@ export class GatherContext {
     const search = searchInputOf(ticket);
     // One transaction for the whole stage: record, decide, gather.
     const outcome = await this.database.withTenant(tenantId, async (tx) => {
-      // A create and an update of one ticket arriving together: one decides at a time.
-      const stored = await loadPreferencesLockingTicket(tx, ticket.ticket_id);
+      // Sent together (pipelined: one round trip), run in this order. The
+      // ticket's lock first: a create and an update of one ticket arriving
+      // together decide one at a time. Then the job's record and the ticket's
+      // earlier enhancement: each statement takes its snapshot when it starts,
+      // after the lock, so they see what the lock's previous holder committed.
+      const [stored, { earlierStatus }, earlier] = await Promise.all([
+        loadPreferencesLockingTicket(tx, ticket.ticket_id),
+        recordJobPending(tx, {
+          jobId,
+          ticketId: ticket.ticket_id,
+          receivedAt: message.received_at,
+          enhancedText: search.text,
+        }),
+        findTicketEnhancement(tx, ticket.ticket_id, jobId),
+      ]);
       if (stored === undefined) throw new StageError('tenant_not_found', `No tenant ${tenantId}`);
       const preferences = readEnhancementPreferences(stored);
-      const { earlierStatus } = await recordJobPending(tx, {
-        jobId,
-        ticketId: ticket.ticket_id,
-        receivedAt: message.received_at,
-        enhancedText: search.text,
-      });
       if (earlierStatus !== undefined && ENDED.has(earlierStatus)) {
         return { kind: 'replay', status: earlierStatus } as const;
       }
-      const earlier = await findTicketEnhancement(tx, ticket.ticket_id, jobId);
-      await recordTicket(tx, ticket);
       const plan = planEnhancement({
         status: ticket.status,
         text: search.text,
         earlier,
         onUpdate: preferences.on_update,
       });
-      if (plan.kind === 'skip') return plan;
+      const recorded = recordTicket(tx, ticket);
+      if (plan.kind === 'skip') {
+        await recorded;
+        return plan;
+      }
       const context = await tracer.startActiveSpan('context_gathered', async (span) => {
         span.setAttributes({ tenant_id: tenantId, job_id: jobId });
         try {
-          return await this.gather(tx, message, preferences, plan.updateOf, search);
+          return await this.gather(tx, message, preferences, plan.updateOf, search, recorded);
         } finally {
           span.end();
         }
@@ -135,50 +145,50 @@ export class GatherContext {
     preferences: EnhancementPreferences,
     updateOf: TicketContext['update_of'],
     search: SearchInput,
+    recorded: Promise<void>,
   ): Promise<TicketContext> {
     const { ticket } = message;
     const tenantId = message.tenant_id;
-    const sources = new Set(preferences.context_sources);
+    const sources = new Set<ContextSource>(preferences.context_sources);
     const degraded: TicketContext['degraded'] = [];
-    // Each source's statements get the deadline; the timeout cancels the query
-    // in Postgres, not just the wait. The sources only read, so after one fails
-    // (which aborts the transaction) rolling back to this savepoint loses
-    // nothing and lets the next source run.
-    // One round trip (no parameters: the simple protocol takes two statements);
-    // the timeout is an integer from the validated configuration.
-    const timeoutMs = Math.trunc(this.settings.sourceTimeoutMs);
-    await tx.query(
-      `SELECT set_config('statement_timeout', '${timeoutMs}ms', true); SAVEPOINT context_sources`,
-    );
-    const run = async <T>(
-      source: ContextSource,
-      empty: T,
-      query: (tx: TenantTransaction) => Promise<T>,
-    ): Promise<T> => {
-      if (!sources.has(source)) return empty;
-      try {
-        return await query(tx);
-      } catch (error) {
-        await tx.query('ROLLBACK TO SAVEPOINT context_sources');
-        const reason = error instanceof Error ? error.message : String(error);
-        degraded.push({ source, reason: `no context from ${source}: ${reason}`.slice(0, 500) });
-        this.logger.warn({ source, err: reason }, 'Context source failed');
-        return empty;
-      }
-    };
     const mentions = extractMentions(`${ticket.subject}\n${ticket.description_text}`);
-    // One connection, so one source after the other.
-    const history = await run('ticket_history', { similar: [], open: [] }, async (tx) => ({
-      similar: await findSimilarTickets(tx, ticket, { search }),
-      open: await findOpenSimilarTickets(
-        tx,
-        ticket,
-        { minutes: preferences.outage_window_minutes, threshold: preferences.outage_threshold },
-        search,
-      ),
-    }));
-    const kb_articles = await run('kb', [], (tx) => findKbArticles(tx, ticket));
-    const systems = await run('monitoring', [], (tx) => findMentionedSystems(tx, mentions));
+    // Each source's statements get the deadline; the timeout cancels the query
+    // in Postgres, not just the wait. One statement (no parameters: the simple
+    // protocol takes two); the timeout is an integer from the validated configuration.
+    const timeoutMs = Math.trunc(this.settings.sourceTimeoutMs);
+    const savepoint = tx.query(
+      `SELECT set_config('statement_timeout', '${timeoutMs}ms', true); SAVEPOINT ${SOURCES_SAVEPOINT}`,
+    );
+    const window = {
+      minutes: preferences.outage_window_minutes,
+      threshold: preferences.outage_threshold,
+    };
+    const [history, kb_articles, systems] = await lookUpSources(
+      tx,
+      Promise.all([recorded, savepoint]),
+      [
+        {
+          source: 'ticket_history',
+          empty: { similar: [], open: [] },
+          query: async (tx) => {
+            const [similar, open] = await Promise.all([
+              findSimilarTickets(tx, ticket, { search }),
+              findOpenSimilarTickets(tx, ticket, window, search),
+            ]);
+            return { similar, open };
+          },
+        },
+        { source: 'kb', empty: [], query: (tx) => findKbArticles(tx, ticket) },
+        { source: 'monitoring', empty: [], query: (tx) => findMentionedSystems(tx, mentions) },
+      ],
+      {
+        enabled: (source) => sources.has(source),
+        onFailure: (source, reason) => {
+          degraded.push({ source, reason: `no context from ${source}: ${reason}`.slice(0, 500) });
+          this.logger.warn({ source, err: reason }, 'Context source failed');
+        },
+      },
+    );
     const outage = history.open.length >= preferences.outage_threshold;
     if (outage) {
       this.metrics.possibleOutages.inc({ tenant_id: tenantId });

@@ -73,10 +73,13 @@ export class PostEnhancement {
     // logger's mixin); `event`: the runbook greps worker lines for task_processing (step 5.3).
     const log = { ticket_id: ticket.ticket_id, event: 'task_processing' };
 
-    const { tenant, job } = await this.database.withTenant(tenantId, async (tx) => ({
-      tenant: await loadTenantServiceDesk(tx),
-      job: await claimJobPost(tx, { jobId, ticketId: ticket.ticket_id }),
-    }));
+    // Sent together (pipelined): one round trip for both.
+    const [tenant, job] = await this.database.withTenant(tenantId, (tx) =>
+      Promise.all([
+        loadTenantServiceDesk(tx),
+        claimJobPost(tx, { jobId, ticketId: ticket.ticket_id }),
+      ]),
+    );
     if (!tenant) throw new StageError('tenant_not_found', `No tenant ${tenantId}`);
     // Disabled while the job was on its way: a visible dead letter, replayable once enabled.
     if (tenant.status !== 'active') {
