@@ -104,9 +104,9 @@ export function createDataSource(options: DatabaseOptions): DataSource {
     connectTimeoutMS: 5_000,
     // pipeline: statements issued together on one connection go out without
     // waiting for each other's replies (node-postgres' pipelining; each keeps
-    // its own result or error, and PostgreSQL runs them in order). A round trip
-    // cost the services about 60 µs of CPU and PostgreSQL about 40
-    // (docs/benchmarks.md); sequential code behaves as before.
+    // its own result or error, and PostgreSQL runs them in order): fewer round
+    // trips per stage (docs/benchmarks.md, seventh pass). Sequential code
+    // behaves as before.
     extra: { idleTimeoutMillis: 30_000, pipeline: true },
   });
 }
