@@ -34,7 +34,7 @@ import {
   type ServiceName,
   type Tenant,
 } from './lib/platform';
-import { coresBusy, cpuSeconds, machineJiffies, rssMiB, sleep } from './lib/processes';
+import { coresBusy, cpuSeconds, machineJiffies, rssMiB, sleep, syscalls } from './lib/processes';
 import { startSimulator, type SimulatorProcess } from './lib/simulator';
 import { analyseProfile, type ProfileBreakdown } from './lib/cpu-profile';
 import { summarize, type LatencySummary } from './lib/stats';
@@ -132,6 +132,12 @@ export interface PipelineReport {
     lost: number;
     /** CPU ms each service (and nats-server) used per webhook during the loop. */
     cpuMsPerWebhook: Record<string, number>;
+    /**
+     * Read and write system calls per webhook during the loop, for the
+     * services and nats-server: each PostgreSQL round trip, NATS exchange,
+     * HTTP call and log line is one or more of them.
+     */
+    syscallsPerWebhook: Record<string, { reads: number; writes: number }>;
     machine: MachineLoad;
     /** Notes created per second, from the loop's start until the backlog drained. */
     timeline: number[];
@@ -375,6 +381,11 @@ export async function benchPipeline(
     const loopMeter = await machineMeter();
     const cpuBefore = Object.fromEntries(services.map((s) => [s.name, cpuSeconds(s.proc.pid)]));
     const natsBefore = natsPid ? cpuSeconds(natsPid) : Number.NaN;
+    const counted = [
+      ...services.map((s) => ({ name: s.name, pid: s.proc.pid })),
+      ...(natsPid ? [{ name: 'nats-server', pid: natsPid }] : []),
+    ];
+    const syscallsBefore = new Map(counted.map((c) => [c.name, syscalls(c.pid)]));
     const sampler = setInterval(() => {
       for (const s of services) {
         memory[s.name].peakUnderLoad = Math.max(memory[s.name].peakUnderLoad, rssMiB(s.proc.pid));
@@ -425,6 +436,15 @@ export async function benchPipeline(
       cpuMsPerWebhook['nats-server'] =
         ((cpuSeconds(natsPid) - natsBefore) * 1000) / Math.max(1, noteTimesInLoop.length);
     }
+    const syscallsPerWebhook: PipelineReport['throughput']['syscallsPerWebhook'] = {};
+    for (const { name, pid } of counted) {
+      const [before, after] = [syscallsBefore.get(name)!, syscalls(pid)];
+      const per = (n: number) => n / Math.max(1, noteTimesInLoop.length);
+      syscallsPerWebhook[name] = {
+        reads: per(after.reads - before.reads),
+        writes: per(after.writes - before.writes),
+      };
+    }
     const loopMachine = loopMeter();
     cpuMsPerWebhook['PostgreSQL backends'] =
       (loopMachine.postgresCores * loopMachine.seconds * 1000) /
@@ -443,6 +463,7 @@ export async function benchPipeline(
       drainSeconds,
       lost: loopAccepted.length - noteTimesInLoop.length,
       cpuMsPerWebhook,
+      syscallsPerWebhook,
       machine: loopMachine,
       timeline: Array.from(
         { length: Math.ceil((Date.now() - loopStart) / 1000) },

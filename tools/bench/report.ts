@@ -127,6 +127,12 @@ export function renderMarkdown(results: BenchResults): string {
         `carry at most about ${f((results.machine.cores * 1000) / platformCpuMs(t.cpuMsPerWebhook), 0)} webhooks/s (an upper bound: ` +
         `the sender, the fake LLM and the simulator excluded).`,
       '',
+      '| Process | read system calls per webhook | write system calls per webhook |',
+      '| --- | ---: | ---: |',
+      ...Object.entries(t.syscallsPerWebhook ?? {}).map(
+        ([name, n]) => `| ${name} | ${f(n.reads, 1)} | ${f(n.writes, 1)} |`,
+      ),
+      '',
     );
     const fair = pipeline.fairness;
     if (fair) {

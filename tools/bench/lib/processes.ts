@@ -36,6 +36,22 @@ export function cpuSeconds(pid: number): number {
   }
 }
 
+/**
+ * Read and write system calls a process has made so far (`syscr`, `syscw`
+ * in /proc/<pid>/io: read(2), write(2) and their vector forms, which is how
+ * Node's and Go's sockets and log files are written; PostgreSQL's send(2) and
+ * recv(2) are not counted), or NaN when unreadable.
+ */
+export function syscalls(pid: number): { reads: number; writes: number } {
+  try {
+    const io = readFileSync(`/proc/${pid}/io`, 'utf8');
+    const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+)`, 'm').exec(io)?.[1]);
+    return { reads: field('syscr'), writes: field('syscw') };
+  } catch {
+    return { reads: Number.NaN, writes: Number.NaN };
+  }
+}
+
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Jiffies the whole machine spent busy and in total so far (/proc/stat). */
