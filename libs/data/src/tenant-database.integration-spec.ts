@@ -10,6 +10,8 @@ import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import type { Client, Pool } from 'pg';
+import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import { createTestDatabase, type TestDatabase } from '@tep/testing';
 import { TenantDatabase, createDataSource } from './tenant-database';
 
@@ -144,6 +146,21 @@ describe('TenantDatabase with statements issued together (pipelined)', () => {
       expect(set).toBe('first');
       expect(seen).toBe(`first ${tenant}`);
       expect(txid1).toBe(txid2);
+
+      // They leave in one socket write (with the BEGIN), and the COMMIT in another.
+      const pool = (source.driver as PostgresDriver).master as Pool;
+      const client = await pool.connect();
+      const stream = (client as unknown as Client).connection.stream;
+      client.release();
+      let writes = 0;
+      const write = stream._write.bind(stream);
+      const writev = stream._writev!.bind(stream);
+      stream._write = (...args) => (writes++, write(...args));
+      stream._writev = (...args) => (writes++, writev(...args));
+      await tenants.withTenant(tenant, (tx) =>
+        Promise.all([tx.query('SELECT 1'), tx.query('SELECT 2'), tx.query('SELECT $1::int', [3])]),
+      );
+      expect(writes).toBe(2);
 
       // One failing statement among them fails the transaction, which is rolled back.
       const failed = tenants.withTenant(tenant, (tx) =>

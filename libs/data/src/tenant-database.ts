@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Pool, PoolClient, QueryConfig } from 'pg';
+import type { Client, Pool, PoolClient, QueryConfig } from 'pg';
 import { DataSource } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 
@@ -14,6 +14,25 @@ export class InvalidTenantIdError extends Error {
 
 export function isUuid(value: unknown): value is string {
   return typeof value === 'string' && UUID.test(value);
+}
+
+const corked = new WeakSet<object>();
+
+/**
+ * The statements sent to this connection in the rest of the turn leave in
+ * one socket write: node-postgres writes each statement on its own, so a
+ * pipelined batch would otherwise cost a write (and a wake-up of the
+ * backend) per statement.
+ */
+function oneWriteThisTurn(client: PoolClient): void {
+  const stream = (client as unknown as Client).connection.stream;
+  if (corked.has(stream)) return;
+  corked.add(stream);
+  stream.cork();
+  process.nextTick(() => {
+    corked.delete(stream);
+    stream.uncork();
+  });
 }
 
 /**
@@ -45,6 +64,7 @@ export class TenantTransaction {
     const query: QueryConfig = name
       ? { name, text: sql, values: parameters }
       : { text: sql, values: parameters };
+    oneWriteThisTurn(this.client);
     const result = await this.client.query(query);
     const rows = (result.rows ?? []) as Row[];
     return { rows, rowCount: result.rowCount ?? rows.length };
@@ -159,6 +179,7 @@ export class TenantDatabase {
       // before they ran) or, were the BEGIN itself refused, run with no tenant
       // set, where RLS shows and accepts no row; either way the work is
       // rolled back below.
+      oneWriteThisTurn(client);
       const begun = client.query(
         `BEGIN; SELECT set_config('app.current_tenant_id', '${tenantId.toLowerCase()}', true), ` +
           `set_config('jit', 'off', true)`,
