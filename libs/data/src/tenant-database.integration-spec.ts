@@ -81,21 +81,22 @@ describe('TenantDatabase and a dropped connection', () => {
   });
 });
 
-describe('TenantDatabase with prepared statements', () => {
-  /** A TenantDatabase on a pool of one connection, so every transaction reuses it. */
-  const onOneConnection = async <T>(
-    options: ConstructorParameters<typeof TenantDatabase>[1],
-    work: (tenants: TenantDatabase) => Promise<T>,
-  ): Promise<T> => {
-    const source = createDataSource({ url: db.appUrl, poolSize: 1 });
-    await source.initialize();
-    try {
-      return await work(new TenantDatabase(source, options));
-    } finally {
-      await source.destroy();
-    }
-  };
+/** A TenantDatabase on a pool of one connection, so every transaction reuses it. */
+const onOneConnection = async <T>(
+  options: ConstructorParameters<typeof TenantDatabase>[1],
+  work: (tenants: TenantDatabase, pool: Pool) => Promise<T>,
+): Promise<T> => {
+  const source = createDataSource({ url: db.appUrl, poolSize: 1 });
+  await source.initialize();
+  try {
+    const pool = (source.driver as PostgresDriver).master as Pool;
+    return await work(new TenantDatabase(source, options), pool);
+  } finally {
+    await source.destroy();
+  }
+};
 
+describe('TenantDatabase with prepared statements', () => {
   /** The named statements the connection under the transaction has prepared. */
   const prepared = (tenants: TenantDatabase, tenant: string, value: string) =>
     tenants.withTenant(tenant, async (tx) => {
@@ -127,11 +128,8 @@ describe('TenantDatabase with prepared statements', () => {
 
 describe('TenantDatabase with statements issued together (pipelined)', () => {
   it('runs them in the order issued, all in the tenant transaction, each with its own result or error', async () => {
-    const source = createDataSource({ url: db.appUrl, poolSize: 1 });
-    await source.initialize();
-    try {
+    await onOneConnection({ preparedStatements: true }, async (tenants, pool) => {
       const tenant = randomUUID();
-      const tenants = new TenantDatabase(source, { preparedStatements: true });
       const rows = await tenants.withTenant(tenant, (tx) =>
         Promise.all([
           tx.query<{ x: string }>(`SELECT set_config('app.step', 'first', true) AS x`),
@@ -148,7 +146,6 @@ describe('TenantDatabase with statements issued together (pipelined)', () => {
       expect(txid1).toBe(txid2);
 
       // They leave in one socket write (with the BEGIN), and the COMMIT in another.
-      const pool = (source.driver as PostgresDriver).master as Pool;
       const client = await pool.connect();
       const stream = (client as unknown as Client).connection.stream;
       client.release();
@@ -176,8 +173,6 @@ describe('TenantDatabase with statements issued together (pipelined)', () => {
         tx.query<{ step: string | null }>(`SELECT current_setting('app.step', true) AS step`),
       );
       expect(step ?? '').toBe('');
-    } finally {
-      await source.destroy();
-    }
+    });
   });
 });
