@@ -129,7 +129,7 @@ export function renderMarkdown(results: BenchResults): string {
       '',
       '| Process | read system calls per webhook | write system calls per webhook |',
       '| --- | ---: | ---: |',
-      ...Object.entries(t.syscallsPerWebhook ?? {}).map(
+      ...Object.entries(t.syscallsPerWebhook).map(
         ([name, n]) => `| ${name} | ${f(n.reads, 1)} | ${f(n.writes, 1)} |`,
       ),
       '',
